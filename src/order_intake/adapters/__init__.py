@@ -1,0 +1,1 @@
+"""Everything that touches a driver: the stores, the group-commit writer, migrations."""

@@ -1,0 +1,93 @@
+"""Bring a database's schema to the newest revision, safely when several processes start at once."""
+
+import asyncio
+import fcntl
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+
+from order_intake.adapters.database_url import DatabaseUrl
+from order_intake.adapters.migrations import HEAD
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+# Any constant works; it only has to be the same in every process of this service.
+_PG_LOCK_KEY = 0x6F726465
+
+
+def _alembic_upgrade(connection: Any) -> None:
+    # Imported here: Alembic costs start-up time and is needed only when the schema is behind.
+    from alembic import command  # noqa: PLC0415
+    from alembic.config import Config  # noqa: PLC0415
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    command.upgrade(config, "head")
+
+
+def _sqlite_revision(path: Path) -> str | None:
+    if not path.exists():
+        return None
+    with sqlite3.connect(path) as conn:
+        try:
+            row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
+        except sqlite3.OperationalError:
+            return None
+    return None if row is None else str(row[0])
+
+
+def _upgrade_sqlite(url: DatabaseUrl) -> None:
+    import sqlalchemy as sa  # noqa: PLC0415
+
+    assert url.sqlite_path is not None  # noqa: S101 - backend is sqlite
+    url.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+    lock_path = url.sqlite_path.with_name(url.sqlite_path.name + ".lock")
+    with lock_path.open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if _sqlite_revision(url.sqlite_path) == HEAD:
+            return
+        engine = sa.create_engine(url.sqlalchemy_url)
+        try:
+            with engine.begin() as conn:
+                _alembic_upgrade(conn)
+        finally:
+            engine.dispose()
+
+
+async def _pg_revision(dsn: str) -> str | None:
+    conn = await asyncpg.connect(dsn)
+    try:
+        exists = await conn.fetchval("SELECT to_regclass('alembic_version') IS NOT NULL")
+        if not exists:
+            return None
+        value = await conn.fetchval("SELECT version_num FROM alembic_version")
+        return None if value is None else str(value)
+    finally:
+        await conn.close()
+
+
+async def _upgrade_postgres(url: DatabaseUrl) -> None:
+    import sqlalchemy as sa  # noqa: PLC0415
+    from sqlalchemy.ext.asyncio import create_async_engine  # noqa: PLC0415
+
+    assert url.dsn is not None  # noqa: S101 - backend is postgresql
+    if await _pg_revision(url.dsn) == HEAD:
+        return
+    engine = create_async_engine(url.sqlalchemy_url)
+    try:
+        async with engine.begin() as conn:
+            # Held until commit: a second process waits here, then finds nothing to do.
+            await conn.execute(sa.text(f"SELECT pg_advisory_xact_lock({_PG_LOCK_KEY})"))
+            await conn.run_sync(_alembic_upgrade)
+    finally:
+        await engine.dispose()
+
+
+def upgrade(url: DatabaseUrl) -> None:
+    """Apply every migration the database lacks (a no-op when it is current)."""
+    if url.backend == "sqlite":
+        _upgrade_sqlite(url)
+    else:
+        asyncio.run(_upgrade_postgres(url))

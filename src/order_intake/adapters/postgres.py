@@ -1,0 +1,182 @@
+"""The store on PostgreSQL, through an asyncpg pool; a group of units is one transaction."""
+
+import datetime as dt
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from order_intake.adapters.records import (
+    ApiKey,
+    IdempotencyRecord,
+    Organisation,
+    StoredSubmission,
+    UnitOutcome,
+    WriteUnit,
+)
+from order_intake.adapters.store import IDEMPOTENCY_WINDOW, StoreUnavailable
+
+# Seconds to wait for a connection or a statement before answering 503 rather than hang.
+_TIMEOUT = 1.5
+
+_INSERT_SUBMISSIONS = """
+INSERT INTO submissions (id, organisation_id, api_key_id, received_at, body, normalised,
+                         order_ref, idempotency_key, request_id, batch_id)
+SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::bigint[], $4::timestamptz[], $5::bytea[],
+                     $6::text[]::jsonb[], $7::text[], $8::text[], $9::text[], $10::uuid[])
+"""
+# A row older than the window is replaced; a fresher one wins and comes back by the SELECT below.
+_CLAIM_IDEMPOTENCY = """
+INSERT INTO idempotency_keys AS k (api_key_id, key, fingerprint, status, response, created_at)
+SELECT * FROM unnest($1::bigint[], $2::text[], $3::bytea[], $4::smallint[], $5::bytea[],
+                     $6::timestamptz[])
+ON CONFLICT (api_key_id, key) DO UPDATE
+   SET fingerprint = EXCLUDED.fingerprint, status = EXCLUDED.status,
+       response = EXCLUDED.response, created_at = EXCLUDED.created_at
+ WHERE k.created_at < EXCLUDED.created_at - $7::interval
+RETURNING api_key_id, key
+"""
+_SELECT_IDEMPOTENCY = """
+SELECT api_key_id, key, fingerprint, status, response, created_at FROM idempotency_keys
+ WHERE api_key_id = $1 AND key = $2 AND created_at > $3
+"""
+_SELECT_KEY = """
+SELECT k.id, k.username, k.secret_salt, k.secret_hash, k.customer_order,
+       k.revoked_at IS NOT NULL AS revoked,
+       coalesce(array_agg(o.id ORDER BY o.trkref) FILTER (WHERE o.id IS NOT NULL), '{}') AS org_ids,
+       coalesce(array_agg(o.trkref ORDER BY o.trkref) FILTER (WHERE o.id IS NOT NULL), '{}') AS trkrefs,
+       coalesce(array_agg(o.name ORDER BY o.trkref) FILTER (WHERE o.id IS NOT NULL), '{}') AS names,
+       coalesce(array_agg(o.customer_order_enabled ORDER BY o.trkref)
+                FILTER (WHERE o.id IS NOT NULL), '{}') AS enabled
+  FROM api_keys k
+  LEFT JOIN api_key_organisations ko ON ko.api_key_id = k.id
+  LEFT JOIN organisations o ON o.id = ko.organisation_id
+ WHERE k.username = $1
+ GROUP BY k.id
+"""
+_SELECT_SUBMISSION = """
+SELECT id, organisation_id, received_at, state, normalised::text FROM submissions
+ WHERE organisation_id = $1 AND id = $2
+"""
+
+
+def _idempotency(row: Any) -> IdempotencyRecord:
+    return IdempotencyRecord(
+        api_key_id=row["api_key_id"],
+        key=row["key"],
+        fingerprint=bytes(row["fingerprint"]),
+        status=row["status"],
+        response=bytes(row["response"]),
+        created_at=row["created_at"],
+    )
+
+
+class PostgresStore:
+    """Store on PostgreSQL; every driver error that means 'no database' becomes StoreUnavailable."""
+
+    def __init__(self, dsn: str, *, pool_size: int) -> None:
+        self._dsn = dsn
+        self._pool_size = pool_size
+        self._pool: asyncpg.Pool | None = None
+
+    async def open(self) -> None:
+        """Create the pool (connections are made lazily, so a down database does not stop start-up)."""
+        self._pool = asyncpg.create_pool(
+            self._dsn, min_size=0, max_size=self._pool_size, timeout=_TIMEOUT, command_timeout=10
+        )
+        await self._pool
+
+    async def close(self) -> None:
+        """Close the pool, waiting for connections in use."""
+        if self._pool is not None:
+            await self._pool.close()
+
+    @asynccontextmanager
+    async def _connection(self) -> AsyncIterator[asyncpg.Connection]:
+        assert self._pool is not None  # noqa: S101 - open() ran in the lifespan
+        try:
+            async with self._pool.acquire(timeout=_TIMEOUT) as conn:
+                yield conn
+        except (OSError, TimeoutError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
+                asyncpg.CannotConnectNowError, asyncpg.AdminShutdownError) as exc:
+            raise StoreUnavailable(str(exc)) from exc
+
+    async def ping(self) -> bool:
+        """True while the database answers a trivial query."""
+        try:
+            async with self._connection() as conn:
+                return bool(await conn.fetchval("SELECT true", timeout=_TIMEOUT))
+        except StoreUnavailable:
+            return False
+
+    async def commit_units(self, units: Sequence[WriteUnit]) -> list[UnitOutcome]:
+        """Claim idempotency keys, insert the winners' submissions, all in one transaction."""
+        claims = [u.idempotency for u in units if u.idempotency is not None]
+        async with self._connection() as conn, conn.transaction():
+            won: set[tuple[int, str]] = set()
+            if claims:
+                rows = await conn.fetch(
+                    _CLAIM_IDEMPOTENCY,
+                    [c.api_key_id for c in claims], [c.key for c in claims],
+                    [c.fingerprint for c in claims], [c.status for c in claims],
+                    [c.response for c in claims], [c.created_at for c in claims],
+                    IDEMPOTENCY_WINDOW,
+                )
+                won = {(r["api_key_id"], r["key"]) for r in rows}
+            outcomes: list[UnitOutcome] = []
+            rows_to_insert = []
+            for unit in units:
+                claim = unit.idempotency
+                if claim is None or (claim.api_key_id, claim.key) in won:
+                    rows_to_insert.extend(unit.submissions)
+                    outcomes.append(None)
+                else:
+                    since = claim.created_at - IDEMPOTENCY_WINDOW
+                    row = await conn.fetchrow(_SELECT_IDEMPOTENCY, claim.api_key_id, claim.key, since)
+                    outcomes.append(_idempotency(row))
+            if rows_to_insert:
+                s = rows_to_insert
+                await conn.execute(
+                    _INSERT_SUBMISSIONS,
+                    [r.id for r in s], [r.organisation_id for r in s], [r.api_key_id for r in s],
+                    [r.received_at for r in s], [r.body for r in s],
+                    [r.normalised.decode() for r in s], [r.order_ref for r in s],
+                    [r.idempotency_key for r in s], [r.request_id for r in s],
+                    [r.batch_id for r in s],
+                )
+        return outcomes
+
+    async def find_key(self, username: str) -> ApiKey | None:
+        """The key and its organisations, in one query."""
+        async with self._connection() as conn:
+            row = await conn.fetchrow(_SELECT_KEY, username, timeout=_TIMEOUT)
+        if row is None:
+            return None
+        orgs = tuple(
+            Organisation(id=i, trkref=t, name=n, customer_order_enabled=e)
+            for i, t, n, e in zip(row["org_ids"], row["trkrefs"], row["names"], row["enabled"], strict=True)
+        )
+        return ApiKey(
+            id=row["id"], username=row["username"], secret_salt=bytes(row["secret_salt"]),
+            secret_hash=bytes(row["secret_hash"]), customer_order=row["customer_order"],
+            revoked=row["revoked"], organisations=orgs,
+        )
+
+    async def get_submission(self, organisation_id: int, submission_id: UUID) -> StoredSubmission | None:
+        """One submission of this organisation, or None."""
+        async with self._connection() as conn:
+            row = await conn.fetchrow(_SELECT_SUBMISSION, organisation_id, submission_id, timeout=_TIMEOUT)
+        if row is None:
+            return None
+        return StoredSubmission(
+            id=row["id"], organisation_id=row["organisation_id"], received_at=row["received_at"],
+            state=row["state"], normalised=row["normalised"].encode(),
+        )
+
+    async def find_idempotency(self, api_key_id: int, key: str, since: dt.datetime) -> IdempotencyRecord | None:
+        """The unexpired record for this key, or None."""
+        async with self._connection() as conn:
+            row = await conn.fetchrow(_SELECT_IDEMPOTENCY, api_key_id, key, since, timeout=_TIMEOUT)
+        return None if row is None else _idempotency(row)

@@ -1,0 +1,93 @@
+"""The tables, as SQLAlchemy Core metadata: what the migrations must produce (checked by a test)."""
+
+import datetime as dt
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+
+metadata = sa.MetaData()
+
+
+def to_sqlite_time(value: dt.datetime) -> str:
+    """A UTC timestamp as SQLite stores it: fixed-width ISO 8601 text, so text order is time order."""
+    return value.astimezone(dt.UTC).isoformat(timespec="microseconds")
+
+
+class SqliteTimestamp(sa.TypeDecorator[dt.datetime]):
+    """Timestamps on SQLite, as text written by to_sqlite_time."""
+
+    impl = sa.String(32)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: sa.Dialect) -> str | None:  # noqa: ARG002
+        """Write a datetime as fixed-width UTC text."""
+        return None if value is None else to_sqlite_time(value)
+
+    def process_result_value(self, value: str | None, dialect: sa.Dialect) -> dt.datetime | None:  # noqa: ARG002
+        """Read it back as an aware datetime."""
+        return None if value is None else dt.datetime.fromisoformat(value)
+
+
+# One column type per kind of value, stored natively on PostgreSQL and as text on SQLite.
+UUID = sa.Uuid(as_uuid=True).with_variant(sa.String(36), "sqlite")
+TIMESTAMP = sa.DateTime(timezone=True).with_variant(SqliteTimestamp(), "sqlite")
+JSON = sa.Text().with_variant(postgresql.JSONB(), "postgresql")
+ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+organisations = sa.Table(
+    "organisations",
+    metadata,
+    sa.Column("id", ID, primary_key=True, autoincrement=True),
+    sa.Column("trkref", sa.String(64), nullable=False, unique=True),
+    sa.Column("name", sa.Text(), nullable=False),
+    sa.Column("customer_order_enabled", sa.Boolean(), nullable=False),
+    sa.Column("created_at", TIMESTAMP, nullable=False),
+)
+
+api_keys = sa.Table(
+    "api_keys",
+    metadata,
+    sa.Column("id", ID, primary_key=True, autoincrement=True),
+    sa.Column("username", sa.String(64), nullable=False, unique=True),
+    sa.Column("secret_salt", sa.LargeBinary(), nullable=False),
+    sa.Column("secret_hash", sa.LargeBinary(), nullable=False),
+    sa.Column("customer_order", sa.Boolean(), nullable=False),
+    sa.Column("created_at", TIMESTAMP, nullable=False),
+    sa.Column("revoked_at", TIMESTAMP, nullable=True),
+)
+
+api_key_organisations = sa.Table(
+    "api_key_organisations",
+    metadata,
+    sa.Column("api_key_id", ID, sa.ForeignKey("api_keys.id"), primary_key=True),
+    sa.Column("organisation_id", ID, sa.ForeignKey("organisations.id"), primary_key=True),
+)
+
+submissions = sa.Table(
+    "submissions",
+    metadata,
+    sa.Column("id", UUID, primary_key=True),
+    sa.Column("organisation_id", ID, sa.ForeignKey("organisations.id"), nullable=False),
+    sa.Column("api_key_id", ID, sa.ForeignKey("api_keys.id"), nullable=False),
+    sa.Column("received_at", TIMESTAMP, nullable=False),
+    sa.Column("body", sa.LargeBinary(), nullable=False),
+    sa.Column("normalised", JSON, nullable=False),
+    sa.Column("order_ref", sa.String(255), nullable=False),
+    sa.Column("idempotency_key", sa.String(255), nullable=True),
+    sa.Column("request_id", sa.String(200), nullable=True),
+    sa.Column("batch_id", UUID, nullable=True),
+    sa.Column("state", sa.String(16), nullable=False, server_default="accepted"),
+    sa.Index("submissions_org_order_ref", "organisation_id", "order_ref"),
+    sa.Index("submissions_state_received", "state", "received_at"),
+)
+
+idempotency_keys = sa.Table(
+    "idempotency_keys",
+    metadata,
+    sa.Column("api_key_id", ID, sa.ForeignKey("api_keys.id"), primary_key=True),
+    sa.Column("key", sa.String(255), primary_key=True),
+    sa.Column("fingerprint", sa.LargeBinary(), nullable=False),
+    sa.Column("status", sa.SmallInteger(), nullable=False),
+    sa.Column("response", sa.LargeBinary(), nullable=False),
+    sa.Column("created_at", TIMESTAMP, nullable=False),
+)

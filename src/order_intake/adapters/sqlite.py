@@ -1,0 +1,190 @@
+"""The store on a local SQLite file: one writer thread (WAL, synchronous=FULL), a few reader threads."""
+
+import asyncio
+import datetime as dt
+import sqlite3
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import TypeVar
+from uuid import UUID
+
+from order_intake.adapters.records import (
+    ApiKey,
+    IdempotencyRecord,
+    Organisation,
+    StoredSubmission,
+    UnitOutcome,
+    WriteUnit,
+)
+from order_intake.adapters.schema import to_sqlite_time
+from order_intake.adapters.store import IDEMPOTENCY_WINDOW, StoreUnavailable
+
+T = TypeVar("T")
+
+_INSERT_SUBMISSION = """
+INSERT INTO submissions (id, organisation_id, api_key_id, received_at, body, normalised,
+                         order_ref, idempotency_key, request_id, batch_id)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+"""
+_CLAIM_IDEMPOTENCY = """
+INSERT INTO idempotency_keys AS k (api_key_id, key, fingerprint, status, response, created_at)
+VALUES (?, ?, ?, ?, ?, ?)
+ON CONFLICT (api_key_id, key) DO UPDATE
+   SET fingerprint = excluded.fingerprint, status = excluded.status,
+       response = excluded.response, created_at = excluded.created_at
+ WHERE k.created_at < ?
+RETURNING key
+"""
+_SELECT_IDEMPOTENCY = """
+SELECT api_key_id, key, fingerprint, status, response, created_at FROM idempotency_keys
+ WHERE api_key_id = ? AND key = ? AND created_at > ?
+"""
+_SELECT_KEY = """
+SELECT k.id, k.username, k.secret_salt, k.secret_hash, k.customer_order, k.revoked_at IS NOT NULL,
+       o.id, o.trkref, o.name, o.customer_order_enabled
+  FROM api_keys k
+  LEFT JOIN api_key_organisations ko ON ko.api_key_id = k.id
+  LEFT JOIN organisations o ON o.id = ko.organisation_id
+ WHERE k.username = ?
+ ORDER BY o.trkref
+"""
+_SELECT_SUBMISSION = """
+SELECT id, organisation_id, received_at, state, normalised FROM submissions
+ WHERE organisation_id = ? AND id = ?
+"""
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """A connection in autocommit mode (transactions are explicit), WAL, synchronous=FULL."""
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=5.0)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    return conn
+
+
+def _record(row: tuple[int, str, bytes, int, bytes, str]) -> IdempotencyRecord:
+    return IdempotencyRecord(
+        api_key_id=row[0], key=row[1], fingerprint=row[2], status=row[3], response=row[4],
+        created_at=dt.datetime.fromisoformat(row[5]),
+    )
+
+
+class SqliteStore:
+    """Store on SQLite; writes are serialised on one thread, reads run on their own connections."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-writer")
+        self._readers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="sqlite-reader")
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+
+    def _conn(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = connect(self._path)
+            self._local.conn = conn
+            with self._lock:
+                self._connections.append(conn)
+        return conn
+
+    async def _run(self, pool: ThreadPoolExecutor, work: Callable[[sqlite3.Connection], T]) -> T:
+        def call() -> T:
+            try:
+                return work(self._conn())
+            except sqlite3.OperationalError as exc:
+                raise StoreUnavailable(str(exc)) from exc
+
+        return await asyncio.get_running_loop().run_in_executor(pool, call)
+
+    async def open(self) -> None:
+        """Open the writer's connection now, so that a bad path fails at start-up."""
+        await self._run(self._writer, lambda conn: conn.execute("SELECT 1").fetchone())
+
+    async def close(self) -> None:
+        """Finish queued work and close every connection."""
+        self._writer.shutdown(wait=True)
+        self._readers.shutdown(wait=True)
+        with self._lock:
+            for conn in self._connections:
+                conn.close()
+            self._connections.clear()
+
+    async def ping(self) -> bool:
+        """True while the file can be read."""
+        try:
+            await self._run(self._readers, lambda conn: conn.execute("SELECT 1").fetchone())
+        except StoreUnavailable:
+            return False
+        return True
+
+    async def commit_units(self, units: Sequence[WriteUnit]) -> list[UnitOutcome]:
+        """Store the units in one IMMEDIATE transaction on the writer thread."""
+        return await self._run(self._writer, lambda conn: _commit(conn, units))
+
+    async def find_key(self, username: str) -> ApiKey | None:
+        """The key and its organisations."""
+        rows = await self._run(self._readers, lambda conn: conn.execute(_SELECT_KEY, (username,)).fetchall())
+        if not rows:
+            return None
+        first = rows[0]
+        orgs = tuple(
+            Organisation(id=r[6], trkref=r[7], name=r[8], customer_order_enabled=bool(r[9]))
+            for r in rows
+            if r[6] is not None
+        )
+        return ApiKey(
+            id=first[0], username=first[1], secret_salt=first[2], secret_hash=first[3],
+            customer_order=bool(first[4]), revoked=bool(first[5]), organisations=orgs,
+        )
+
+    async def get_submission(self, organisation_id: int, submission_id: UUID) -> StoredSubmission | None:
+        """One submission of this organisation, or None."""
+        params = (organisation_id, str(submission_id))
+        row = await self._run(self._readers, lambda conn: conn.execute(_SELECT_SUBMISSION, params).fetchone())
+        if row is None:
+            return None
+        return StoredSubmission(
+            id=UUID(row[0]), organisation_id=row[1], received_at=dt.datetime.fromisoformat(row[2]),
+            state=row[3], normalised=row[4].encode(),
+        )
+
+    async def find_idempotency(self, api_key_id: int, key: str, since: dt.datetime) -> IdempotencyRecord | None:
+        """The unexpired record for this key, or None."""
+        params = (api_key_id, key, to_sqlite_time(since))
+        row = await self._run(self._readers, lambda conn: conn.execute(_SELECT_IDEMPOTENCY, params).fetchone())
+        return None if row is None else _record(row)
+
+
+def _commit(conn: sqlite3.Connection, units: Sequence[WriteUnit]) -> list[UnitOutcome]:
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        outcomes: list[UnitOutcome] = []
+        rows = []
+        for unit in units:
+            claim = unit.idempotency
+            if claim is not None:
+                expired_before = to_sqlite_time(claim.created_at - IDEMPOTENCY_WINDOW)
+                params = (claim.api_key_id, claim.key, claim.fingerprint, claim.status, claim.response,
+                          to_sqlite_time(claim.created_at), expired_before)
+                if conn.execute(_CLAIM_IDEMPOTENCY, params).fetchone() is None:
+                    found = conn.execute(_SELECT_IDEMPOTENCY, (claim.api_key_id, claim.key, expired_before))
+                    outcomes.append(_record(found.fetchone()))
+                    continue
+            outcomes.append(None)
+            rows.extend(
+                (str(s.id), s.organisation_id, s.api_key_id, to_sqlite_time(s.received_at), s.body,
+                 s.normalised.decode(), s.order_ref, s.idempotency_key, s.request_id,
+                 None if s.batch_id is None else str(s.batch_id))
+                for s in unit.submissions
+            )
+        conn.executemany(_INSERT_SUBMISSION, rows)
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return outcomes

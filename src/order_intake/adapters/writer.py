@@ -1,0 +1,103 @@
+"""Group commit: the units that arrive together are stored in one transaction, then released."""
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+
+from order_intake.adapters.records import UnitOutcome, WriteUnit
+from order_intake.adapters.store import StoreUnavailable
+
+log = logging.getLogger("order_intake.writer")
+
+Commit = Callable[[Sequence[WriteUnit]], Awaitable[list[UnitOutcome]]]
+_Pending = tuple[WriteUnit, "asyncio.Future[UnitOutcome]"]
+
+
+class WriterClosed(Exception):  # noqa: N818 - a state, like asyncio.QueueShutDown
+    """The writer is draining for shutdown and takes no new units."""
+
+
+class GroupCommitWriter:
+    """One per process: `write` returns only once the unit's transaction has committed."""
+
+    def __init__(self, commit: Commit, *, max_batch: int, max_inflight: int = 1) -> None:
+        self._commit = commit
+        self._max_batch = max_batch
+        self._queue: asyncio.Queue[_Pending | None] = asyncio.Queue()
+        self._slots = asyncio.Semaphore(max_inflight)
+        self._inflight: set[asyncio.Task[None]] = set()
+        self._task: asyncio.Task[None] | None = None
+        self._closing = False
+
+    def start(self) -> None:
+        """Start gathering units (call from the running event loop)."""
+        self._task = asyncio.create_task(self._gather(), name="group-commit-writer")
+
+    async def write(self, unit: WriteUnit) -> UnitOutcome:
+        """Queue the unit and wait for its commit; raises what the commit raised."""
+        if self._closing:
+            raise WriterClosed
+        future: asyncio.Future[UnitOutcome] = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait((unit, future))
+        return await future
+
+    async def stop(self) -> None:
+        """Commit everything already queued, then stop."""
+        self._closing = True
+        if self._task is None:
+            return
+        self._queue.put_nowait(None)
+        await self._task
+        if self._inflight:
+            await asyncio.gather(*self._inflight)
+
+    async def _gather(self) -> None:
+        done = False
+        while not done:
+            first = await self._queue.get()
+            if first is None:
+                break
+            batch = [first]
+            size = len(first[0].submissions)
+            while size < self._max_batch and not self._queue.empty():
+                item = self._queue.get_nowait()
+                if item is None:
+                    done = True
+                    break
+                batch.append(item)
+                size += len(item[0].submissions)
+            await self._slots.acquire()
+            task = asyncio.create_task(self._store(batch))
+            self._inflight.add(task)
+            task.add_done_callback(self._inflight.discard)
+
+    async def _store(self, batch: list[_Pending]) -> None:
+        try:
+            await self._commit_and_release(batch)
+        finally:
+            self._slots.release()
+
+    async def _commit_and_release(self, batch: list[_Pending]) -> None:
+        try:
+            outcomes = await self._commit([unit for unit, _ in batch])
+        except StoreUnavailable as exc:
+            _fail(batch, exc)
+            return
+        except Exception as exc:
+            if len(batch) == 1:
+                log.exception("commit failed")
+                _fail(batch, exc)
+                return
+            # One bad unit must not fail the others that happened to share its transaction.
+            for pending in batch:
+                await self._commit_and_release([pending])
+            return
+        for (_, future), outcome in zip(batch, outcomes, strict=True):
+            if not future.done():
+                future.set_result(outcome)
+
+
+def _fail(batch: list[_Pending], exc: Exception) -> None:
+    for _, future in batch:
+        if not future.done():
+            future.set_exception(exc)

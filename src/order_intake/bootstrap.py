@@ -1,0 +1,40 @@
+"""The one place that wires settings, store, writer, authenticator and app together."""
+
+from order_intake.adapters.database_url import DatabaseUrl, parse_database_url
+from order_intake.adapters.postgres import PostgresStore
+from order_intake.adapters.sqlite import SqliteStore
+from order_intake.adapters.store import Store
+from order_intake.adapters.writer import GroupCommitWriter
+from order_intake.config import Settings
+from order_intake.service.auth import Authenticator
+from order_intake.service.idempotency import InFlight
+from order_intake.service.submit import Intake
+
+
+def make_store(url: DatabaseUrl, settings: Settings) -> Store:
+    """The store for this DATABASE_URL."""
+    if url.sqlite_path is not None:
+        return SqliteStore(url.sqlite_path)
+    assert url.dsn is not None  # noqa: S101 - parse_database_url sets one of the two
+    return PostgresStore(url.dsn, pool_size=settings.pool_size)
+
+
+class Services:
+    """The process's long-lived parts, created in the app's lifespan and closed with it."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.store = make_store(parse_database_url(settings.database_url), settings)
+        self.writer = GroupCommitWriter(self.store.commit_units, max_batch=settings.writer_max_batch)
+        self.intake = Intake(store=self.store, writer=self.writer, in_flight=InFlight())
+        self.auth = Authenticator(self.store, ttl=settings.auth_cache_seconds)
+
+    async def start(self) -> None:
+        """Open the store and start the writer."""
+        await self.store.open()
+        self.writer.start()
+
+    async def stop(self) -> None:
+        """Commit what is queued, then close the store."""
+        await self.writer.stop()
+        await self.store.close()

@@ -1,0 +1,58 @@
+"""Settings from the environment, read once into one typed value."""
+
+import os
+from dataclasses import dataclass
+from typing import Final
+
+DEFAULT_DATABASE_URL: Final = "sqlite:///./order-intake.db"
+
+
+class ConfigError(ValueError):
+    """A setting in the environment cannot be used."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything configurable, with the defaults an operator gets when nothing is set."""
+
+    database_url: str = DEFAULT_DATABASE_URL
+    # Verified keys are cached this long; revocation must take effect within 5 seconds.
+    auth_cache_seconds: float = 2.0
+    # Largest number of submissions the group-commit writer puts in one transaction.
+    writer_max_batch: int = 1000
+    # PostgreSQL connections per server process.
+    pool_size: int = 8
+    log_level: str = "INFO"
+
+    @property
+    def is_sqlite(self) -> bool:
+        """True for the embedded default database."""
+        return self.database_url.startswith("sqlite:")
+
+
+def _number(env: dict[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        msg = f"{name} must be a number, got {raw!r}"
+        raise ConfigError(msg) from None
+    if value < 0:
+        msg = f"{name} must not be negative, got {raw!r}"
+        raise ConfigError(msg)
+    return value
+
+
+def load_settings(environ: dict[str, str] | None = None) -> Settings:
+    """Read the settings from the environment (or the mapping given, for tests)."""
+    env = dict(os.environ if environ is None else environ)
+    auth_cache = min(_number(env, "ORDER_INTAKE_AUTH_CACHE_SECONDS", 2.0), 5.0)
+    return Settings(
+        database_url=env.get("DATABASE_URL") or DEFAULT_DATABASE_URL,
+        auth_cache_seconds=auth_cache,
+        writer_max_batch=max(1, int(_number(env, "ORDER_INTAKE_WRITER_MAX_BATCH", 1000))),
+        pool_size=max(1, int(_number(env, "ORDER_INTAKE_POOL_SIZE", 8))),
+        log_level=env.get("LOG_LEVEL", "INFO").upper(),
+    )

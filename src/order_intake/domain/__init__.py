@@ -1,0 +1,1 @@
+"""The pure core: order types, validation, normalisation and the contract's strings."""

@@ -1,0 +1,72 @@
+"""The JSON answers of the API, as types: encoded by the HTTP layer and documented in OpenAPI."""
+
+import datetime as dt
+from typing import Literal
+from uuid import UUID
+
+import msgspec
+
+from order_intake.domain.order import CustomerOrder
+
+
+class Message(msgspec.Struct, frozen=True):
+    """A status and a message: 400, 401, 404, 405, 409, 413, 429, 500, 503."""
+
+    status: int
+    message: str
+
+
+class Forbidden(msgspec.Struct, frozen=True):
+    """403: the contract's body says `error`, not `message`."""
+
+    status: Literal[403]
+    error: str
+
+
+class Invalid(msgspec.Struct, frozen=True):
+    """422: every violation at once."""
+
+    status: Literal[422]
+    message: str
+    errors: tuple[str, ...]
+
+
+class OrderAccepted(msgspec.Struct, frozen=True):
+    """202: the submission's id; warnings only when there is something to say."""
+
+    status: Literal[202]
+    id: UUID
+    message: str
+    warnings: tuple[str, ...] | msgspec.UnsetType = msgspec.UNSET
+
+
+class Submission(msgspec.Struct, frozen=True):
+    """200: one accepted submission and its normalised order."""
+
+    status: Literal[200]
+    id: UUID
+    state: str
+    received_at: dt.datetime
+    order: CustomerOrder
+
+
+class OrganisationEntry(msgspec.Struct, frozen=True):
+    """One organisation a key is linked to."""
+
+    trkref: str
+    name: str
+    customer_order_enabled: bool
+
+
+class Organisations(msgspec.Struct, frozen=True):
+    """200: the organisations of the calling key, by trkref."""
+
+    status: Literal[200]
+    organisations: tuple[OrganisationEntry, ...]
+
+
+class Health(msgspec.Struct, frozen=True):
+    """200 or 503 from /health and /ready."""
+
+    status: int
+    message: str

@@ -1,0 +1,53 @@
+"""Every string the contract promises to retailers, in one place (see shared/CONTRACT.md)."""
+
+from typing import Final
+
+# Answers of the HTTP interface, by status.
+UNAUTHORIZED: Final = "Unauthorized"
+INVALID_TRKREF: Final = "Invalid TRKREF supplied"
+ACCESS_DENIED: Final = "Access denied"
+PAYLOAD_TOO_LARGE: Final = "Payload too large"
+MALFORMED_JSON: Final = "Malformed JSON"
+NO_DATA: Final = "No data provided"
+INVALID_ORDER: Final = "Invalid customer order"
+ORDER_ACCEPTED: Final = "Customer order accepted"
+NOT_FOUND: Final = "Not found"
+METHOD_NOT_ALLOWED: Final = "Method not allowed"
+INTERNAL_ERROR: Final = "Internal server error"
+SERVICE_UNAVAILABLE: Final = "Service unavailable"
+INVALID_IDEMPOTENCY_KEY: Final = "Invalid Idempotency-Key"
+IDEMPOTENCY_KEY_REUSED: Final = "Idempotency-Key reused with a different body"
+IDEMPOTENCY_KEY_REUSED_DETAIL: Final = (
+    "this Idempotency-Key was first used with a different request body"
+)
+IDEMPOTENCY_KEY_IN_PROGRESS: Final = "A request with this Idempotency-Key is in progress"
+BASIC_REALM: Final = 'Basic realm="order-intake"'
+
+# Validation messages: each takes the field's path.
+BODY_NOT_OBJECT: Final = "body must be a JSON object"
+DATE_MISSING: Final = "order_date or fulfilment_date must be present"
+DATES_OUT_OF_ORDER: Final = "fulfilment_date cannot be before order_date"
+TRKREF_MISMATCH: Final = "trkref does not match the organisation in the URL"
+ITEMS_EMPTY: Final = "order_items cannot be empty"
+MAX_ITEMS: Final = 1000
+ITEMS_TOO_MANY: Final = f"order_items has too many items (maximum {MAX_ITEMS})"
+
+
+def blank(path: str) -> str:
+    """A mandatory field that is missing, null or only whitespace."""
+    return f"{path} cannot be blank"
+
+
+def invalid(path: str) -> str:
+    """A field present with the wrong type or format."""
+    return f"invalid {path}"
+
+
+def too_long(path: str, maximum: int) -> str:
+    """A string over its length limit."""
+    return f"{path} is too long (maximum {maximum} characters)"
+
+
+def unknown_field(path: str) -> str:
+    """A warning: a field the contract does not know, accepted and ignored."""
+    return f"unknown field {path}"

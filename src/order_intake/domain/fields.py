@@ -1,0 +1,102 @@
+"""Field kinds: how one JSON value is checked and normalised, and how it is described in JSON Schema."""
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Final, TypeGuard
+
+from order_intake.domain.catalogue import invalid, too_long
+
+__all__ = [
+    "FAILED",
+    "MAX_TEXT",
+    "Check",
+    "Kind",
+    "fail",
+    "is_number",
+    "plain_number",
+    "printable_key",
+    "text",
+    "text_or_number",
+]
+
+# A check receives a value that is not blank (strings already stripped and free of U+0000), its
+# path and the error list; it returns the normalised value, or appends its errors and returns FAILED.
+Check = Callable[[object, str, list[str]], object]
+FAILED: Final = object()
+MAX_TEXT: Final = 255
+
+
+@dataclass(frozen=True, slots=True)
+class Kind:
+    """A kind of field: its check and its JSON Schema fragment, kept side by side so they agree."""
+
+    check: Check
+    schema: Mapping[str, Any]
+    # The accepted string form as an unanchored regex, valid in Python and ECMA-262 alike.
+    pattern: str | None = None
+
+
+def fail(errors: list[str], message: str) -> object:
+    """Record one error and answer FAILED."""
+    errors.append(message)
+    return FAILED
+
+
+def printable_key(key: object) -> str:
+    """Write a body's key for a message, U+0000 (which cannot be stored) replaced."""
+    return str(key).replace("\x00", "\ufffd")
+
+
+def is_number(value: object) -> TypeGuard[int | Decimal]:
+    """Tell whether a value is a JSON number: an int or a finite Decimal, never a boolean."""
+    if isinstance(value, Decimal):
+        return value.is_finite()
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def plain_number(value: int | Decimal, maximum: int) -> str | None:
+    """Write the number in plain notation (1E+3 as 1000) if at most `maximum` characters, else None.
+
+    Bounds are checked before the text is built: the 11-byte JSON number 1e999999999 would
+    otherwise expand to a gigabyte, and str() refuses ints of more than 4300 digits.
+    """
+    if isinstance(value, int):
+        # A digit carries less than 4 bits, so more than 4 * maximum bits means too many digits.
+        text = None if value.bit_length() > 4 * maximum else str(value)
+    else:
+        exponent = value.as_tuple().exponent
+        if not isinstance(exponent, int) or exponent < -maximum or (value and value.adjusted() >= maximum):
+            return None
+        text = format(value, "f")
+    return text if text is not None and len(text) <= maximum else None
+
+
+def text(maximum: int) -> Kind:
+    """Make the kind of a string of at most `maximum` characters."""
+
+    def check(value: object, path: str, errors: list[str]) -> object:
+        if not isinstance(value, str):
+            return fail(errors, invalid(path))
+        if len(value) > maximum:
+            return fail(errors, too_long(path, maximum))
+        return value
+
+    return Kind(check, {"type": "string", "maxLength": maximum})
+
+
+def text_or_number(maximum: int) -> Kind:
+    """Make the kind of a string, or a number stored as its string form, of `maximum` characters at most."""
+
+    def check(value: object, path: str, errors: list[str]) -> object:
+        if isinstance(value, str):
+            result = value
+        elif not is_number(value):
+            return fail(errors, invalid(path))
+        elif isinstance(value, int) and value.bit_length() > 4 * maximum:
+            return fail(errors, too_long(path, maximum))  # see plain_number
+        else:
+            result = str(value)
+        return fail(errors, too_long(path, maximum)) if len(result) > maximum else result
+
+    return Kind(check, {"type": ["string", "number"], "maxLength": maximum})

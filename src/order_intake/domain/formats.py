@@ -1,0 +1,73 @@
+"""Fields with a format: dates (dd-mm-yyyy), prices and email addresses."""
+
+import datetime as dt
+import re
+from decimal import Decimal
+from typing import Final
+
+from email_validator import validate_email
+
+from order_intake.domain.catalogue import invalid
+from order_intake.domain.fields import MAX_TEXT, Kind, fail, is_number, plain_number
+
+__all__ = ["DATE", "EMAIL", "PRICE"]
+
+# Longer input is never a valid address (254 octets at most); spares the library a megabyte.
+_MAX_EMAIL_INPUT: Final = 1024
+
+_DATE_PATTERN: Final = "[0-9]{2}-[0-9]{2}-[0-9]{4}"
+_DATE: Final = re.compile(_DATE_PATTERN)
+
+
+def _check_date(value: object, path: str, errors: list[str]) -> object:
+    if isinstance(value, str) and _DATE.fullmatch(value):
+        try:
+            return dt.date(int(value[6:]), int(value[3:5]), int(value[:2]))
+        except ValueError:  # not a calendar date: 31-02-2014, year 0000
+            pass
+    return fail(errors, invalid(path))
+
+
+DATE: Final = Kind(_check_date, {"type": "string"}, _DATE_PATTERN)
+
+_PRICE_PATTERN: Final = "[0-9]+(?:[.,][0-9]+)?"
+_PRICE: Final = re.compile(_PRICE_PATTERN)
+
+
+def _check_price(value: object, path: str, errors: list[str]) -> object:
+    if isinstance(value, str):
+        if len(value) <= MAX_TEXT and _PRICE.fullmatch(value):
+            return Decimal(value.replace(",", "."))
+    elif is_number(value) and value >= 0:
+        # copy_abs turns -0.0 into 0.0 (abs() would round to the context's precision).
+        plain = plain_number(value.copy_abs() if isinstance(value, Decimal) else value, MAX_TEXT)
+        if plain is not None:
+            return Decimal(plain)
+    return fail(errors, invalid(path))
+
+
+PRICE: Final = Kind(_check_price, {"type": ["number", "string"], "minimum": 0, "maxLength": MAX_TEXT}, _PRICE_PATTERN)
+
+
+def _check_email(value: object, path: str, errors: list[str]) -> object:
+    if not isinstance(value, str) or len(value) > _MAX_EMAIL_INPUT:
+        return fail(errors, invalid(path))
+    try:
+        # Every option is explicit: the library's module-level defaults are mutable globals.
+        email = validate_email(
+            value,
+            allow_smtputf8=True,
+            allow_empty_local=False,
+            allow_quoted_local=False,
+            allow_domain_literal=False,
+            allow_display_name=False,
+            check_deliverability=False,
+            globally_deliverable=True,
+            test_environment=False,
+        )
+    except Exception:  # noqa: BLE001 - whatever the library raises, the address is not one we accept
+        return fail(errors, invalid(path))
+    return f"{email.local_part}@{email.domain.lower()}"
+
+
+EMAIL: Final = Kind(_check_email, {"type": "string", "format": "email"})

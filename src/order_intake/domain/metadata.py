@@ -1,0 +1,59 @@
+"""The metadata of an order item: free keys ([a-z0-9_]+) with JSON scalar values, stored as given."""
+
+import re
+from collections.abc import Callable
+from typing import Final
+
+from order_intake.domain.catalogue import invalid, too_long
+from order_intake.domain.fields import FAILED, Kind, fail, is_number, plain_number, printable_key
+
+__all__ = ["MAX_KEYS", "MAX_VALUE", "METADATA"]
+
+MAX_KEYS: Final = 100
+MAX_VALUE: Final = 1000
+_KEY_PATTERN: Final = "[a-z0-9_]+"
+_KEY: Final = re.compile(_KEY_PATTERN)
+
+
+def _too_long(path: str) -> str:
+    return too_long(path, MAX_VALUE)
+
+
+def _problem(value: object) -> Callable[[str], str] | None:
+    """Say what is wrong with one value (a message for its path), or None.
+
+    A number's length is that of its plain notation, so that an accepted number always fits the
+    database's numeric type (1E+2000 is a 2001-character number).
+    """
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, str):
+        if "\x00" in value:
+            return invalid
+        return _too_long if len(value) > MAX_VALUE else None
+    if is_number(value):
+        return None if plain_number(value, MAX_VALUE) is not None else _too_long
+    return invalid
+
+
+def _check_metadata(value: object, path: str, errors: list[str]) -> object:
+    if not isinstance(value, dict) or len(value) > MAX_KEYS:
+        return fail(errors, invalid(path))
+    count = len(errors)
+    for key, item in value.items():
+        problem = _problem(item) if isinstance(key, str) and _KEY.fullmatch(key) else invalid
+        if problem is not None:
+            errors.append(problem(f"{path}.{printable_key(key)}"))
+    # A copy: the order must not change if the caller later changes the body it decoded.
+    return dict(value) if len(errors) == count else FAILED
+
+
+METADATA: Final = Kind(
+    _check_metadata,
+    {
+        "type": "object",
+        "propertyNames": {"pattern": f"^{_KEY_PATTERN}$"},
+        "maxProperties": MAX_KEYS,
+        "additionalProperties": {"type": ["string", "number", "boolean", "null"], "maxLength": MAX_VALUE},
+    },
+)

@@ -1,0 +1,118 @@
+"""The ASGI application: lifespan, routing, error answers and the access log."""
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+
+from order_intake import logs
+from order_intake.adapters.store import StoreUnavailable
+from order_intake.adapters.writer import WriterClosed
+from order_intake.bootstrap import Services
+from order_intake.config import Settings, load_settings
+from order_intake.domain import catalogue
+from order_intake.entrypoints.http import answers, openapi, routes
+from order_intake.entrypoints.http.exchange import ClientGone, Exchange, Receive, Scope, Send
+
+log = logging.getLogger("order_intake.http")
+Handler = Callable[..., Awaitable[None]]
+
+# Route shapes: path segments, with None where a parameter stands.
+_ROUTES: list[tuple[tuple[str | None, ...], dict[str, Handler]]] = [
+    (("v4", "organisations"), {"GET": routes.list_organisations}),
+    (("v4", "organisations", None, "customer_order"), {"POST": routes.submit}),
+    (("v4", "organisations", None, "customer_order", None), {"GET": routes.show_submission}),
+    (("health",), {"GET": routes.health}),
+    (("ready",), {"GET": routes.ready}),
+    (("openapi.json",), {"GET": openapi.serve}),
+]
+
+
+def _match(path: str) -> tuple[dict[str, Handler], list[str]] | None:
+    segments = path.strip("/").split("/") if path != "/" else []
+    if path.endswith("/") and path != "/":
+        return None
+    for shape, methods in _ROUTES:
+        if len(shape) == len(segments) and all(s is None or s == v for s, v in zip(shape, segments, strict=True)):
+            return methods, [v for s, v in zip(shape, segments, strict=True) if s is None]
+    return None
+
+
+class App:
+    """order-intake as an ASGI callable."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._services: Services | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve lifespan and HTTP scopes."""
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+        elif scope["type"] == "http":
+            await self._http(Exchange(scope, receive, send))
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                try:
+                    self._services = Services(self._settings)
+                    await self._services.start()
+                except Exception as exc:
+                    log.exception("start-up failed")
+                    await send({"type": "lifespan.startup.failed", "message": str(exc)})
+                    return
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                if self._services is not None:
+                    await self._services.stop()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def _http(self, ex: Exchange) -> None:
+        started = time.perf_counter()
+        try:
+            await self._dispatch(ex)
+        except ClientGone:
+            ex.status = 499
+        except (StoreUnavailable, WriterClosed):
+            log.warning("database unavailable", extra={"request_id": ex.request_id})
+            if ex.status == 0:
+                await answers.message(ex, 503, catalogue.SERVICE_UNAVAILABLE)
+        except Exception:
+            log.exception("unexpected failure", extra={"request_id": ex.request_id})
+            if ex.status == 0:
+                await answers.message(ex, 500, catalogue.INTERNAL_ERROR)
+        log.info(
+            "request",
+            extra={
+                "method": ex.method,
+                "path": ex.path,
+                "status": ex.status,
+                "latency_ms": round((time.perf_counter() - started) * 1000, 3),
+                "request_id": ex.request_id,
+                "trkref": ex.trkref,
+            },
+        )
+
+    async def _dispatch(self, ex: Exchange) -> None:
+        found = _match(ex.path)
+        if found is None:
+            await answers.message(ex, 404, catalogue.NOT_FOUND)
+            return
+        methods, params = found
+        handler = methods.get(ex.method)
+        if handler is None:
+            allow = ", ".join(sorted(methods)).encode()
+            await answers.message(ex, 405, catalogue.METHOD_NOT_ALLOWED, [(b"allow", allow)])
+            return
+        assert self._services is not None  # noqa: S101 - the lifespan ran before any request
+        context = routes.Context(intake=self._services.intake, auth=self._services.auth)
+        await handler(context, ex, *params)
+
+
+def create_app() -> App:
+    """The app factory granian calls in each worker process: settings from the environment."""
+    settings = load_settings()
+    logs.configure(settings.log_level)
+    return App(settings)

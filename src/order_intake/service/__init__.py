@@ -1,0 +1,1 @@
+"""Use cases: authenticate a key, submit an order, find a submission."""

@@ -1,0 +1,60 @@
+"""Who is calling: HTTP Basic checked against the stored keyed hash, with a short-lived cache."""
+
+import time
+from collections.abc import Callable
+
+from order_intake.adapters.records import ApiKey
+from order_intake.adapters.store import Store
+from order_intake.domain.credentials import DUMMY_HASH, DUMMY_SALT, parse_basic, secret_matches
+
+# Usernames longer than this are not ours; refused without a query.
+_MAX_USERNAME = 64
+
+
+class Authenticator:
+    """Verifies credentials; caches each key's row briefly so that auth costs no query per request.
+
+    Revocation and organisation changes are seen once the entry expires (ttl, at most 5 seconds).
+    The cache is bounded: past `max_entries` the oldest entry goes.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        ttl: float,
+        max_entries: int = 10_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._store = store
+        self._ttl = ttl
+        self._max_entries = max_entries
+        self._clock = clock
+        self._cache: dict[str, tuple[float, ApiKey | None]] = {}
+
+    async def _lookup(self, username: str) -> ApiKey | None:
+        now = self._clock()
+        hit = self._cache.get(username)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        key = await self._store.find_key(username)
+        if self._ttl > 0:
+            self._cache.pop(username, None)
+            if len(self._cache) >= self._max_entries:
+                del self._cache[next(iter(self._cache))]
+            self._cache[username] = (now + self._ttl, key)
+        return key
+
+    async def authenticate(self, authorization: bytes | None) -> ApiKey | None:
+        """The calling key, or None for missing, malformed, unknown, wrong or revoked credentials."""
+        credentials = parse_basic(authorization)
+        if credentials is None:
+            return None
+        username, password = credentials
+        key = await self._lookup(username) if len(username) <= _MAX_USERNAME else None
+        if key is None:
+            secret_matches(password, DUMMY_SALT, DUMMY_HASH)  # same work as a real check
+            return None
+        if not secret_matches(password, key.secret_salt, key.secret_hash) or key.revoked:
+            return None
+        return key

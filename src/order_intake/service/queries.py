@@ -1,0 +1,46 @@
+"""Read-side use cases: one submission, the caller's organisations."""
+
+import uuid
+from decimal import Decimal
+
+import msgspec
+
+from order_intake.adapters.records import ApiKey, Organisation
+from order_intake.adapters.store import Store
+from order_intake.domain.answers import OrganisationEntry, Organisations, Submission
+from order_intake.domain.order import CustomerOrder
+
+_order = msgspec.json.Decoder(CustomerOrder, float_hook=Decimal)
+
+
+def _parse_id(raw: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(raw)
+    except ValueError:
+        return None
+
+
+async def find_submission(*, store: Store, organisation: Organisation, submission_id: str) -> Submission | None:
+    """The organisation's submission with this id; None when unknown to it (or not a UUID)."""
+    parsed = _parse_id(submission_id)
+    if parsed is None:
+        return None
+    stored = await store.get_submission(organisation.id, parsed)
+    if stored is None:
+        return None
+    return Submission(
+        status=200,
+        id=stored.id,
+        state=stored.state,
+        received_at=stored.received_at,
+        order=_order.decode(stored.normalised),
+    )
+
+
+def organisations_of(key: ApiKey) -> Organisations:
+    """The organisations a key is linked to, sorted by trkref."""
+    entries = sorted(
+        (OrganisationEntry(o.trkref, o.name, o.customer_order_enabled) for o in key.organisations),
+        key=lambda entry: entry.trkref,
+    )
+    return Organisations(status=200, organisations=tuple(entries))

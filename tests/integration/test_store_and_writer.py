@@ -1,0 +1,153 @@
+"""The store and the group-commit writer on real PostgreSQL and SQLite."""
+
+import asyncio
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+
+import pytest
+
+from order_intake.adapters.records import IdempotencyRecord, NewSubmission, UnitOutcome, WriteUnit
+from order_intake.adapters.store import Store
+from order_intake.adapters.writer import GroupCommitWriter, WriterClosed
+
+NOW = dt.datetime(2026, 11, 27, 12, 0, tzinfo=dt.UTC)
+
+
+async def _ids(store: Store) -> tuple[int, int]:
+    key = await store.find_key("key_a")
+    assert key is not None
+    return key.id, key.organisations[0].id
+
+
+def a_submission(key_id: int, org_id: int, **changes: object) -> NewSubmission:
+    """A stored-ready submission with a fresh id."""
+    fields: dict[str, object] = {
+        "id": uuid.uuid4(), "organisation_id": org_id, "api_key_id": key_id, "received_at": NOW,
+        "body": b'{"raw": true}', "normalised": b'{"order_ref": "R1"}', "order_ref": "R1",
+        "idempotency_key": None, "request_id": "req-1",
+    }
+    fields.update(changes)
+    return NewSubmission(**fields)  # type: ignore[arg-type]
+
+
+def a_claim(key_id: int, key: str, *, created_at: dt.datetime = NOW, fingerprint: bytes = b"f1") -> IdempotencyRecord:
+    """An idempotency record for `key`."""
+    return IdempotencyRecord(
+        api_key_id=key_id, key=key, fingerprint=fingerprint, status=202, response=b"{}", created_at=created_at
+    )
+
+
+def test_committed_submissions_are_found_by_organisation_and_id(on_store) -> None:
+    """What commit_units stored, get_submission reads back, and only for its organisation."""
+
+    async def scenario(store: Store) -> None:
+        key_id, org_id = await _ids(store)
+        sub = a_submission(key_id, org_id)
+        assert await store.commit_units([WriteUnit(submissions=(sub,))]) == [None]
+        found = await store.get_submission(org_id, sub.id)
+        assert found is not None
+        assert (found.id, found.state, found.received_at) == (sub.id, "accepted", NOW)
+        assert found.normalised.replace(b" ", b"") == sub.normalised.replace(b" ", b"")
+        assert await store.get_submission(org_id + 1000, sub.id) is None
+        assert await store.get_submission(org_id, uuid.uuid4()) is None
+
+    on_store(scenario)
+
+
+def test_second_claim_of_an_idempotency_key_stores_nothing_and_returns_the_first(on_store) -> None:
+    """The first unit with a key wins; a later one gets the first's record and its submission is not stored."""
+
+    async def scenario(store: Store) -> None:
+        key_id, org_id = await _ids(store)
+        first, second = a_submission(key_id, org_id), a_submission(key_id, org_id)
+        claim = a_claim(key_id, "k-second")
+        assert await store.commit_units([WriteUnit((first,), claim)]) == [None]
+        later = a_claim(key_id, "k-second", fingerprint=b"f2", created_at=NOW + dt.timedelta(seconds=1))
+        outcome = await store.commit_units([WriteUnit((second,), later)])
+        assert outcome == [claim]
+        assert await store.get_submission(org_id, second.id) is None
+
+    on_store(scenario)
+
+
+def test_idempotency_key_older_than_24_hours_can_be_used_again(on_store) -> None:
+    """A record past the window is replaced by the new claim."""
+
+    async def scenario(store: Store) -> None:
+        key_id, org_id = await _ids(store)
+        old = a_claim(key_id, "k-old", created_at=NOW - dt.timedelta(hours=25))
+        await store.commit_units([WriteUnit((a_submission(key_id, org_id),), old)])
+        assert await store.find_idempotency(key_id, "k-old", NOW - dt.timedelta(hours=24)) is None
+        fresh = a_submission(key_id, org_id)
+        assert await store.commit_units([WriteUnit((fresh,), a_claim(key_id, "k-old"))]) == [None]
+        assert await store.get_submission(org_id, fresh.id) is not None
+        found = await store.find_idempotency(key_id, "k-old", NOW - dt.timedelta(hours=24))
+        assert found == a_claim(key_id, "k-old")
+
+    on_store(scenario)
+
+
+def test_writer_groups_concurrent_units_into_few_transactions(on_store) -> None:
+    """200 concurrent writes all commit, in fewer transactions than writes."""
+
+    async def scenario(store: Store) -> tuple[int, int]:
+        key_id, org_id = await _ids(store)
+        calls: list[int] = []
+
+        async def counting_commit(units: Sequence[WriteUnit]) -> list[UnitOutcome]:
+            calls.append(len(units))
+            return await store.commit_units(units)
+
+        writer = GroupCommitWriter(counting_commit, max_batch=64)
+        writer.start()
+        subs = [a_submission(key_id, org_id) for _ in range(200)]
+        outcomes = await asyncio.gather(*(writer.write(WriteUnit((s,))) for s in subs))
+        await writer.stop()
+        assert outcomes == [None] * 200
+        for s in subs:
+            assert await store.get_submission(org_id, s.id) is not None
+        return len(calls), max(calls)
+
+    transactions, largest = on_store(scenario)
+    assert transactions < 200
+    assert largest <= 64
+
+
+def test_one_failing_unit_does_not_fail_the_others_in_its_group(on_store) -> None:
+    """A unit that breaks a constraint fails alone; the units grouped with it still commit."""
+
+    async def scenario(store: Store) -> None:
+        key_id, org_id = await _ids(store)
+        writer = GroupCommitWriter(store.commit_units, max_batch=100)
+        good = [a_submission(key_id, org_id) for _ in range(5)]
+        bad = a_submission(key_id, org_id + 999_999)  # no such organisation: foreign key violation
+        units = [WriteUnit((s,)) for s in (*good[:2], bad, *good[2:])]
+        writer.start()
+        results = await asyncio.gather(*(writer.write(u) for u in units), return_exceptions=True)
+        await writer.stop()
+        assert [isinstance(r, Exception) for r in results] == [False, False, True, False, False, False]
+        for s in good:
+            assert await store.get_submission(org_id, s.id) is not None
+
+    on_store(scenario)
+
+
+def test_stopping_writer_commits_what_is_queued_and_refuses_more(on_store) -> None:
+    """stop() drains the queue; a write after it raises WriterClosed."""
+
+    async def scenario(store: Store) -> None:
+        key_id, org_id = await _ids(store)
+        writer = GroupCommitWriter(store.commit_units, max_batch=10)
+        writer.start()
+        subs = [a_submission(key_id, org_id) for _ in range(30)]
+        pending = [asyncio.ensure_future(writer.write(WriteUnit((s,)))) for s in subs]
+        await asyncio.sleep(0)  # let every write enqueue
+        await writer.stop()
+        assert [p.result() for p in pending] == [None] * 30
+        with pytest.raises(WriterClosed):
+            await writer.write(WriteUnit((a_submission(key_id, org_id),)))
+        for s in subs:
+            assert await store.get_submission(org_id, s.id) is not None
+
+    on_store(scenario)

@@ -1,0 +1,1 @@
+"""Test support: real databases, a real server process, the CLI, order factories."""

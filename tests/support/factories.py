@@ -1,0 +1,47 @@
+"""Test data: the reference page's example and orders built from it with overrides."""
+
+import copy
+from typing import Any
+
+REFERENCE_EXAMPLE: dict[str, Any] = {
+    "trkref": "TRKREF123",
+    "order_ref": "ABC123",
+    "order_date": "10-12-2014",
+    "fulfilment_date": "24-12-2014",
+    "language": "en",
+    "locale": "en-GB",
+    "customer": {
+        "email": "hello@example.com",
+        "cutomer_ref": "1122",
+        "title": "MR",
+        "first_name": "John",
+        "surname": "Brown",
+        "postcode": "1122",
+        "country": "GB",
+    },
+    "order_items": [
+        {
+            "sku": "PROD1",
+            "price": "55,99",
+            "currency": "GBP",
+            "metadata": {"field_1": "Value 1", "field_2": "Value 2"},
+        },
+        {
+            "sku": "PROD2",
+            "price": 10,
+            "currency": "GBP",
+            "metadata": {"field_1": "Value 1", "field_2": "Value 2"},
+        },
+    ],
+}
+
+
+def an_order(**overrides: Any) -> dict[str, Any]:  # noqa: ANN401 - any JSON value
+    """The reference example with top-level fields replaced; a value of ... removes the field."""
+    order = copy.deepcopy(REFERENCE_EXAMPLE)
+    for name, value in overrides.items():
+        if value is ...:
+            order.pop(name, None)
+        else:
+            order[name] = value
+    return order

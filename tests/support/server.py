@@ -1,0 +1,75 @@
+"""A real `order-intake serve` process on a free port, started and stopped by tests."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+BIN = Path(sys.executable).with_name("order-intake")
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Server:
+    """One server process (a granian main process and its workers, in their own process group)."""
+
+    def __init__(self, database_url: str, log_path: Path, *, workers: int = 1, **env: str) -> None:
+        self.database_url = database_url
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self._log_path = log_path
+        self._workers = workers
+        self._env = {**os.environ, "DATABASE_URL": database_url, **env}
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 20.0) -> "Server":
+        """Start and wait (polling, with a deadline) until /health answers."""
+        with self._log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                [str(BIN), "serve", "--port", str(self.port), "--workers", str(self._workers)],
+                env=self._env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                msg = f"server exited with {self.process.returncode}; see {self._log_path}"
+                raise RuntimeError(msg)
+            try:
+                if httpx.get(f"{self.base_url}/health", timeout=0.5).status_code == 200:  # noqa: PLR2004
+                    return self
+            except httpx.TransportError:
+                time.sleep(0.05)
+        msg = f"server did not answer /health within {timeout}s; see {self._log_path}"
+        raise RuntimeError(msg)
+
+    def kill(self) -> None:
+        """SIGKILL the whole process group: no shutdown code runs."""
+        assert self.process is not None
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+
+    def stop(self, timeout: float = 20.0) -> int:
+        """SIGTERM, then wait for a clean exit; returns the exit code."""
+        assert self.process is not None
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        return self.process.returncode
+
+    def log(self) -> str:
+        """What the server printed so far."""
+        return self._log_path.read_text(errors="replace")
