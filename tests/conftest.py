@@ -28,7 +28,7 @@ def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def db_url(backend: str, run_dir: Path) -> Iterator[str]:
-    """This run's database of the backend under test, dropped afterwards."""
+    """The run's database of the backend under test, dropped afterwards."""
     with database(backend, run_dir, "shared") as url:
         yield url
 

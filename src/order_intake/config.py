@@ -4,11 +4,9 @@ import os
 from dataclasses import dataclass
 from typing import Final
 
+from order_intake.errors import ConfigError
+
 DEFAULT_DATABASE_URL: Final = "sqlite:///./order-intake.db"
-
-
-class ConfigError(ValueError):
-    """A setting in the environment cannot be used."""
 
 
 @dataclass(frozen=True, slots=True)

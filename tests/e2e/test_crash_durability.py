@@ -4,6 +4,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Self
 
 import httpx
 import pytest
@@ -52,7 +53,7 @@ class Load:
                     with self._lock:
                         self.accepted[answer.json()["id"]] = order_ref
 
-    def __enter__(self) -> "Load":
+    def __enter__(self) -> Self:
         for thread in self._threads:
             thread.start()
         return self
@@ -70,7 +71,7 @@ class Load:
             time.sleep(0.01)
 
 
-def test_every_order_answered_202_survives_repeated_sigkill(crash_db, tmp_path: Path) -> None:
+def test_every_order_answered_202_survives_repeated_sigkill(crash_db: tuple[str, Credentials], tmp_path: Path) -> None:
     """Three SIGKILLs of a 2-worker server under 16 concurrent clients: every 202 id is found after restart."""
     url, key = crash_db
     accepted: dict[str, str] = {}

@@ -15,6 +15,7 @@ from tests.e2e.exchanges import (
     post_order,
     submission_path,
     unique_ref,
+    with_item,
 )
 from tests.support.factories import an_order
 from tests.support.server import Server

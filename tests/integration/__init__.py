@@ -1,0 +1,1 @@
+"""Tests against real PostgreSQL and SQLite, below the HTTP layer."""

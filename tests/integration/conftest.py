@@ -3,7 +3,7 @@
 import asyncio
 import datetime as dt
 from collections.abc import Awaitable, Callable, Iterator
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import pytest
 import sqlalchemy as sa
@@ -17,6 +17,8 @@ from order_intake.config import Settings
 from tests.support.databases import database
 
 T = TypeVar("T")
+# Runs a scenario on the opened store; returns what the scenario returned.
+OnStore = Callable[[Callable[[Store], Awaitable[Any]]], Any]
 
 
 @pytest.fixture(scope="module")
@@ -31,8 +33,13 @@ def store_url(backend: str, tmp_path_factory: pytest.TempPathFactory, request: p
         def seed(conn: sa.Connection) -> None:
             admin.add_organisation(conn, "ORG-A", "Org A", now)
             admin.add_key(
-                conn, username="key_a", secret_salt=b"s", secret_hash=b"h", trkrefs=["ORG-A"],
-                customer_order=True, now=now,
+                conn,
+                username="key_a",
+                secret_salt=b"s",
+                secret_hash=b"h",
+                trkrefs=["ORG-A"],
+                customer_order=True,
+                now=now,
             )
 
         admin.run_admin(parsed, seed)

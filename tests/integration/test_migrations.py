@@ -57,8 +57,12 @@ def test_several_processes_upgrading_one_new_database_at_once_all_succeed(backen
     """Four `db upgrade` started together on an empty database: every one exits 0."""
     with database(backend, tmp_path, "concurrent_upgrade") as url:
         processes = [
-            subprocess.Popen([str(BIN), "db", "upgrade"], env={"DATABASE_URL": url, "PATH": ""},
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            subprocess.Popen(
+                [str(BIN), "db", "upgrade"],
+                env={"DATABASE_URL": url, "PATH": ""},
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+            )
             for _ in range(4)
         ]
         errors = [p.communicate(timeout=60)[1] for p in processes]

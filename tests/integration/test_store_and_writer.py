@@ -9,7 +9,9 @@ import pytest
 
 from order_intake.adapters.records import IdempotencyRecord, NewSubmission, UnitOutcome, WriteUnit
 from order_intake.adapters.store import Store
-from order_intake.adapters.writer import GroupCommitWriter, WriterClosed
+from order_intake.adapters.writer import GroupCommitWriter
+from order_intake.errors import WriterClosed
+from tests.integration.conftest import OnStore
 
 NOW = dt.datetime(2026, 11, 27, 12, 0, tzinfo=dt.UTC)
 
@@ -23,9 +25,15 @@ async def _ids(store: Store) -> tuple[int, int]:
 def a_submission(key_id: int, org_id: int, **changes: object) -> NewSubmission:
     """A stored-ready submission with a fresh id."""
     fields: dict[str, object] = {
-        "id": uuid.uuid4(), "organisation_id": org_id, "api_key_id": key_id, "received_at": NOW,
-        "body": b'{"raw": true}', "normalised": b'{"order_ref": "R1"}', "order_ref": "R1",
-        "idempotency_key": None, "request_id": "req-1",
+        "id": uuid.uuid4(),
+        "organisation_id": org_id,
+        "api_key_id": key_id,
+        "received_at": NOW,
+        "body": b'{"raw": true}',
+        "normalised": b'{"order_ref": "R1"}',
+        "order_ref": "R1",
+        "idempotency_key": None,
+        "request_id": "req-1",
     }
     fields.update(changes)
     return NewSubmission(**fields)  # type: ignore[arg-type]
@@ -38,7 +46,7 @@ def a_claim(key_id: int, key: str, *, created_at: dt.datetime = NOW, fingerprint
     )
 
 
-def test_committed_submissions_are_found_by_organisation_and_id(on_store) -> None:
+def test_committed_submissions_are_found_by_organisation_and_id(on_store: OnStore) -> None:
     """What commit_units stored, get_submission reads back, and only for its organisation."""
 
     async def scenario(store: Store) -> None:
@@ -55,7 +63,7 @@ def test_committed_submissions_are_found_by_organisation_and_id(on_store) -> Non
     on_store(scenario)
 
 
-def test_second_claim_of_an_idempotency_key_stores_nothing_and_returns_the_first(on_store) -> None:
+def test_second_claim_of_an_idempotency_key_stores_nothing_and_returns_the_first(on_store: OnStore) -> None:
     """The first unit with a key wins; a later one gets the first's record and its submission is not stored."""
 
     async def scenario(store: Store) -> None:
@@ -71,7 +79,7 @@ def test_second_claim_of_an_idempotency_key_stores_nothing_and_returns_the_first
     on_store(scenario)
 
 
-def test_idempotency_key_older_than_24_hours_can_be_used_again(on_store) -> None:
+def test_idempotency_key_older_than_24_hours_can_be_used_again(on_store: OnStore) -> None:
     """A record past the window is replaced by the new claim."""
 
     async def scenario(store: Store) -> None:
@@ -88,7 +96,7 @@ def test_idempotency_key_older_than_24_hours_can_be_used_again(on_store) -> None
     on_store(scenario)
 
 
-def test_writer_groups_concurrent_units_into_few_transactions(on_store) -> None:
+def test_writer_groups_concurrent_units_into_few_transactions(on_store: OnStore) -> None:
     """200 concurrent writes all commit, in fewer transactions than writes."""
 
     async def scenario(store: Store) -> tuple[int, int]:
@@ -114,7 +122,7 @@ def test_writer_groups_concurrent_units_into_few_transactions(on_store) -> None:
     assert largest <= 64
 
 
-def test_one_failing_unit_does_not_fail_the_others_in_its_group(on_store) -> None:
+def test_one_failing_unit_does_not_fail_the_others_in_its_group(on_store: OnStore) -> None:
     """A unit that breaks a constraint fails alone; the units grouped with it still commit."""
 
     async def scenario(store: Store) -> None:
@@ -133,7 +141,7 @@ def test_one_failing_unit_does_not_fail_the_others_in_its_group(on_store) -> Non
     on_store(scenario)
 
 
-def test_stopping_writer_commits_what_is_queued_and_refuses_more(on_store) -> None:
+def test_stopping_writer_commits_what_is_queued_and_refuses_more(on_store: OnStore) -> None:
     """stop() drains the queue; a write after it raises WriterClosed."""
 
     async def scenario(store: Store) -> None:

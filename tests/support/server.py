@@ -37,7 +37,10 @@ class Server:
         with self._log_path.open("ab") as log:
             self.process = subprocess.Popen(
                 [str(BIN), "serve", "--port", str(self.port), "--workers", str(self._workers)],
-                env=self._env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                env=self._env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -45,7 +48,7 @@ class Server:
                 msg = f"server exited with {self.process.returncode}; see {self._log_path}"
                 raise RuntimeError(msg)
             try:
-                if httpx.get(f"{self.base_url}/health", timeout=0.5).status_code == 200:  # noqa: PLR2004
+                if httpx.get(f"{self.base_url}/health", timeout=0.5).status_code == 200:
                     return self
             except httpx.TransportError:
                 time.sleep(0.05)

@@ -3,19 +3,16 @@
 import asyncio
 import datetime as dt
 from collections.abc import Callable, Sequence
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 
 from order_intake.adapters.database_url import DatabaseUrl
 from order_intake.adapters.records import KeySummary, Organisation
 from order_intake.adapters.schema import api_key_organisations, api_keys, organisations
+from order_intake.errors import AdminError
 
 T = TypeVar("T")
-
-
-class AdminError(Exception):
-    """An operator's request that cannot be carried out; the message says why, in one line."""
 
 
 def run_admin(url: DatabaseUrl, work: Callable[[sa.Connection], T]) -> T:
@@ -42,11 +39,16 @@ def run_admin(url: DatabaseUrl, work: Callable[[sa.Connection], T]) -> T:
     return asyncio.run(run_async())
 
 
-def _organisation(row: sa.Row[tuple[int, str, str, bool]]) -> Organisation:
+def _organisation(row: Sequence[Any]) -> Organisation:
     return Organisation(id=row[0], trkref=row[1], name=row[2], customer_order_enabled=bool(row[3]))
 
 
-_ORG_COLUMNS = (organisations.c.id, organisations.c.trkref, organisations.c.name, organisations.c.customer_order_enabled)
+_ORG_COLUMNS = (
+    organisations.c.id,
+    organisations.c.trkref,
+    organisations.c.name,
+    organisations.c.customer_order_enabled,
+)
 
 
 def _find_organisation(conn: sa.Connection, trkref: str) -> Organisation:
@@ -63,9 +65,7 @@ def add_organisation(conn: sa.Connection, trkref: str, name: str, now: dt.dateti
     if exists is not None:
         msg = f"organisation {trkref!r} exists already"
         raise AdminError(msg)
-    conn.execute(
-        organisations.insert().values(trkref=trkref, name=name, customer_order_enabled=False, created_at=now)
-    )
+    conn.execute(organisations.insert().values(trkref=trkref, name=name, customer_order_enabled=False, created_at=now))
     return _find_organisation(conn, trkref)
 
 
@@ -121,14 +121,21 @@ def revoke_key(conn: sa.Connection, username: str, now: dt.datetime) -> None:
 def list_keys(conn: sa.Connection, trkref: str | None) -> list[KeySummary]:
     """Every key, or those linked to one organisation, by username; never a secret."""
     query = (
-        sa.select(api_keys.c.username, api_keys.c.customer_order, api_keys.c.created_at, api_keys.c.revoked_at,
-                  organisations.c.trkref)
+        sa.select(
+            api_keys.c.username,
+            api_keys.c.customer_order,
+            api_keys.c.created_at,
+            api_keys.c.revoked_at,
+            organisations.c.trkref,
+        )
         .select_from(api_keys.outerjoin(api_key_organisations).outerjoin(organisations))
         .order_by(api_keys.c.username, organisations.c.trkref)
     )
     if trkref is not None:
         _find_organisation(conn, trkref)
-        linked = sa.select(api_key_organisations.c.api_key_id).join(organisations).where(organisations.c.trkref == trkref)
+        linked = (
+            sa.select(api_key_organisations.c.api_key_id).join(organisations).where(organisations.c.trkref == trkref)
+        )
         query = query.where(api_keys.c.id.in_(linked))
     keys: dict[str, KeySummary] = {}
     for username, customer_order, created_at, revoked_at, org_trkref in conn.execute(query):

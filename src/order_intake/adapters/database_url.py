@@ -5,9 +5,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-
-class DatabaseUrlError(ValueError):
-    """DATABASE_URL names no database this service can use."""
+from order_intake.errors import DatabaseUrlError
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,19 +4,22 @@ import asyncio
 import fcntl
 import sqlite3
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import asyncpg
 
 from order_intake.adapters.database_url import DatabaseUrl
 from order_intake.adapters.migrations import HEAD
 
+if TYPE_CHECKING:
+    import sqlalchemy as sa
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 # Any constant works; it only has to be the same in every process of this service.
 _PG_LOCK_KEY = 0x6F726465
 
 
-def _alembic_upgrade(connection: Any) -> None:
+def _alembic_upgrade(connection: "sa.Connection") -> None:
     # Imported here: Alembic costs start-up time and is needed only when the schema is behind.
     from alembic import command  # noqa: PLC0415
     from alembic.config import Config  # noqa: PLC0415

@@ -3,7 +3,7 @@
 import datetime as dt
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING
 from uuid import UUID
 
 import asyncpg
@@ -11,12 +11,17 @@ import asyncpg
 from order_intake.adapters.records import (
     ApiKey,
     IdempotencyRecord,
+    NewSubmission,
     Organisation,
     StoredSubmission,
     UnitOutcome,
     WriteUnit,
 )
-from order_intake.adapters.store import IDEMPOTENCY_WINDOW, StoreUnavailable
+from order_intake.adapters.store import IDEMPOTENCY_WINDOW
+from order_intake.errors import StoreUnavailable
+
+if TYPE_CHECKING:
+    from asyncpg.pool import PoolConnectionProxy
 
 # Seconds to wait for a connection or a statement before answering 503 rather than hang.
 _TIMEOUT = 1.5
@@ -62,7 +67,7 @@ SELECT id, organisation_id, received_at, state, normalised::text FROM submission
 """
 
 
-def _idempotency(row: Any) -> IdempotencyRecord:
+def _idempotency(row: asyncpg.Record) -> IdempotencyRecord:
     return IdempotencyRecord(
         api_key_id=row["api_key_id"],
         key=row["key"],
@@ -94,13 +99,19 @@ class PostgresStore:
             await self._pool.close()
 
     @asynccontextmanager
-    async def _connection(self) -> AsyncIterator[asyncpg.Connection]:
+    async def _connection(self) -> AsyncIterator["PoolConnectionProxy[asyncpg.Record]"]:
         assert self._pool is not None  # noqa: S101 - open() ran in the lifespan
         try:
             async with self._pool.acquire(timeout=_TIMEOUT) as conn:
                 yield conn
-        except (OSError, TimeoutError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
-                asyncpg.CannotConnectNowError, asyncpg.AdminShutdownError) as exc:
+        except (
+            OSError,
+            TimeoutError,
+            asyncpg.PostgresConnectionError,
+            asyncpg.InterfaceError,
+            asyncpg.CannotConnectNowError,
+            asyncpg.AdminShutdownError,
+        ) as exc:
             raise StoreUnavailable(str(exc)) from exc
 
     async def ping(self) -> bool:
@@ -119,14 +130,17 @@ class PostgresStore:
             if claims:
                 rows = await conn.fetch(
                     _CLAIM_IDEMPOTENCY,
-                    [c.api_key_id for c in claims], [c.key for c in claims],
-                    [c.fingerprint for c in claims], [c.status for c in claims],
-                    [c.response for c in claims], [c.created_at for c in claims],
+                    [c.api_key_id for c in claims],
+                    [c.key for c in claims],
+                    [c.fingerprint for c in claims],
+                    [c.status for c in claims],
+                    [c.response for c in claims],
+                    [c.created_at for c in claims],
                     IDEMPOTENCY_WINDOW,
                 )
                 won = {(r["api_key_id"], r["key"]) for r in rows}
             outcomes: list[UnitOutcome] = []
-            rows_to_insert = []
+            rows_to_insert: list[NewSubmission] = []
             for unit in units:
                 claim = unit.idempotency
                 if claim is None or (claim.api_key_id, claim.key) in won:
@@ -135,15 +149,21 @@ class PostgresStore:
                 else:
                     since = claim.created_at - IDEMPOTENCY_WINDOW
                     row = await conn.fetchrow(_SELECT_IDEMPOTENCY, claim.api_key_id, claim.key, since)
+                    assert row is not None  # noqa: S101 - the conflicting row is fresh, or the upsert replaced it
                     outcomes.append(_idempotency(row))
             if rows_to_insert:
                 s = rows_to_insert
                 await conn.execute(
                     _INSERT_SUBMISSIONS,
-                    [r.id for r in s], [r.organisation_id for r in s], [r.api_key_id for r in s],
-                    [r.received_at for r in s], [r.body for r in s],
-                    [r.normalised.decode() for r in s], [r.order_ref for r in s],
-                    [r.idempotency_key for r in s], [r.request_id for r in s],
+                    [r.id for r in s],
+                    [r.organisation_id for r in s],
+                    [r.api_key_id for r in s],
+                    [r.received_at for r in s],
+                    [r.body for r in s],
+                    [r.normalised.decode() for r in s],
+                    [r.order_ref for r in s],
+                    [r.idempotency_key for r in s],
+                    [r.request_id for r in s],
                     [r.batch_id for r in s],
                 )
         return outcomes
@@ -159,9 +179,13 @@ class PostgresStore:
             for i, t, n, e in zip(row["org_ids"], row["trkrefs"], row["names"], row["enabled"], strict=True)
         )
         return ApiKey(
-            id=row["id"], username=row["username"], secret_salt=bytes(row["secret_salt"]),
-            secret_hash=bytes(row["secret_hash"]), customer_order=row["customer_order"],
-            revoked=row["revoked"], organisations=orgs,
+            id=row["id"],
+            username=row["username"],
+            secret_salt=bytes(row["secret_salt"]),
+            secret_hash=bytes(row["secret_hash"]),
+            customer_order=row["customer_order"],
+            revoked=row["revoked"],
+            organisations=orgs,
         )
 
     async def get_submission(self, organisation_id: int, submission_id: UUID) -> StoredSubmission | None:
@@ -171,8 +195,11 @@ class PostgresStore:
         if row is None:
             return None
         return StoredSubmission(
-            id=row["id"], organisation_id=row["organisation_id"], received_at=row["received_at"],
-            state=row["state"], normalised=row["normalised"].encode(),
+            id=row["id"],
+            organisation_id=row["organisation_id"],
+            received_at=row["received_at"],
+            state=row["state"],
+            normalised=row["normalised"].encode(),
         )
 
     async def find_idempotency(self, api_key_id: int, key: str, since: dt.datetime) -> IdempotencyRecord | None:

@@ -19,7 +19,8 @@ from order_intake.adapters.records import (
     WriteUnit,
 )
 from order_intake.adapters.schema import to_sqlite_time
-from order_intake.adapters.store import IDEMPOTENCY_WINDOW, StoreUnavailable
+from order_intake.adapters.store import IDEMPOTENCY_WINDOW
+from order_intake.errors import StoreUnavailable
 
 T = TypeVar("T")
 
@@ -67,7 +68,11 @@ def connect(path: Path) -> sqlite3.Connection:
 
 def _record(row: tuple[int, str, bytes, int, bytes, str]) -> IdempotencyRecord:
     return IdempotencyRecord(
-        api_key_id=row[0], key=row[1], fingerprint=row[2], status=row[3], response=row[4],
+        api_key_id=row[0],
+        key=row[1],
+        fingerprint=row[2],
+        status=row[3],
+        response=row[4],
         created_at=dt.datetime.fromisoformat(row[5]),
     )
 
@@ -138,8 +143,13 @@ class SqliteStore:
             if r[6] is not None
         )
         return ApiKey(
-            id=first[0], username=first[1], secret_salt=first[2], secret_hash=first[3],
-            customer_order=bool(first[4]), revoked=bool(first[5]), organisations=orgs,
+            id=first[0],
+            username=first[1],
+            secret_salt=first[2],
+            secret_hash=first[3],
+            customer_order=bool(first[4]),
+            revoked=bool(first[5]),
+            organisations=orgs,
         )
 
     async def get_submission(self, organisation_id: int, submission_id: UUID) -> StoredSubmission | None:
@@ -149,8 +159,11 @@ class SqliteStore:
         if row is None:
             return None
         return StoredSubmission(
-            id=UUID(row[0]), organisation_id=row[1], received_at=dt.datetime.fromisoformat(row[2]),
-            state=row[3], normalised=row[4].encode(),
+            id=UUID(row[0]),
+            organisation_id=row[1],
+            received_at=dt.datetime.fromisoformat(row[2]),
+            state=row[3],
+            normalised=row[4].encode(),
         )
 
     async def find_idempotency(self, api_key_id: int, key: str, since: dt.datetime) -> IdempotencyRecord | None:
@@ -164,22 +177,38 @@ def _commit(conn: sqlite3.Connection, units: Sequence[WriteUnit]) -> list[UnitOu
     conn.execute("BEGIN IMMEDIATE")
     try:
         outcomes: list[UnitOutcome] = []
-        rows = []
+        rows: list[tuple[object, ...]] = []
         for unit in units:
             claim = unit.idempotency
             if claim is not None:
                 expired_before = to_sqlite_time(claim.created_at - IDEMPOTENCY_WINDOW)
-                params = (claim.api_key_id, claim.key, claim.fingerprint, claim.status, claim.response,
-                          to_sqlite_time(claim.created_at), expired_before)
+                params = (
+                    claim.api_key_id,
+                    claim.key,
+                    claim.fingerprint,
+                    claim.status,
+                    claim.response,
+                    to_sqlite_time(claim.created_at),
+                    expired_before,
+                )
                 if conn.execute(_CLAIM_IDEMPOTENCY, params).fetchone() is None:
                     found = conn.execute(_SELECT_IDEMPOTENCY, (claim.api_key_id, claim.key, expired_before))
                     outcomes.append(_record(found.fetchone()))
                     continue
             outcomes.append(None)
             rows.extend(
-                (str(s.id), s.organisation_id, s.api_key_id, to_sqlite_time(s.received_at), s.body,
-                 s.normalised.decode(), s.order_ref, s.idempotency_key, s.request_id,
-                 None if s.batch_id is None else str(s.batch_id))
+                (
+                    str(s.id),
+                    s.organisation_id,
+                    s.api_key_id,
+                    to_sqlite_time(s.received_at),
+                    s.body,
+                    s.normalised.decode(),
+                    s.order_ref,
+                    s.idempotency_key,
+                    s.request_id,
+                    None if s.batch_id is None else str(s.batch_id),
+                )
                 for s in unit.submissions
             )
         conn.executemany(_INSERT_SUBMISSION, rows)

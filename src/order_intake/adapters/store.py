@@ -17,14 +17,6 @@ from order_intake.adapters.records import (
 IDEMPOTENCY_WINDOW = dt.timedelta(hours=24)
 
 
-class StoreError(Exception):
-    """Base of the store's errors (see order_intake.errors for the whole tree)."""
-
-
-class StoreUnavailable(StoreError):
-    """The database cannot be reached or did not answer in time."""
-
-
 class Store(Protocol):
     """Everything the service asks of its database."""
 

@@ -5,16 +5,12 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 
 from order_intake.adapters.records import UnitOutcome, WriteUnit
-from order_intake.adapters.store import StoreUnavailable
+from order_intake.errors import StoreUnavailable, WriterClosed
 
 log = logging.getLogger("order_intake.writer")
 
 Commit = Callable[[Sequence[WriteUnit]], Awaitable[list[UnitOutcome]]]
 _Pending = tuple[WriteUnit, "asyncio.Future[UnitOutcome]"]
-
-
-class WriterClosed(Exception):  # noqa: N818 - a state, like asyncio.QueueShutDown
-    """The writer is draining for shutdown and takes no new units."""
 
 
 class GroupCommitWriter:

@@ -23,7 +23,7 @@ class OrganisationView(Protocol):
     def customer_order_enabled(self) -> bool: ...  # noqa: D102
 
 
-O = TypeVar("O", bound=OrganisationView)
+OrgT = TypeVar("OrgT", bound=OrganisationView)
 O_co = TypeVar("O_co", bound=OrganisationView, covariant=True)
 
 
@@ -37,7 +37,7 @@ class KeyView(Protocol[O_co]):
     def organisations(self) -> Sequence[O_co]: ...  # noqa: D102
 
 
-def organisation_for(key: KeyView[O], trkref: str) -> O | Denied:
+def organisation_for(key: KeyView[OrgT], trkref: str) -> OrgT | Denied:
     """The key's organisation with this trkref, if the key may submit customer orders for it.
 
     An unknown trkref and one of an organisation the key is not linked to answer alike (400),

@@ -17,9 +17,7 @@ INTERNAL_ERROR: Final = "Internal server error"
 SERVICE_UNAVAILABLE: Final = "Service unavailable"
 INVALID_IDEMPOTENCY_KEY: Final = "Invalid Idempotency-Key"
 IDEMPOTENCY_KEY_REUSED: Final = "Idempotency-Key reused with a different body"
-IDEMPOTENCY_KEY_REUSED_DETAIL: Final = (
-    "this Idempotency-Key was first used with a different request body"
-)
+IDEMPOTENCY_KEY_REUSED_DETAIL: Final = "this Idempotency-Key was first used with a different request body"
 IDEMPOTENCY_KEY_IN_PROGRESS: Final = "A request with this Idempotency-Key is in progress"
 BASIC_REALM: Final = 'Basic realm="order-intake"'
 

@@ -11,11 +11,12 @@ import msgspec
 import sqlalchemy as sa
 
 from order_intake.adapters import admin
-from order_intake.adapters.database_url import DatabaseUrl, DatabaseUrlError, parse_database_url
+from order_intake.adapters.database_url import DatabaseUrl, parse_database_url
 from order_intake.adapters.migrate import upgrade
-from order_intake.config import ConfigError, load_settings
+from order_intake.config import load_settings
 from order_intake.domain.access import MAX_TRKREF, is_valid_trkref
 from order_intake.domain.credentials import hash_secret, new_salt, new_secret, new_username
+from order_intake.errors import AdminError, ConfigError
 
 T = TypeVar("T")
 
@@ -29,7 +30,7 @@ def _database() -> DatabaseUrl:
     """The configured database, its schema brought up to date."""
     try:
         url = parse_database_url(load_settings().database_url)
-    except (ConfigError, DatabaseUrlError) as exc:
+    except ConfigError as exc:
         _fail(str(exc))
         raise  # unreachable: _fail exits
     try:
@@ -43,7 +44,7 @@ def _admin(work: Callable[[sa.Connection], T]) -> T:
     url = _database()
     try:
         return admin.run_admin(url, work)
-    except admin.AdminError as exc:
+    except AdminError as exc:
         _fail(str(exc))
         raise  # unreachable: _fail exits
     except (OSError, sa.exc.SQLAlchemyError) as exc:
@@ -63,7 +64,9 @@ def main() -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535))
-@click.option("--workers", type=click.IntRange(1, 64), help="Processes (default: 1 on SQLite, one per core on PostgreSQL).")
+@click.option(
+    "--workers", type=click.IntRange(1, 64), help="Processes (default: 1 on SQLite, one per core on PostgreSQL)."
+)
 def serve(host: str, port: int, workers: int | None) -> None:
     """Serve the HTTP API (SIGTERM drains in-flight requests and flushes the writer)."""
     from granian import Granian  # noqa: PLC0415 - only this command needs the server
@@ -143,8 +146,13 @@ def key_create(trkrefs: tuple[str, ...], *, no_customer_order: bool, as_json: bo
     username, secret, salt = new_username(), new_secret(), new_salt()
     _admin(
         lambda conn: admin.add_key(
-            conn, username=username, secret_salt=salt, secret_hash=hash_secret(secret, salt),
-            trkrefs=trkrefs, customer_order=not no_customer_order, now=_now(),
+            conn,
+            username=username,
+            secret_salt=salt,
+            secret_hash=hash_secret(secret, salt),
+            trkrefs=trkrefs,
+            customer_order=not no_customer_order,
+            now=_now(),
         )
     )
     if as_json:

@@ -5,13 +5,12 @@ import time
 from collections.abc import Awaitable, Callable
 
 from order_intake import logs
-from order_intake.adapters.store import StoreUnavailable
-from order_intake.adapters.writer import WriterClosed
 from order_intake.bootstrap import Services
 from order_intake.config import Settings, load_settings
 from order_intake.domain import catalogue
 from order_intake.entrypoints.http import answers, openapi, routes
-from order_intake.entrypoints.http.exchange import ClientGone, Exchange, Receive, Scope, Send
+from order_intake.entrypoints.http.exchange import Exchange, Receive, Scope, Send
+from order_intake.errors import ClientGone, StoreUnavailable, WriterClosed
 
 log = logging.getLogger("order_intake.http")
 Handler = Callable[..., Awaitable[None]]

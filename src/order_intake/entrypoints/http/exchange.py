@@ -6,6 +6,8 @@ from typing import Any
 
 import msgspec
 
+from order_intake.errors import ClientGone
+
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
@@ -14,10 +16,6 @@ Send = Callable[[Message], Awaitable[None]]
 _encoder = msgspec.json.Encoder(decimal_format="number")
 _JSON = (b"content-type", b"application/json")
 _REQUEST_ID_CHARS = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.:")
-
-
-class ClientGone(Exception):  # noqa: N818 - a state of the connection, not a failure of ours
-    """The client disconnected before its body arrived."""
 
 
 class Exchange:

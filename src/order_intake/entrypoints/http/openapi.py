@@ -45,11 +45,18 @@ def _paths() -> dict[str, Any]:
         "security": [{"basic": []}],
         "parameters": [
             _TRKREF,
-            {"name": "Idempotency-Key", "in": "header", "required": False,
-             "schema": {"type": "string", "minLength": 1, "maxLength": 255}},
+            {
+                "name": "Idempotency-Key",
+                "in": "header",
+                "required": False,
+                "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+            },
             _REQUEST_ID,
         ],
-        "requestBody": {"required": True, "content": {"application/json": {"schema": {"$ref": _REF.format(name="CustomerOrderRequest")}}}},
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": {"$ref": _REF.format(name="CustomerOrderRequest")}}},
+        },
         "responses": {
             "202": _json("OrderAccepted", "Accepted and durably stored", {"Location": _STRING}),
             **_AUTH_FAILURES,
@@ -83,11 +90,22 @@ def _paths() -> dict[str, Any]:
         "/v4/organisations/{trkref}/customer_order": {"post": submit},
         "/v4/organisations/{trkref}/customer_order/{id}": {"get": show},
         "/v4/organisations": {"get": organisations},
-        "/health": {"get": {"summary": "Liveness", "operationId": "health", "responses": {"200": _json("Health", "OK")}}},
+        "/health": {
+            "get": {"summary": "Liveness", "operationId": "health", "responses": {"200": _json("Health", "OK")}}
+        },
         "/ready": {"get": {"summary": "Readiness: the database answers", "operationId": "ready", **probe}},
-        "/openapi.json": {"get": {"summary": "This document", "operationId": "openapi",
-                                  "responses": {"200": {"description": "OpenAPI 3.1 document",
-                                                        "content": {"application/json": {"schema": {"type": "object"}}}}}}},
+        "/openapi.json": {
+            "get": {
+                "summary": "This document",
+                "operationId": "openapi",
+                "responses": {
+                    "200": {
+                        "description": "OpenAPI 3.1 document",
+                        "content": {"application/json": {"schema": {"type": "object"}}},
+                    }
+                },
+            }
+        },
     }
 
 

@@ -16,6 +16,7 @@ from order_intake.service.outcomes import (
     MalformedBody,
     Replayed,
     Stored,
+    SubmitOutcome,
 )
 from order_intake.service.queries import find_submission, organisations_of
 from order_intake.service.submit import Intake, Request, submit_order
@@ -55,7 +56,7 @@ def _location(trkref: str, submission_id: object) -> tuple[bytes, bytes]:
     return b"location", f"/v4/organisations/{trkref}/customer_order/{submission_id}".encode()
 
 
-def _idempotency_key(ex: Exchange) -> str | None | bool:
+def _idempotency_key(ex: Exchange) -> str | bool | None:
     raw = ex.header(b"idempotency-key")
     if raw is None:
         return None
@@ -88,7 +89,10 @@ async def submit(ctx: Context, ex: Exchange, trkref: str) -> None:
         request_id=ex.request_id,
         received_at=dt.datetime.now(dt.UTC),
     )
-    outcome = await submit_order(intake=ctx.intake, request=request)
+    await _answer_submission(ex, trkref, await submit_order(intake=ctx.intake, request=request))
+
+
+async def _answer_submission(ex: Exchange, trkref: str, outcome: SubmitOutcome) -> None:
     match outcome:
         case Stored(answer):
             await ex.answer(202, answer, [_location(trkref, answer.id)])

@@ -1,0 +1,38 @@
+"""Every exception order-intake raises, in one tree (errors inside the domain are values, not these).
+
+OrderIntakeError
+├── ConfigError            a setting in the environment cannot be used (CLI: one line, exit 1)
+│   └── DatabaseUrlError   DATABASE_URL names no database this service can use
+├── AdminError             an operator's command cannot be carried out (CLI: one line, exit 1)
+├── StoreUnavailable       the database cannot be reached or did not answer in time (HTTP 503)
+├── WriterClosed           the group-commit writer is draining for shutdown (HTTP 503)
+└── ClientGone             the client disconnected before its body arrived (nothing answered)
+"""
+
+
+class OrderIntakeError(Exception):
+    """The root of the tree."""
+
+
+class ConfigError(OrderIntakeError, ValueError):
+    """A setting in the environment cannot be used."""
+
+
+class DatabaseUrlError(ConfigError):
+    """DATABASE_URL names no database this service can use."""
+
+
+class AdminError(OrderIntakeError):
+    """An operator's request that cannot be carried out; the message says why, in one line."""
+
+
+class StoreUnavailable(OrderIntakeError):  # noqa: N818 - named for the answer it gets, 503 Service unavailable
+    """The database cannot be reached or did not answer in time."""
+
+
+class WriterClosed(OrderIntakeError):  # noqa: N818 - a state, like asyncio.QueueShutDown
+    """The writer is draining for shutdown and takes no new units."""
+
+
+class ClientGone(OrderIntakeError):  # noqa: N818 - a state of the connection, not a failure of ours
+    """The client disconnected before its body arrived."""
