@@ -59,7 +59,7 @@ def encode(value: Any) -> bytes:
     return json.dumps(value).encode()
 
 
-def post_order(
+def post_order(  # noqa: PLR0913 - a request has this many independent parts
     client: httpx.Client,
     auth: tuple[str, str] | None,
     order: Any = ...,

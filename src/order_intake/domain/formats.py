@@ -61,6 +61,7 @@ def _check_email(value: object, path: str, errors: list[str]) -> object:
             allow_quoted_local=False,
             allow_domain_literal=False,
             allow_display_name=False,
+            strict=False,
             check_deliverability=False,
             globally_deliverable=True,
             test_environment=False,

@@ -79,16 +79,20 @@ def items_kind(item: Kind) -> Kind:
 
 # Surrounding whitespace is stripped before any check; ECMA-262's \s is close enough to str.strip.
 _NOT_BLANK: Final = r"\S"
+_BLANK: Final = r"^\s*$"
 
 
 def _field_schema(field: Field) -> dict[str, Any]:
     schema = dict(field.kind.schema)
     types = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
+    # An optional field may be null or blank: it is then treated as absent.
     if field.kind.pattern is not None:
-        # An optional field may be blank: it is then treated as absent.
         schema["pattern"] = rf"^\s*(?:{field.kind.pattern}){'' if field.required else '?'}\s*$"
     elif field.required and "string" in types:
         schema["pattern"] = _NOT_BLANK
+    elif not field.required and "string" not in types:
+        schema["pattern"] = _BLANK
+        types = [*types, "string"]
     if not field.required:
         schema["type"] = [*types, "null"]
     if field.description:

@@ -1,0 +1,206 @@
+"""Benchmark: the real server on SQLite and PostgreSQL under wrk, beside the no-op floor, in one run.
+
+    .venv/bin/python bench/run.py [--duration 15] [--connections 64] [--workers N] [--only sqlite,postgres]
+
+Prints orders/s, p50/p99 latency, the ratio to the floor, server RSS, and whether every answer was 202.
+"""
+
+import argparse
+import asyncio
+import base64
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg
+import httpx
+
+HERE = Path(__file__).parent
+BIN = Path(sys.executable).with_name("order-intake")
+PG = os.environ.get("BENCH_PG", "postgresql://postgres@127.0.0.1:5432")
+
+
+@dataclass
+class Result:
+    """One wrk run."""
+
+    name: str
+    rate: float
+    p50_ms: float
+    p99_ms: float
+    statuses: dict[str, int]
+    errors: int
+    rss_mb: float
+
+
+def _free_port() -> int:
+    import socket  # noqa: PLC0415
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float = 30) -> float:
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}")
+        try:
+            if httpx.get(url, timeout=0.5).status_code < 500:  # noqa: PLR2004
+                return time.monotonic() - started
+        except httpx.TransportError:
+            time.sleep(0.02)
+    raise RuntimeError("server did not start")
+
+
+def _rss_mb(pid: int) -> float:
+    """Largest RSS among the process group's processes (each worker is its own process)."""
+    out = subprocess.run(["ps", "-o", "rss=", "-g", str(os.getpgid(pid))], capture_output=True, text=True, check=False)
+    values = [int(v) for v in out.stdout.split() if v.isdigit()]
+    return max(values, default=0) / 1024
+
+
+def _wrk(name: str, port: int, path: str, auth: str, args: argparse.Namespace, pid: int) -> Result:
+    env = {
+        **os.environ,
+        "BENCH_PATH": path,
+        "BENCH_AUTH": base64.b64encode(auth.encode()).decode(),
+        "BENCH_BODY_FILE": str(HERE / "order.json"),
+    }
+    cmd = ["wrk", "-t", str(args.threads), "-c", str(args.connections), "-d", f"{args.duration}s",
+           "-s", str(HERE / "post_order.lua"), f"http://127.0.0.1:{port}"]
+    out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stdout
+    rate = float(next(line.split()[1] for line in out.splitlines() if line.startswith("Requests/sec")))
+    stats = json.loads(next(line[6:] for line in out.splitlines() if line.startswith("BENCH ")))
+    return Result(name, rate, stats["p50_us"] / 1000, stats["p99_us"] / 1000, stats["statuses"], stats["errors"],
+                  _rss_mb(pid))
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(30)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+
+
+def run_floor(args: argparse.Namespace) -> Result:
+    """The no-op ASGI app on granian, with the same worker count."""
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "granian", "--interface", "asgi", "--workers", str(args.workers), "--port", str(port),
+         "--no-ws", "noop:app"],
+        cwd=HERE, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        _wait_ready(f"http://127.0.0.1:{port}/", proc)
+        _wrk("warm-up", port, "/", "x:y", argparse.Namespace(**{**vars(args), "duration": 2}), proc.pid)
+        return _wrk("no-op floor (granian)", port, "/", "x:y", args, proc.pid)
+    finally:
+        _stop(proc)
+
+
+def _cli(env: dict[str, str], *argv: str) -> str:
+    return subprocess.run([str(BIN), *argv], env=env, capture_output=True, text=True, check=True).stdout
+
+
+async def _pg(sql: str) -> None:
+    conn = await asyncpg.connect(f"{PG}/postgres")
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+def run_service(backend: str, args: argparse.Namespace, workdir: Path) -> tuple[Result, float, int]:
+    """order-intake on one backend: returns the result, start-up seconds and rows stored."""
+    name = f"order_intake_bench_{os.getpid()}"
+    if backend == "postgres":
+        asyncio.run(_pg(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        asyncio.run(_pg(f'CREATE DATABASE "{name}"'))
+        url = f"{PG}/{name}"
+    else:
+        url = f"sqlite:///{workdir / 'bench.db'}"
+    env = {**os.environ, "DATABASE_URL": url, "LOG_LEVEL": args.log_level}
+    _cli(env, "org", "add", "BENCH", "--name", "Bench")
+    _cli(env, "org", "enable", "BENCH")
+    key = json.loads(_cli(env, "key", "create", "--trkref", "BENCH", "--json"))
+    port = _free_port()
+    workers = args.workers if backend == "postgres" else args.sqlite_workers
+    proc = subprocess.Popen(
+        [str(BIN), "serve", "--port", str(port), "--workers", str(workers)],
+        env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        startup = _wait_ready(f"http://127.0.0.1:{port}/health", proc)
+        path = "/v4/organisations/BENCH/customer_order"
+        auth = f"{key['username']}:{key['password']}"
+        _wrk("warm-up", port, path, auth, argparse.Namespace(**{**vars(args), "duration": 2}), proc.pid)
+        result = _wrk(f"order-intake, {backend} ({workers} workers)", port, path, auth, args, proc.pid)
+    finally:
+        _stop(proc)
+    rows = _count_rows(backend, url, name)
+    if backend == "postgres":
+        asyncio.run(_pg(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    return result, startup, rows
+
+
+def _count_rows(backend: str, url: str, name: str) -> int:
+    if backend == "sqlite":
+        import sqlite3  # noqa: PLC0415
+
+        with sqlite3.connect(url.removeprefix("sqlite:///")) as conn:
+            return int(conn.execute("SELECT count(*) FROM submissions").fetchone()[0])
+
+    async def count() -> int:
+        conn = await asyncpg.connect(f"{PG}/{name}")
+        try:
+            return int(await conn.fetchval("SELECT count(*) FROM submissions"))
+        finally:
+            await conn.close()
+
+    return asyncio.run(count())
+
+
+def main() -> None:
+    """Run the floor and each backend; print one table."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--duration", type=int, default=15)
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--sqlite-workers", type=int, default=1)
+    parser.add_argument("--only", default="sqlite,postgres")
+    parser.add_argument("--log-level", default="INFO")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is missing: run bench/setup")
+    floor = run_floor(args)
+    rows = [(floor, None, None)]
+    with tempfile.TemporaryDirectory() as tmp:
+        for backend in args.only.split(","):
+            result, startup, stored = run_service(backend, args, Path(tmp))
+            rows.append((result, startup, stored))
+    print(f"\n{args.connections} connections, {args.duration}s, wrk -t{args.threads}, ~1 KB order, Basic auth\n")
+    print("| implementation | orders/s | p50 ms | p99 ms | vs floor | RSS MB/process | answers | start-up s | rows stored |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for result, startup, stored in rows:
+        ratio = f"{result.rate / floor.rate:.0%}"
+        answers = ", ".join(f"{k}: {v}" for k, v in sorted(result.statuses.items()))
+        if result.errors:
+            answers += f", socket errors: {result.errors}"
+        print(f"| {result.name} | {result.rate:,.0f} | {result.p50_ms:.1f} | {result.p99_ms:.1f} | {ratio} | "
+              f"{result.rss_mb:.0f} | {answers} | {'' if startup is None else f'{startup:.2f}'} | "
+              f"{'' if stored is None else stored} |")
+
+
+if __name__ == "__main__":
+    main()
