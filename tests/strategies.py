@@ -62,130 +62,131 @@ def any_json() -> st.SearchStrategy[Any]:
     )
 
 
+_SPACE: Final = st.sampled_from(["", "", " ", "\t", " \n"])
+_BLANK: Final = st.sampled_from([_ABSENT, None, "", "  "])
+_CHARACTERS: Final = st.characters(exclude_characters="\x00", exclude_categories=["Cs"])
+
+
 def _padded(values: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
     """Surround with whitespace, which the validator strips."""
-    space = st.sampled_from(["", "", " ", "\t", " \n"])
-    return st.tuples(space, values, space).map("".join)
+    return st.tuples(_SPACE, values, _SPACE).map("".join)
 
 
 def _any_case(codes: list[str]) -> st.SearchStrategy[str]:
-    return st.tuples(st.sampled_from(codes), st.sampled_from([str.lower, str.upper, str.title])).map(
-        lambda pair: pair[1](pair[0])
-    )
+    cases = st.sampled_from([str.lower, str.upper, str.title])
+    return st.tuples(st.sampled_from(codes), cases).map(lambda pair: pair[1](pair[0]))
 
 
 def _optional(values: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
     """Absent, null, blank (all treated as absent) or a value."""
-    return st.sampled_from([_ABSENT, None, "", "  "]) | values
+    return _BLANK | values
 
 
 def _text(maximum: int) -> st.SearchStrategy[str]:
     """Non-blank text without U+0000, at most `maximum` characters even before stripping."""
-    alphabet = st.characters(exclude_characters="\x00", exclude_categories=["Cs"])
-    return st.text(alphabet, min_size=1, max_size=maximum).filter(str.strip)
-
-
-def _names() -> st.SearchStrategy[Any]:
-    """customer_ref, title, names, postcode: text or a number."""
-    return _text(255) | st.integers(-(10**30), 10**30) | st.decimals(-(10**9), 10**9, places=3)
+    return st.text(_CHARACTERS, min_size=1, max_size=maximum).filter(str.strip) | st.just("x" * maximum)
 
 
 def _emails() -> st.SearchStrategy[str]:
-    atom = st.from_regex(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,10}", fullmatch=True)
-    label = st.from_regex(r"[A-Za-z0-9]{1,12}", fullmatch=True)
+    atom = st.text("abcXYZ0189!#$%&'*+/=?^_`{|}~-", min_size=1, max_size=10)
+    label = st.text("abcdefXYZ0123456789", min_size=1, max_size=12)
     local = st.lists(atom, min_size=1, max_size=3).map(".".join)
-    domain = st.tuples(st.lists(label, min_size=1, max_size=3), st.sampled_from(["com", "org", "Net", "UK", "io"]))
-    return _padded(st.tuples(local, domain.map(lambda d: ".".join([*d[0], d[1]]))).map("@".join))
+    tld = st.sampled_from(["com", "org", "Net", "UK", "io"])
+    domain = st.tuples(st.lists(label, min_size=1, max_size=3), tld).map(lambda d: ".".join([*d[0], d[1]]))
+    return _padded(st.tuples(local, domain).map("@".join))
 
 
-def _prices() -> st.SearchStrategy[Any]:
-    return (
-        st.integers(0, 10**15)
-        | st.decimals(0, 10**12, allow_nan=False, allow_infinity=False)
-        | st.sampled_from([Decimal("1E+3"), Decimal("0.00"), Decimal("-0.0"), Decimal("1.5E-5")])
-        | _padded(st.from_regex(r"[0-9]{1,12}([.,][0-9]{1,6})?", fullmatch=True))
-    )
+def _price_texts() -> st.SearchStrategy[str]:
+    """Digits, optionally with one "," or "." and more digits: 55,99 or 10 or 10.5."""
+    parts = st.tuples(st.integers(0, 10**12), st.sampled_from(["", ".", ","]), st.integers(0, 10**6))
+    return _padded(parts.map(lambda p: f"{p[0]}{p[1]}{p[2]}" if p[1] else str(p[0])))
 
 
-def _metadata() -> st.SearchStrategy[dict[str, Any]]:
-    key = st.from_regex(r"[a-z0-9_]{1,20}", fullmatch=True)
-    value = (
-        st.none()
-        | st.booleans()
-        | st.integers(-(10**50), 10**50)
-        | st.decimals(-(10**20), 10**20, allow_nan=False, allow_infinity=False)
-        | st.text(st.characters(exclude_characters="\x00", exclude_categories=["Cs"]), max_size=1000)
-    )
-    return st.dictionaries(key, value, max_size=6)
+_NAME: Final = _text(255) | st.integers(-(10**30), 10**30) | st.decimals(-(10**9), 10**9, places=3)
+_PRICE: Final = (
+    st.integers(0, 10**15)
+    | st.decimals(0, 10**12, allow_nan=False, allow_infinity=False)
+    | st.sampled_from([Decimal("1E+3"), Decimal("0.00"), Decimal("-0.0"), Decimal("1.5E-5")])
+    | _price_texts()
+)
+_METADATA: Final = st.dictionaries(
+    st.text("abcdefghijklmnopqrstuvwxyz0123456789_", min_size=1, max_size=20),
+    st.none()
+    | st.booleans()
+    | st.integers(-(10**50), 10**50)
+    | st.decimals(-(10**20), 10**20, allow_nan=False, allow_infinity=False)
+    | st.text(_CHARACTERS, max_size=30)
+    | st.just("v" * 1000),
+    max_size=6,
+)
+_UNKNOWN: Final = st.dictionaries(st.sampled_from(UNKNOWN_FIELDS), json_scalars(), max_size=2)
 
 
-def _unknown_fields() -> st.SearchStrategy[dict[str, Any]]:
-    return st.dictionaries(st.sampled_from(UNKNOWN_FIELDS), json_scalars(), max_size=2)
+def _draw_object(draw: st.DrawFn, fields: dict[str, st.SearchStrategy[Any]], *given: tuple[str, Any]) -> dict[str, Any]:
+    """Draw each field (dropping the absent ones) and some unknown fields, in a drawn order."""
+    pairs = [*given, *((name, value) for name, values in fields.items() if (value := draw(values)) is not _ABSENT)]
+    pairs += draw(_UNKNOWN).items()
+    return dict(draw(st.permutations(pairs)))
 
 
 @st.composite
 def _objects(draw: st.DrawFn, fields: dict[str, st.SearchStrategy[Any]]) -> dict[str, Any]:
-    """Draw each field (dropping the absent ones) and some unknown fields, in a drawn order."""
-    pairs = [(name, value) for name, strategy in fields.items() if (value := draw(strategy)) is not _ABSENT]
-    pairs += draw(_unknown_fields()).items()
-    return dict(draw(st.permutations(pairs)))
+    return _draw_object(draw, fields)
 
 
-def _date_pair(draw: st.DrawFn) -> tuple[Any, Any]:
+_CUSTOMER: Final = _objects(
+    {
+        "email": _emails(),
+        **{name: _optional(_NAME) for name in ("customer_ref", "title", "first_name", "surname", "postcode")},
+        "country": _optional(_padded(_any_case(COUNTRIES))),
+    }
+)
+_ITEM: Final = _objects(
+    {
+        "sku": _text(255) | st.integers(0, 10**20),
+        "price": _optional(_PRICE),
+        "currency": _optional(_padded(_any_case(CURRENCIES))),
+        "metadata": _optional(_METADATA),
+    }
+)
+_LOCALE: Final = st.tuples(_any_case(LANGUAGES), st.sampled_from("-_"), _any_case(COUNTRIES)).map("".join)
+_ORDER: Final = {
+    "order_ref": _text(255),
+    "language": _optional(_padded(_any_case(LANGUAGES))),
+    "locale": _optional(_padded(_LOCALE)),
+    "customer": _CUSTOMER,
+    "order_items": st.lists(_ITEM, min_size=1, max_size=4),
+}
+
+
+def _date_text(day: dt.date) -> st.SearchStrategy[str]:
+    return _padded(st.just(f"{day.day:02}-{day.month:02}-{day.year:04}"))
+
+
+@st.composite
+def _date_fields(draw: st.DrawFn) -> list[tuple[str, Any]]:
     """order_date and fulfilment_date: at least one, and never fulfilled before ordered."""
     first, second = sorted(draw(st.lists(st.dates(dt.date(1, 1, 1)), min_size=2, max_size=2)))
-    text = [_padded(st.just(f"{day.day:02}-{day.month:02}-{day.year:04}")) for day in (first, second)]
-    blank = st.sampled_from([_ABSENT, None, "", " "])
     which = draw(st.sampled_from(["both", "order", "fulfilment"]))
-    return (
-        draw(text[0] if which != "fulfilment" else blank),
-        draw(text[1] if which != "order" else blank),
-    )
+    order_date = draw(_date_text(first) if which != "fulfilment" else _BLANK)
+    fulfilment_date = draw(_date_text(second) if which != "order" else _BLANK)
+    pairs = [("order_date", order_date), ("fulfilment_date", fulfilment_date)]
+    return [(name, value) for name, value in pairs if value is not _ABSENT]
 
 
 @st.composite
 def valid_orders(draw: st.DrawFn, trkref: str = TRKREF) -> dict[str, Any]:
     """Draw a raw body (as decoded JSON) that validate_order must accept for `trkref`."""
-    order_date, fulfilment_date = _date_pair(draw)
-    customer = {
-        "email": _emails(),
-        **{name: _optional(_names()) for name in ("customer_ref", "title", "first_name", "surname", "postcode")},
-        "country": _optional(_padded(_any_case(COUNTRIES))),
-    }
-    item = {
-        "sku": _text(255) | st.integers(0, 10**20),
-        "price": _optional(_prices()),
-        "currency": _optional(_padded(_any_case(CURRENCIES))),
-        "metadata": _optional(_metadata()),
-    }
-    locale = st.tuples(_any_case(LANGUAGES), st.sampled_from("-_"), _any_case(COUNTRIES)).map("".join)
-    return draw(
-        _objects(
-            {
-                "trkref": st.just(trkref),
-                "order_ref": _text(255),
-                "order_date": st.just(order_date),
-                "fulfilment_date": st.just(fulfilment_date),
-                "language": _optional(_padded(_any_case(LANGUAGES))),
-                "locale": _optional(_padded(locale)),
-                "customer": _objects(customer),
-                "order_items": st.lists(_objects(item), min_size=1, max_size=4),
-            }
-        )
-    )
+    return _draw_object(draw, _ORDER, ("trkref", trkref), *draw(_date_fields()))
 
 
 @st.composite
 def mutated_orders(draw: st.DrawFn, trkref: str = TRKREF) -> dict[str, Any]:
     """Draw a valid order with one field (known or not, at any level) replaced by any JSON value."""
     order = draw(valid_orders(trkref))
-    targets: list[dict[str, Any]] = [order]
-    if isinstance(order.get("customer"), dict):
-        targets.append(order["customer"])
-    targets += order["order_items"]
+    targets: list[dict[str, Any]] = [order, order["customer"], *order["order_items"]]
     targets += [item["metadata"] for item in order["order_items"] if isinstance(item.get("metadata"), dict)]
     target = draw(st.sampled_from(targets))
-    names = [*target, *ORDER_FIELDS, *CUSTOMER_FIELDS, *ITEM_FIELDS]
-    name = draw(st.sampled_from(names))
+    name = draw(st.sampled_from([*target, *ORDER_FIELDS, *CUSTOMER_FIELDS, *ITEM_FIELDS]))
     target[name] = draw(any_json())
     return order

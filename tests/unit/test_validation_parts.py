@@ -285,7 +285,12 @@ def test_metadata_value_over_1000_characters_is_too_long(value: object) -> None:
 
 @pytest.mark.parametrize(
     "value",
-    [pytest.param("v" * 1000, id="1000 letters"), pytest.param(10**999, id="10^999"), Decimal("1E+999"), Decimal("1E-998")],
+    [
+        pytest.param("v" * 1000, id="1000 letters"),
+        pytest.param(10**999, id="10^999"),
+        Decimal("1E+999"),
+        Decimal("1E-998"),
+    ],
 )
 def test_metadata_value_of_1000_characters_is_accepted(value: object) -> None:
     """The limit itself is allowed."""

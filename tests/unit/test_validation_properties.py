@@ -22,7 +22,9 @@ from tests.strategies import (
     valid_orders,
 )
 
-CI: Final = settings(max_examples=300, deadline=None)
+# Generous where examples are cheap, enough where each draws a whole order.
+CI: Final = settings(max_examples=500, deadline=None)
+ORDERS: Final = settings(max_examples=200, deadline=None)
 
 _PATH: Final = (
     r"(?:trkref|order_ref|order_date|fulfilment_date|language|locale"
@@ -55,7 +57,7 @@ def test_validate_order_never_raises_for_any_json_value(value: object, optional:
     assert isinstance(result, Accepted | Rejected)
 
 
-@CI
+@ORDERS
 @given(mutated_orders(), st.booleans())
 def test_validate_order_never_raises_for_mutated_valid_orders(body: dict[str, Any], optional: bool) -> None:  # noqa: FBT001
     """A valid order with any field, at any level, replaced by any JSON value gets an outcome."""
@@ -63,7 +65,7 @@ def test_validate_order_never_raises_for_mutated_valid_orders(body: dict[str, An
     assert isinstance(result, Accepted | Rejected)
 
 
-@CI
+@ORDERS
 @given(valid_orders())
 def test_every_valid_order_is_accepted_with_a_warning_per_unknown_field(body: dict[str, Any]) -> None:
     """Valid orders are accepted for the URL's trkref, and each unknown field is warned about once."""
@@ -73,7 +75,7 @@ def test_every_valid_order_is_accepted_with_a_warning_per_unknown_field(body: di
     assert len(result.warnings) == _unknown_count(body)
 
 
-@CI
+@ORDERS
 @given(valid_orders())
 def test_valid_order_without_trkref_is_accepted_when_trkref_is_optional(body: dict[str, Any]) -> None:
     """A single-organisation batch element may leave trkref out."""
@@ -83,7 +85,7 @@ def test_valid_order_without_trkref_is_accepted_when_trkref_is_optional(body: di
     assert result.order.trkref == "ABC-XYZ"
 
 
-@CI
+@ORDERS
 @given(mutated_orders() | any_json())
 def test_validation_is_deterministic(value: object) -> None:
     """The same input always gets the same outcome."""
@@ -92,7 +94,7 @@ def test_validation_is_deterministic(value: object) -> None:
     assert msgspec.json.encode(first) == msgspec.json.encode(second)
 
 
-@CI
+@ORDERS
 @given(mutated_orders() | any_json())
 def test_every_error_is_one_of_the_contracts_messages(value: object) -> None:
     """Errors only ever take the contract's forms, about the contract's fields."""
@@ -105,7 +107,7 @@ def test_every_error_is_one_of_the_contracts_messages(value: object) -> None:
             assert "\x00" not in error
 
 
-@CI
+@ORDERS
 @given(valid_orders() | mutated_orders())
 def test_accepted_order_survives_the_round_trip_through_stored_json(body: dict[str, Any]) -> None:
     """The normalised order, written as JSON with exact numbers, reads back equal."""

@@ -11,8 +11,10 @@ import asyncpg
 from order_intake.adapters.records import (
     ApiKey,
     IdempotencyRecord,
+    NewBatch,
     NewSubmission,
     Organisation,
+    StoredBatch,
     StoredSubmission,
     UnitOutcome,
     WriteUnit,
@@ -42,6 +44,20 @@ ON CONFLICT (api_key_id, key) DO UPDATE
        response = EXCLUDED.response, created_at = EXCLUDED.created_at
  WHERE k.created_at < EXCLUDED.created_at - $7::interval
 RETURNING api_key_id, key
+"""
+_INSERT_BATCHES = """
+INSERT INTO batches (id, api_key_id, received_at, answer)
+SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::timestamptz[], $4::bytea[])
+"""
+_INSERT_BATCH_ORGANISATIONS = """
+INSERT INTO batch_organisations (batch_id, organisation_id)
+SELECT * FROM unnest($1::uuid[], $2::bigint[])
+"""
+_SELECT_BATCH = """
+SELECT b.id, b.received_at, b.answer FROM batches b
+ WHERE b.id = $1
+   AND (b.api_key_id = $2 OR EXISTS (SELECT 1 FROM batch_organisations bo
+                                      WHERE bo.batch_id = b.id AND bo.organisation_id = ANY($3::bigint[])))
 """
 _SELECT_IDEMPOTENCY = """
 SELECT api_key_id, key, fingerprint, status, response, created_at FROM idempotency_keys
@@ -76,6 +92,19 @@ def _idempotency(row: asyncpg.Record) -> IdempotencyRecord:
         response=bytes(row["response"]),
         created_at=row["created_at"],
     )
+
+
+async def _insert_batches(conn: "PoolConnectionProxy[asyncpg.Record]", batches: list[NewBatch]) -> None:
+    await conn.execute(
+        _INSERT_BATCHES,
+        [b.id for b in batches],
+        [b.api_key_id for b in batches],
+        [b.received_at for b in batches],
+        [b.answer for b in batches],
+    )
+    links = [(b.id, org) for b in batches for org in b.organisation_ids]
+    if links:
+        await conn.execute(_INSERT_BATCH_ORGANISATIONS, [b for b, _ in links], [o for _, o in links])
 
 
 class PostgresStore:
@@ -141,16 +170,21 @@ class PostgresStore:
                 won = {(r["api_key_id"], r["key"]) for r in rows}
             outcomes: list[UnitOutcome] = []
             rows_to_insert: list[NewSubmission] = []
+            batches: list[NewBatch] = []
             for unit in units:
                 claim = unit.idempotency
                 if claim is None or (claim.api_key_id, claim.key) in won:
                     rows_to_insert.extend(unit.submissions)
+                    if unit.batch is not None:
+                        batches.append(unit.batch)
                     outcomes.append(None)
                 else:
                     since = claim.created_at - IDEMPOTENCY_WINDOW
                     row = await conn.fetchrow(_SELECT_IDEMPOTENCY, claim.api_key_id, claim.key, since)
                     assert row is not None  # noqa: S101 - the conflicting row is fresh, or the upsert replaced it
                     outcomes.append(_idempotency(row))
+            if batches:
+                await _insert_batches(conn, batches)
             if rows_to_insert:
                 s = rows_to_insert
                 await conn.execute(
@@ -201,6 +235,12 @@ class PostgresStore:
             state=row["state"],
             normalised=row["normalised"].encode(),
         )
+
+    async def get_batch(self, batch_id: UUID, api_key_id: int, organisation_ids: Sequence[int]) -> StoredBatch | None:
+        """The batch, if this key sent it or it touched one of these organisations."""
+        async with self._connection() as conn:
+            row = await conn.fetchrow(_SELECT_BATCH, batch_id, api_key_id, list(organisation_ids), timeout=_TIMEOUT)
+        return None if row is None else StoredBatch(id=row["id"], received_at=row["received_at"], answer=row["answer"])
 
     async def find_idempotency(self, api_key_id: int, key: str, since: dt.datetime) -> IdempotencyRecord | None:
         """The unexpired record for this key, or None."""

@@ -73,11 +73,30 @@ class IdempotencyRecord(msgspec.Struct, frozen=True):
     created_at: dt.datetime
 
 
+class NewBatch(msgspec.Struct, frozen=True):
+    """A batch's answer, kept for GET /v4/customer_orders/{id}, and the organisations it touched."""
+
+    id: UUID
+    api_key_id: int
+    received_at: dt.datetime
+    answer: bytes
+    organisation_ids: tuple[int, ...]
+
+
+class StoredBatch(msgspec.Struct, frozen=True):
+    """A batch as read back."""
+
+    id: UUID
+    received_at: dt.datetime
+    answer: bytes
+
+
 class WriteUnit(msgspec.Struct, frozen=True):
-    """What one request stores, all or nothing: its submissions and its idempotency record."""
+    """What one request stores, all or nothing: its submissions, its batch, its idempotency record."""
 
     submissions: tuple[NewSubmission, ...]
     idempotency: IdempotencyRecord | None = None
+    batch: NewBatch | None = None
 
 
 # What became of a unit: None when stored, or the record that another request stored first

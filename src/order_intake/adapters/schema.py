@@ -91,3 +91,19 @@ idempotency_keys = sa.Table(
     sa.Column("response", sa.LargeBinary(), nullable=False),
     sa.Column("created_at", TIMESTAMP, nullable=False),
 )
+
+batches = sa.Table(
+    "batches",
+    metadata,
+    sa.Column("id", UUID, primary_key=True),
+    sa.Column("api_key_id", ID, sa.ForeignKey("api_keys.id"), nullable=False),
+    sa.Column("received_at", TIMESTAMP, nullable=False),
+    sa.Column("answer", sa.LargeBinary(), nullable=False),
+)
+
+batch_organisations = sa.Table(
+    "batch_organisations",
+    metadata,
+    sa.Column("batch_id", UUID, sa.ForeignKey("batches.id"), primary_key=True),
+    sa.Column("organisation_id", ID, sa.ForeignKey("organisations.id"), primary_key=True),
+)

@@ -2,6 +2,7 @@
 
 import asyncio
 import datetime as dt
+import json
 import sqlite3
 import threading
 from collections.abc import Callable, Sequence
@@ -13,7 +14,9 @@ from uuid import UUID
 from order_intake.adapters.records import (
     ApiKey,
     IdempotencyRecord,
+    NewBatch,
     Organisation,
+    StoredBatch,
     StoredSubmission,
     UnitOutcome,
     WriteUnit,
@@ -37,6 +40,14 @@ ON CONFLICT (api_key_id, key) DO UPDATE
        response = excluded.response, created_at = excluded.created_at
  WHERE k.created_at < ?
 RETURNING key
+"""
+_INSERT_BATCH = "INSERT INTO batches (id, api_key_id, received_at, answer) VALUES (?, ?, ?, ?)"
+_INSERT_BATCH_ORGANISATION = "INSERT INTO batch_organisations (batch_id, organisation_id) VALUES (?, ?)"
+_SELECT_BATCH = """
+SELECT b.id, b.received_at, b.answer FROM batches b
+ WHERE b.id = ?
+   AND (b.api_key_id = ? OR EXISTS (SELECT 1 FROM batch_organisations bo, json_each(?) k
+                                     WHERE bo.batch_id = b.id AND bo.organisation_id = k.value))
 """
 _SELECT_IDEMPOTENCY = """
 SELECT api_key_id, key, fingerprint, status, response, created_at FROM idempotency_keys
@@ -166,11 +177,25 @@ class SqliteStore:
             normalised=row[4].encode(),
         )
 
+    async def get_batch(self, batch_id: UUID, api_key_id: int, organisation_ids: Sequence[int]) -> StoredBatch | None:
+        """The batch, if this key sent it or it touched one of these organisations."""
+        params = (str(batch_id), api_key_id, json.dumps(list(organisation_ids)))
+        row = await self._run(self._readers, lambda conn: conn.execute(_SELECT_BATCH, params).fetchone())
+        if row is None:
+            return None
+        return StoredBatch(id=UUID(row[0]), received_at=dt.datetime.fromisoformat(row[1]), answer=row[2])
+
     async def find_idempotency(self, api_key_id: int, key: str, since: dt.datetime) -> IdempotencyRecord | None:
         """The unexpired record for this key, or None."""
         params = (api_key_id, key, to_sqlite_time(since))
         row = await self._run(self._readers, lambda conn: conn.execute(_SELECT_IDEMPOTENCY, params).fetchone())
         return None if row is None else _record(row)
+
+
+def _insert_batch(conn: sqlite3.Connection, batch: NewBatch) -> None:
+    batch_id = str(batch.id)
+    conn.execute(_INSERT_BATCH, (batch_id, batch.api_key_id, to_sqlite_time(batch.received_at), batch.answer))
+    conn.executemany(_INSERT_BATCH_ORGANISATION, [(batch_id, org) for org in batch.organisation_ids])
 
 
 def _commit(conn: sqlite3.Connection, units: Sequence[WriteUnit]) -> list[UnitOutcome]:
@@ -196,6 +221,8 @@ def _commit(conn: sqlite3.Connection, units: Sequence[WriteUnit]) -> list[UnitOu
                     outcomes.append(_record(found.fetchone()))
                     continue
             outcomes.append(None)
+            if unit.batch is not None:
+                _insert_batch(conn, unit.batch)
             rows.extend(
                 (
                     str(s.id),

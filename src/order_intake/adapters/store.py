@@ -8,6 +8,7 @@ from uuid import UUID
 from order_intake.adapters.records import (
     ApiKey,
     IdempotencyRecord,
+    StoredBatch,
     StoredSubmission,
     UnitOutcome,
     WriteUnit,
@@ -37,6 +38,9 @@ class Store(Protocol):
 
     async def get_submission(self, organisation_id: int, submission_id: UUID) -> StoredSubmission | None:
         """One submission of this organisation."""
+
+    async def get_batch(self, batch_id: UUID, api_key_id: int, organisation_ids: Sequence[int]) -> StoredBatch | None:
+        """The batch, if this key sent it or it touched one of these organisations."""
 
     async def find_idempotency(self, api_key_id: int, key: str, since: dt.datetime) -> IdempotencyRecord | None:
         """The record stored under this key after `since`, if any."""

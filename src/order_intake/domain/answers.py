@@ -70,3 +70,67 @@ class Health(msgspec.Struct, frozen=True):
 
     status: int
     message: str
+
+
+class BatchUnauthorized(msgspec.Struct, frozen=True):
+    """401 of the batch endpoints: the reference page's body says `errors`."""
+
+    status: Literal[401]
+    errors: str
+
+
+class BatchSummary(msgspec.Struct, frozen=True):
+    """How many elements were accepted and rejected."""
+
+    accepted: int
+    rejected: int
+
+
+class ElementErrors(msgspec.Struct, frozen=True):
+    """Why one element of a batch was rejected."""
+
+    index: int
+    order_ref: str | None
+    errors: tuple[str, ...]
+
+
+class ElementWarnings(msgspec.Struct, frozen=True):
+    """What to say of one accepted element (unknown fields)."""
+
+    index: int
+    order_ref: str | None
+    warnings: tuple[str, ...]
+
+
+class BatchOutcome(msgspec.Struct, frozen=True):
+    """202, 206 or 422 for a batch whose elements were each accepted or rejected."""
+
+    status: int
+    id: UUID
+    message: str
+    summary: BatchSummary
+    ids: tuple[UUID | None, ...]
+    errors: tuple[ElementErrors, ...] | msgspec.UnsetType = msgspec.UNSET
+    warnings: tuple[ElementWarnings, ...] | msgspec.UnsetType = msgspec.UNSET
+
+
+class BatchRefused(msgspec.Struct, frozen=True):
+    """422 for a problem of the whole batch (not an array, empty, too many)."""
+
+    status: Literal[422]
+    id: UUID
+    message: str
+    summary: BatchSummary
+    errors: tuple[str, ...]
+
+
+class Batch(msgspec.Struct, frozen=True):
+    """200: a stored batch, as GET /v4/customer_orders/{id} shows it."""
+
+    status: Literal[200]
+    id: UUID
+    received_at: dt.datetime
+    summary: BatchSummary
+    ids: tuple[UUID | None, ...]
+    errors: tuple[ElementErrors, ...]
+    warnings: tuple[ElementWarnings, ...] | msgspec.UnsetType = msgspec.UNSET

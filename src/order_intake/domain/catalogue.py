@@ -49,3 +49,12 @@ def too_long(path: str, maximum: int) -> str:
 def unknown_field(path: str) -> str:
     """A warning: a field the contract does not know, accepted and ignored."""
     return f"unknown field {path}"
+
+# Batches (POST /v4/customer_orders).
+MAX_BATCH: Final = 10_000
+BATCH_ACCEPTED: Final = "Batch Accepted"
+BATCH_PARTIAL: Final = "Batch partially accepted"
+BATCH_INVALID: Final = "Batch is invalid"
+BATCH_NOT_ARRAY: Final = "body must be a JSON array"
+BATCH_EMPTY: Final = "batch cannot be empty"
+BATCH_TOO_MANY: Final = f"batch has too many customer orders (maximum {MAX_BATCH})"

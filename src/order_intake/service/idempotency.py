@@ -1,8 +1,28 @@
-"""Idempotency-Key bookkeeping shared by single and batch submissions."""
+"""Idempotency-Key handling shared by single and batch submissions: one path for one rule."""
 
+import datetime as dt
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
+from typing import TypeVar
+from uuid import UUID
+
+import msgspec
+
+from order_intake.adapters.records import IdempotencyRecord
+from order_intake.adapters.store import IDEMPOTENCY_WINDOW, Store
+from order_intake.service.outcomes import IdempotencyInProgress, IdempotencyMismatch, Replayed
+
+T = TypeVar("T")
+
+
+class _Identified(msgspec.Struct):
+    """The one field every stored answer has: the id that Location points at."""
+
+    id: UUID | None = None
+
+
+_identified = msgspec.json.Decoder(_Identified)
 
 
 def fingerprint(method: str, path: str, body: bytes) -> bytes:
@@ -11,6 +31,13 @@ def fingerprint(method: str, path: str, body: bytes) -> bytes:
     for part in (method.encode(), b"\0", path.encode(), b"\0", body):
         digest.update(part)
     return digest.digest()
+
+
+def replay_or_mismatch(record: IdempotencyRecord, print_: bytes) -> Replayed | IdempotencyMismatch:
+    """The stored answer again when the request is the same; a mismatch otherwise."""
+    if record.fingerprint != print_:
+        return IdempotencyMismatch()
+    return Replayed(status=record.status, body=record.response, answer_id=_identified.decode(record.response).id)
 
 
 class InFlight:
@@ -31,3 +58,23 @@ class InFlight:
             yield True
         finally:
             self._keys.discard(token)
+
+
+async def guarded(  # noqa: PLR0913 - the request's identity, spelled out
+    *,
+    store: Store,
+    in_flight: InFlight,
+    api_key_id: int,
+    key: str,
+    print_: bytes,
+    now: dt.datetime,
+    attempt: Callable[[], Awaitable[T]],
+) -> T | Replayed | IdempotencyMismatch | IdempotencyInProgress:
+    """Run `attempt` unless this key is in flight (409) or already answered (replay, or 422 mismatch)."""
+    with in_flight.hold(api_key_id, key) as held:
+        if not held:
+            return IdempotencyInProgress()
+        record = await store.find_idempotency(api_key_id, key, now - IDEMPOTENCY_WINDOW)
+        if record is not None:
+            return replay_or_mismatch(record, print_)
+        return await attempt()

@@ -4,7 +4,7 @@ from uuid import UUID
 
 import msgspec
 
-from order_intake.domain.answers import OrderAccepted
+from order_intake.domain.answers import BatchOutcome, BatchRefused, OrderAccepted
 from order_intake.domain.order import Rejected
 
 
@@ -19,7 +19,7 @@ class Replayed(msgspec.Struct, frozen=True):
 
     status: int
     body: bytes
-    submission_id: UUID | None
+    answer_id: UUID | None
 
 
 class MalformedBody(msgspec.Struct, frozen=True):
@@ -37,3 +37,20 @@ class IdempotencyInProgress(msgspec.Struct, frozen=True):
 
 
 SubmitOutcome = Stored | Replayed | Rejected | MalformedBody | IdempotencyMismatch | IdempotencyInProgress
+
+
+class BatchStored(msgspec.Struct, frozen=True):
+    """A batch whose elements were each accepted or rejected; the accepted ones are committed."""
+
+    answer: BatchOutcome
+
+
+class BatchRefusedWhole(msgspec.Struct, frozen=True):
+    """A batch refused whole (not an array, empty, too many): 422, nothing stored."""
+
+    answer: BatchRefused
+
+
+BatchSubmitOutcome = (
+    BatchStored | BatchRefusedWhole | Replayed | MalformedBody | IdempotencyMismatch | IdempotencyInProgress
+)

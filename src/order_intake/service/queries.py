@@ -7,7 +7,7 @@ import msgspec
 
 from order_intake.adapters.records import ApiKey, Organisation
 from order_intake.adapters.store import Store
-from order_intake.domain.answers import OrganisationEntry, Organisations, Submission
+from order_intake.domain.answers import Batch, BatchOutcome, OrganisationEntry, Organisations, Submission
 from order_intake.domain.order import CustomerOrder
 
 _order = msgspec.json.Decoder(CustomerOrder, float_hook=Decimal)
@@ -44,3 +44,26 @@ def organisations_of(key: ApiKey) -> Organisations:
         key=lambda entry: entry.trkref,
     )
     return Organisations(status=200, organisations=tuple(entries))
+
+
+_batch_outcome = msgspec.json.Decoder(BatchOutcome)
+
+
+async def find_batch(*, store: Store, key: ApiKey, batch_id: str) -> Batch | None:
+    """A batch this key sent, or that touched one of its organisations; None otherwise."""
+    parsed = _parse_id(batch_id)
+    if parsed is None:
+        return None
+    stored = await store.get_batch(parsed, key.id, [o.id for o in key.organisations])
+    if stored is None:
+        return None
+    answer = _batch_outcome.decode(stored.answer)
+    return Batch(
+        status=200,
+        id=stored.id,
+        received_at=stored.received_at,
+        summary=answer.summary,
+        ids=answer.ids,
+        errors=answer.errors or (),
+        warnings=answer.warnings,
+    )

@@ -2,19 +2,21 @@
 
 import datetime as dt
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import msgspec
 
 from order_intake.adapters.records import ApiKey, IdempotencyRecord, NewSubmission, Organisation, WriteUnit
-from order_intake.adapters.store import IDEMPOTENCY_WINDOW, Store
+from order_intake.adapters.store import Store
 from order_intake.adapters.writer import GroupCommitWriter
 from order_intake.domain import catalogue
 from order_intake.domain.answers import OrderAccepted
 from order_intake.domain.jsonbody import Malformed, parse_body
 from order_intake.domain.order import Accepted
 from order_intake.domain.validation import validate_order
-from order_intake.service.idempotency import InFlight, fingerprint
+from order_intake.service.idempotency import InFlight, fingerprint, guarded, replay_or_mismatch
 from order_intake.service.outcomes import (
     IdempotencyInProgress,
     IdempotencyMismatch,
@@ -24,8 +26,9 @@ from order_intake.service.outcomes import (
     SubmitOutcome,
 )
 
-_encoder = msgspec.json.Encoder(decimal_format="number")
-_accepted = msgspec.json.Decoder(OrderAccepted)
+T = TypeVar("T")
+
+encoder = msgspec.json.Encoder(decimal_format="number")
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,10 +42,10 @@ class Intake:
 
 @dataclass(frozen=True, slots=True)
 class Request:
-    """One submission as received."""
+    """A submission (single or batch) as received; `organisation` is None for batches."""
 
     key: ApiKey
-    organisation: Organisation
+    organisation: Organisation | None
     path: str
     body: bytes
     idempotency_key: str | None
@@ -50,14 +53,46 @@ class Request:
     received_at: dt.datetime
 
 
-def _replay_or_mismatch(record: IdempotencyRecord, print_: bytes) -> Replayed | IdempotencyMismatch:
-    if record.fingerprint != print_:
-        return IdempotencyMismatch()
-    submission_id = _accepted.decode(record.response).id if record.status == 202 else None  # noqa: PLR2004
-    return Replayed(status=record.status, body=record.response, submission_id=submission_id)
+def new_submission(  # noqa: PLR0913 - one argument per column that is not the order's
+    request: Request,
+    *,
+    submission_id: uuid.UUID,
+    organisation: Organisation,
+    body: bytes,
+    accepted: Accepted,
+    batch_id: uuid.UUID | None = None,
+) -> NewSubmission:
+    """The row of one accepted order."""
+    return NewSubmission(
+        id=submission_id,
+        organisation_id=organisation.id,
+        api_key_id=request.key.id,
+        received_at=request.received_at,
+        body=body,
+        normalised=encoder.encode(accepted.order),
+        order_ref=accepted.order.order_ref,
+        idempotency_key=request.idempotency_key if batch_id is None else None,
+        request_id=request.request_id,
+        batch_id=batch_id,
+    )
+
+
+def claim(request: Request, print_: bytes, status: int, answer: bytes) -> IdempotencyRecord | None:
+    """The idempotency record to store with the request's rows, when it has a key."""
+    if request.idempotency_key is None:
+        return None
+    return IdempotencyRecord(
+        api_key_id=request.key.id,
+        key=request.idempotency_key,
+        fingerprint=print_,
+        status=status,
+        response=answer,
+        created_at=request.received_at,
+    )
 
 
 async def _validate_and_store(intake: Intake, request: Request, print_: bytes) -> SubmitOutcome:
+    assert request.organisation is not None  # noqa: S101 - single submissions always name one
     value = parse_body(request.body)
     if isinstance(value, Malformed):
         return MalformedBody(value.detail)
@@ -70,44 +105,34 @@ async def _validate_and_store(intake: Intake, request: Request, print_: bytes) -
         message=catalogue.ORDER_ACCEPTED,
         warnings=result.warnings or msgspec.UNSET,
     )
-    submission = NewSubmission(
-        id=answer.id,
-        organisation_id=request.organisation.id,
-        api_key_id=request.key.id,
-        received_at=request.received_at,
-        body=request.body,
-        normalised=_encoder.encode(result.order),
-        order_ref=result.order.order_ref,
-        idempotency_key=request.idempotency_key,
-        request_id=request.request_id,
+    row = new_submission(
+        request, submission_id=answer.id, organisation=request.organisation, body=request.body, accepted=result
     )
-    claim = None
-    if request.idempotency_key is not None:
-        claim = IdempotencyRecord(
-            api_key_id=request.key.id,
-            key=request.idempotency_key,
-            fingerprint=print_,
-            status=202,
-            response=_encoder.encode(answer),
-            created_at=request.received_at,
-        )
-    earlier = await intake.writer.write(WriteUnit(submissions=(submission,), idempotency=claim))
+    unit = WriteUnit(submissions=(row,), idempotency=claim(request, print_, 202, encoder.encode(answer)))
+    earlier = await intake.writer.write(unit)
     if earlier is not None:  # another process stored this Idempotency-Key first
-        return _replay_or_mismatch(earlier, print_)
+        return replay_or_mismatch(earlier, print_)
     return Stored(answer)
+
+
+async def idempotently(
+    intake: Intake, request: Request, attempt: Callable[[bytes], Awaitable[T]]
+) -> T | Replayed | IdempotencyMismatch | IdempotencyInProgress:
+    """Run `attempt(fingerprint)` under the request's Idempotency-Key, if it has one."""
+    if request.idempotency_key is None:
+        return await attempt(b"")
+    print_ = fingerprint("POST", request.path, request.body)
+    return await guarded(
+        store=intake.store,
+        in_flight=intake.in_flight,
+        api_key_id=request.key.id,
+        key=request.idempotency_key,
+        print_=print_,
+        now=request.received_at,
+        attempt=lambda: attempt(print_),
+    )
 
 
 async def submit_order(*, intake: Intake, request: Request) -> SubmitOutcome:
     """Accept one order durably, or say why not; a retry with an Idempotency-Key stores nothing new."""
-    key = request.idempotency_key
-    if key is None:
-        return await _validate_and_store(intake, request, b"")
-    print_ = fingerprint("POST", request.path, request.body)
-    with intake.in_flight.hold(request.key.id, key) as held:
-        if not held:
-            return IdempotencyInProgress()
-        since = request.received_at - IDEMPOTENCY_WINDOW
-        record = await intake.store.find_idempotency(request.key.id, key, since)
-        if record is not None:
-            return _replay_or_mismatch(record, print_)
-        return await _validate_and_store(intake, request, print_)
+    return await idempotently(intake, request, lambda print_: _validate_and_store(intake, request, print_))

@@ -2,7 +2,7 @@
 
 from order_intake.domain import catalogue
 from order_intake.domain.access import Denied
-from order_intake.domain.answers import Forbidden, Invalid, Message
+from order_intake.domain.answers import BatchUnauthorized, Forbidden, Invalid, Message
 from order_intake.entrypoints.http.exchange import Exchange
 
 
@@ -24,3 +24,9 @@ async def denied(ex: Exchange, reason: Denied) -> None:
 async def invalid(ex: Exchange, text: str, errors: tuple[str, ...]) -> None:
     """422 with every violation."""
     await ex.answer(422, Invalid(status=422, message=text, errors=errors))
+
+
+async def batch_unauthorized(ex: Exchange) -> None:
+    """The batch endpoints' 401: `errors`, not `message`, as their reference page shows."""
+    body = BatchUnauthorized(status=401, errors=catalogue.UNAUTHORIZED)
+    await ex.answer(401, body, [(b"www-authenticate", catalogue.BASIC_REALM.encode())])

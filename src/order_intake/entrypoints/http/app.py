@@ -8,7 +8,7 @@ from order_intake import logs
 from order_intake.bootstrap import Services
 from order_intake.config import Settings, load_settings
 from order_intake.domain import catalogue
-from order_intake.entrypoints.http import answers, openapi, routes
+from order_intake.entrypoints.http import answers, batch_routes, openapi, routes
 from order_intake.entrypoints.http.exchange import Exchange, Receive, Scope, Send
 from order_intake.errors import ClientGone, StoreUnavailable, WriterClosed
 
@@ -20,6 +20,8 @@ _ROUTES: list[tuple[tuple[str | None, ...], dict[str, Handler]]] = [
     (("v4", "organisations"), {"GET": routes.list_organisations}),
     (("v4", "organisations", None, "customer_order"), {"POST": routes.submit}),
     (("v4", "organisations", None, "customer_order", None), {"GET": routes.show_submission}),
+    (("v4", "customer_orders"), {"POST": batch_routes.submit}),
+    (("v4", "customer_orders", None), {"GET": batch_routes.show}),
     (("health",), {"GET": routes.health}),
     (("ready",), {"GET": routes.ready}),
     (("openapi.json",), {"GET": openapi.serve}),

@@ -6,11 +6,35 @@ from typing import Any
 import msgspec
 
 from order_intake import __version__
-from order_intake.domain.answers import Forbidden, Health, Invalid, Message, OrderAccepted, Organisations, Submission
+from order_intake.domain.answers import (
+    Batch,
+    BatchOutcome,
+    BatchRefused,
+    BatchUnauthorized,
+    Forbidden,
+    Health,
+    Invalid,
+    Message,
+    OrderAccepted,
+    Organisations,
+    Submission,
+)
 from order_intake.domain.validation import input_json_schema
 from order_intake.entrypoints.http.exchange import Exchange
 
-_ANSWERS = (Message, Forbidden, Invalid, OrderAccepted, Submission, Organisations, Health)
+_ANSWERS = (
+    Message,
+    Forbidden,
+    Invalid,
+    OrderAccepted,
+    Submission,
+    Organisations,
+    Health,
+    BatchUnauthorized,
+    BatchOutcome,
+    BatchRefused,
+    Batch,
+)
 _REF = "#/components/schemas/{name}"
 
 
@@ -85,11 +109,69 @@ def _paths() -> dict[str, Any]:
         "parameters": [_REQUEST_ID],
         "responses": {"200": _json("Organisations", "Sorted by trkref"), "401": _AUTH_FAILURES["401"], **_FAILURES},
     }
+    batch_failures = {
+        "401": _json("BatchUnauthorized", "Missing or wrong credentials", {"WWW-Authenticate": _STRING}),
+        "403": _json("Forbidden", "The key lacks the customer_order permission"),
+    }
+    submit_batch = {
+        "summary": "Submit a batch of customer orders, possibly for several organisations",
+        "operationId": "submitCustomerOrderBatch",
+        "security": [{"basic": []}],
+        "parameters": submit["parameters"][1:],
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "array",
+                        "maxItems": 10000,
+                        "items": {"$ref": _REF.format(name="CustomerOrderRequest")},
+                    }
+                }
+            },
+        },
+        "responses": {
+            "202": _json("BatchOutcome", "Batch Accepted: every element stored", {"Location": _STRING}),
+            "206": _json("BatchOutcome", "Batch partially accepted", {"Location": _STRING}),
+            "400": _json("Message", "Malformed JSON or invalid Idempotency-Key"),
+            **batch_failures,
+            "409": _json("Message", "A request with this Idempotency-Key is in progress"),
+            "413": _json("Message", "Payload too large (over 16 MiB)"),
+            "422": {
+                "description": "Batch is invalid: no element accepted, or a problem of the whole batch",
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "oneOf": [
+                                {"$ref": _REF.format(name="BatchOutcome")},
+                                {"$ref": _REF.format(name="BatchRefused")},
+                            ]
+                        }
+                    }
+                },
+            },
+            **_FAILURES,
+        },
+    }
+    show_batch = {
+        "summary": "One batch's outcome",
+        "operationId": "getCustomerOrderBatch",
+        "security": [{"basic": []}],
+        "parameters": [{"name": "batch_id", "in": "path", "required": True, **_STRING}, _REQUEST_ID],
+        "responses": {
+            "200": _json("Batch", "The batch's summary, ids and errors"),
+            **batch_failures,
+            "404": _json("Message", "No such batch for this key's organisations"),
+            **_FAILURES,
+        },
+    }
     probe = {"responses": {"200": _json("Health", "OK"), "503": _json("Health", "Not ready")}}
     return {
         "/v4/organisations/{trkref}/customer_order": {"post": submit},
         "/v4/organisations/{trkref}/customer_order/{id}": {"get": show},
         "/v4/organisations": {"get": organisations},
+        "/v4/customer_orders": {"post": submit_batch},
+        "/v4/customer_orders/{batch_id}": {"get": show_batch},
         "/health": {
             "get": {"summary": "Liveness", "operationId": "health", "responses": {"200": _json("Health", "OK")}}
         },

@@ -1,28 +1,21 @@
 """The v4 endpoints: each checks access in the contract's order, calls a use case, maps its outcome."""
 
-import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
+from uuid import UUID
 
 from order_intake.adapters.records import ApiKey, Organisation
 from order_intake.domain import catalogue
 from order_intake.domain.access import Denied, organisation_for
 from order_intake.domain.order import Rejected
-from order_intake.entrypoints.http import answers
+from order_intake.entrypoints.http import answers, intake
 from order_intake.entrypoints.http.exchange import Exchange
 from order_intake.service.auth import Authenticator
-from order_intake.service.outcomes import (
-    IdempotencyInProgress,
-    IdempotencyMismatch,
-    MalformedBody,
-    Replayed,
-    Stored,
-    SubmitOutcome,
-)
+from order_intake.service.outcomes import Stored
 from order_intake.service.queries import find_submission, organisations_of
-from order_intake.service.submit import Intake, Request, submit_order
+from order_intake.service.submit import Intake, submit_order
 
 MAX_BODY = 1024 * 1024
-MAX_IDEMPOTENCY_KEY = 255
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,19 +45,8 @@ async def _access(ctx: Context, ex: Exchange, trkref: str) -> tuple[ApiKey, Orga
     return key, org
 
 
-def _location(trkref: str, submission_id: object) -> tuple[bytes, bytes]:
-    return b"location", f"/v4/organisations/{trkref}/customer_order/{submission_id}".encode()
-
-
-def _idempotency_key(ex: Exchange) -> str | bool | None:
-    raw = ex.header(b"idempotency-key")
-    if raw is None:
-        return None
-    try:
-        key = raw.decode("ascii").strip()
-    except UnicodeDecodeError:
-        return False
-    return key if 0 < len(key) <= MAX_IDEMPOTENCY_KEY and key.isprintable() else False
+def _submission_path(trkref: str) -> Callable[[UUID], str]:
+    return lambda submission_id: f"/v4/organisations/{trkref}/customer_order/{submission_id}"
 
 
 async def submit(ctx: Context, ex: Exchange, trkref: str) -> None:
@@ -72,43 +54,17 @@ async def submit(ctx: Context, ex: Exchange, trkref: str) -> None:
     access = await _access(ctx, ex, trkref)
     if access is None:
         return
-    idempotency_key = _idempotency_key(ex)
-    if idempotency_key is False:
-        await answers.message(ex, 400, catalogue.INVALID_IDEMPOTENCY_KEY)
+    request = await intake.receive(ex, access[0], access[1], MAX_BODY)
+    if request is None:
         return
-    body = await ex.read_body(MAX_BODY)
-    if body is None:
-        await answers.message(ex, 413, catalogue.PAYLOAD_TOO_LARGE)
-        return
-    request = Request(
-        key=access[0],
-        organisation=access[1],
-        path=ex.path,
-        body=body,
-        idempotency_key=idempotency_key if isinstance(idempotency_key, str) else None,
-        request_id=ex.request_id,
-        received_at=dt.datetime.now(dt.UTC),
-    )
-    await _answer_submission(ex, trkref, await submit_order(intake=ctx.intake, request=request))
-
-
-async def _answer_submission(ex: Exchange, trkref: str, outcome: SubmitOutcome) -> None:
+    outcome = await submit_order(intake=ctx.intake, request=request)
     match outcome:
         case Stored(answer):
-            await ex.answer(202, answer, [_location(trkref, answer.id)])
-        case Replayed(status, body_, submission_id):
-            extra = [(b"idempotent-replayed", b"true")]
-            if submission_id is not None:
-                extra.append(_location(trkref, submission_id))
-            await ex.answer_bytes(status, body_, extra)
+            await ex.answer(202, answer, [intake.location(_submission_path(trkref)(answer.id))])
         case Rejected(message, errors):
             await answers.invalid(ex, message, errors)
-        case MalformedBody():
-            await answers.message(ex, 400, catalogue.MALFORMED_JSON)
-        case IdempotencyMismatch():
-            await answers.invalid(ex, catalogue.IDEMPOTENCY_KEY_REUSED, (catalogue.IDEMPOTENCY_KEY_REUSED_DETAIL,))
-        case IdempotencyInProgress():
-            await answers.message(ex, 409, catalogue.IDEMPOTENCY_KEY_IN_PROGRESS)
+        case _:
+            await intake.answer_shared(ex, outcome, _submission_path(trkref))
 
 
 async def show_submission(ctx: Context, ex: Exchange, trkref: str, submission_id: str) -> None:

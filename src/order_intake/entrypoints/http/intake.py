@@ -1,0 +1,70 @@
+"""What single and batch submission routes share: reading the request, answering the common outcomes."""
+
+import datetime as dt
+from collections.abc import Callable
+from uuid import UUID
+
+from order_intake.adapters.records import ApiKey, Organisation
+from order_intake.domain import catalogue
+from order_intake.entrypoints.http import answers
+from order_intake.entrypoints.http.exchange import Exchange
+from order_intake.service.outcomes import IdempotencyInProgress, IdempotencyMismatch, MalformedBody, Replayed
+from order_intake.service.submit import Request
+
+MAX_IDEMPOTENCY_KEY = 255
+
+Shared = Replayed | MalformedBody | IdempotencyMismatch | IdempotencyInProgress
+
+
+def _idempotency_key(ex: Exchange) -> str | bool | None:
+    """The header's value; None when absent, False when unusable."""
+    raw = ex.header(b"idempotency-key")
+    if raw is None:
+        return None
+    try:
+        key = raw.decode("ascii").strip()
+    except UnicodeDecodeError:
+        return False
+    return key if 0 < len(key) <= MAX_IDEMPOTENCY_KEY and key.isprintable() else False
+
+
+async def receive(ex: Exchange, key: ApiKey, organisation: Organisation | None, limit: int) -> Request | None:
+    """The request once its Idempotency-Key and body pass (else answers 400 or 413 and returns None)."""
+    idempotency_key = _idempotency_key(ex)
+    if idempotency_key is False:
+        await answers.message(ex, 400, catalogue.INVALID_IDEMPOTENCY_KEY)
+        return None
+    body = await ex.read_body(limit)
+    if body is None:
+        await answers.message(ex, 413, catalogue.PAYLOAD_TOO_LARGE)
+        return None
+    return Request(
+        key=key,
+        organisation=organisation,
+        path=ex.path,
+        body=body,
+        idempotency_key=idempotency_key if isinstance(idempotency_key, str) else None,
+        request_id=ex.request_id,
+        received_at=dt.datetime.now(dt.UTC),
+    )
+
+
+def location(path: str) -> tuple[bytes, bytes]:
+    """A Location header."""
+    return b"location", path.encode()
+
+
+async def answer_shared(ex: Exchange, outcome: Shared, location_of: Callable[[UUID], str]) -> None:
+    """Answer an outcome that single and batch submissions have in common."""
+    match outcome:
+        case Replayed(status, body, answer_id):
+            extra = [(b"idempotent-replayed", b"true")]
+            if answer_id is not None:
+                extra.append(location(location_of(answer_id)))
+            await ex.answer_bytes(status, body, extra)
+        case MalformedBody():
+            await answers.message(ex, 400, catalogue.MALFORMED_JSON)
+        case IdempotencyMismatch():
+            await answers.invalid(ex, catalogue.IDEMPOTENCY_KEY_REUSED, (catalogue.IDEMPOTENCY_KEY_REUSED_DETAIL,))
+        case IdempotencyInProgress():
+            await answers.message(ex, 409, catalogue.IDEMPOTENCY_KEY_IN_PROGRESS)
