@@ -3,6 +3,7 @@
 import secrets
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import httpx
 import pytest
@@ -20,6 +21,7 @@ from tests.e2e.exchanges import (
 )
 from tests.support.cli import create_key
 from tests.support.factories import an_order
+from tests.support.server import Server
 
 WARNINGS = ["unknown field customer.cutomer_ref"]
 INVALID_KEY = {"status": 400, "message": "Invalid Idempotency-Key"}
@@ -116,32 +118,61 @@ def test_a_key_used_with_another_tenant_does_not_replay_across_tenants(
     assert answer.headers["location"] == submission_path(submission_id, "OTHER-ORG")
 
 
+def send_twins(client: httpx.Client, auth: tuple[str, str], body: bytes, key: str, twins: int) -> list[httpx.Response]:
+    """The same request from `twins` threads released at once."""
+    start = threading.Barrier(twins)
+
+    def send(_: int) -> httpx.Response:
+        start.wait(timeout=10)
+        return post_order(client, auth, content=body, headers={"Idempotency-Key": key})
+
+    with ThreadPoolExecutor(max_workers=twins) as pool:
+        return list(pool.map(send, range(twins)))
+
+
+def assert_one_submission(answers: list[httpx.Response]) -> str:
+    """Every answer is the one submission's 202 (once original, else replayed) or 409 in progress."""
+    accepted = [a for a in answers if a.status_code == 202]
+    for answer in answers:
+        if answer.status_code != 202:
+            assert_answer(answer, 409, IN_PROGRESS)
+            assert "idempotent-replayed" not in answer.headers
+    ids = {accepted_id(answer, WARNINGS) for answer in accepted}
+    assert len(ids) == 1, ids
+    replayed = [a.headers.get("idempotent-replayed") for a in accepted]
+    assert set(replayed) <= {None, "true"}
+    assert replayed.count(None) <= 1
+    return ids.pop()
+
+
 @pytest.mark.parametrize("attempt", range(3))
 def test_concurrent_twins_get_one_submission_and_either_its_replay_or_409(
     client: httpx.Client, tenants: Tenants, db_url: str, attempt: int
 ) -> None:
     """Many identical requests at once: one submission; every other answer is its replay or 409 in progress."""
     del attempt  # repeated: the interleaving differs from run to run
-    key, order_ref, twins = a_key(), unique_ref(), 24
+    key, order_ref = a_key(), unique_ref()
     body = encode(an_order(order_ref=order_ref))
-    start = threading.Barrier(twins)
-
-    def send(_: int) -> httpx.Response:
-        start.wait(timeout=10)
-        return post_order(client, tenants.main.auth, content=body, headers={"Idempotency-Key": key})
-
-    with ThreadPoolExecutor(max_workers=twins) as pool:
-        answers = list(pool.map(send, range(twins)))
-    accepted = [a for a in answers if a.status_code == 202]
-    in_progress = [a for a in answers if a.status_code != 202]
-    for answer in in_progress:
-        assert_answer(answer, 409, IN_PROGRESS)
-        assert "idempotent-replayed" not in answer.headers
-    ids = {accepted_id(answer, WARNINGS) for answer in accepted}
-    assert len(ids) == 1, ids
-    originals = [a for a in accepted if "idempotent-replayed" not in a.headers]
-    assert len(originals) == 1
-    assert all(a.headers["idempotent-replayed"] == "true" for a in accepted if a is not originals[0])
+    submission_id = assert_one_submission(send_twins(client, tenants.main.auth, body, key, 24))
     assert stored_submissions(db_url, order_ref) == 1
     replay = post_order(client, tenants.main.auth, content=body, headers={"Idempotency-Key": key})
-    assert accepted_id(replay, WARNINGS) in ids
+    assert accepted_id(replay, WARNINGS) == submission_id
+    assert replay.headers["idempotent-replayed"] == "true"
+
+
+def test_concurrent_twins_across_worker_processes_get_one_submission(
+    db_url: str, tenants: Tenants, run_dir: Path
+) -> None:
+    """With several server processes, twins landing on different workers still make one submission."""
+    server = Server(db_url, run_dir / f"twins-{secrets.token_hex(3)}.log", workers=2).start()
+    try:
+        with httpx.Client(base_url=server.base_url, timeout=10) as c:
+            for _ in range(3):
+                key, order_ref = a_key(), unique_ref()
+                body = encode(an_order(order_ref=order_ref))
+                submission_id = assert_one_submission(send_twins(c, tenants.main.auth, body, key, 24))
+                assert stored_submissions(db_url, order_ref) == 1
+                replay = post_order(c, tenants.main.auth, content=body, headers={"Idempotency-Key": key})
+                assert accepted_id(replay, WARNINGS) == submission_id
+    finally:
+        server.stop()

@@ -50,6 +50,12 @@ def _json(ref: str, description: str, headers: dict[str, Any] | None = None) -> 
 
 _STRING = {"schema": {"type": "string"}}
 _TRKREF = {"name": "trkref", "in": "path", "required": True, **_STRING, "description": "The organisation"}
+_IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+}
 _REQUEST_ID = {"name": "X-Request-Id", "in": "header", "required": False, **_STRING}
 _AUTH_FAILURES = {
     "401": _json("Message", "Missing or wrong credentials", {"WWW-Authenticate": _STRING}),
@@ -67,16 +73,7 @@ def _paths() -> dict[str, Any]:
         "summary": "Submit one customer order",
         "operationId": "submitCustomerOrder",
         "security": [{"basic": []}],
-        "parameters": [
-            _TRKREF,
-            {
-                "name": "Idempotency-Key",
-                "in": "header",
-                "required": False,
-                "schema": {"type": "string", "minLength": 1, "maxLength": 255},
-            },
-            _REQUEST_ID,
-        ],
+        "parameters": [_TRKREF, _IDEMPOTENCY_KEY, _REQUEST_ID],
         "requestBody": {
             "required": True,
             "content": {"application/json": {"schema": {"$ref": _REF.format(name="CustomerOrderRequest")}}},
@@ -117,7 +114,7 @@ def _paths() -> dict[str, Any]:
         "summary": "Submit a batch of customer orders, possibly for several organisations",
         "operationId": "submitCustomerOrderBatch",
         "security": [{"basic": []}],
-        "parameters": submit["parameters"][1:],
+        "parameters": [_IDEMPOTENCY_KEY, _REQUEST_ID],
         "requestBody": {
             "required": True,
             "content": {
