@@ -75,13 +75,24 @@ def _wrk(name: str, port: int, path: str, auth: str, args: argparse.Namespace, p
         "BENCH_AUTH": base64.b64encode(auth.encode()).decode(),
         "BENCH_BODY_FILE": str(HERE / "order.json"),
     }
-    cmd = ["wrk", "-t", str(args.threads), "-c", str(args.connections), "-d", f"{args.duration}s",
-           "-s", str(HERE / "post_order.lua"), f"http://127.0.0.1:{port}"]
+    cmd = [
+        "wrk",
+        "-t",
+        str(args.threads),
+        "-c",
+        str(args.connections),
+        "-d",
+        f"{args.duration}s",
+        "-s",
+        str(HERE / "post_order.lua"),
+        f"http://127.0.0.1:{port}",
+    ]
     out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stdout
     rate = float(next(line.split()[1] for line in out.splitlines() if line.startswith("Requests/sec")))
     stats = json.loads(next(line[6:] for line in out.splitlines() if line.startswith("BENCH ")))
-    return Result(name, rate, stats["p50_us"] / 1000, stats["p99_us"] / 1000, stats["statuses"], stats["errors"],
-                  _rss_mb(pid))
+    return Result(
+        name, rate, stats["p50_us"] / 1000, stats["p99_us"] / 1000, stats["statuses"], stats["errors"], _rss_mb(pid)
+    )
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:
@@ -96,9 +107,23 @@ def run_floor(args: argparse.Namespace) -> Result:
     """The no-op ASGI app on granian, with the same worker count."""
     port = _free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "granian", "--interface", "asgi", "--workers", str(args.workers), "--port", str(port),
-         "--no-ws", "noop:app"],
-        cwd=HERE, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "granian",
+            "--interface",
+            "asgi",
+            "--workers",
+            str(args.workers),
+            "--port",
+            str(port),
+            "--no-ws",
+            "noop:app",
+        ],
+        cwd=HERE,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         _wait_ready(f"http://127.0.0.1:{port}/", proc)
@@ -137,7 +162,10 @@ def run_service(backend: str, args: argparse.Namespace, workdir: Path) -> tuple[
     workers = args.workers if backend == "postgres" else args.sqlite_workers
     proc = subprocess.Popen(
         [str(BIN), "serve", "--port", str(port), "--workers", str(workers)],
-        env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env=env,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         startup = _wait_ready(f"http://127.0.0.1:{port}/health", proc)
@@ -190,16 +218,20 @@ def main() -> None:
             result, startup, stored = run_service(backend, args, Path(tmp))
             rows.append((result, startup, stored))
     print(f"\n{args.connections} connections, {args.duration}s, wrk -t{args.threads}, ~1 KB order, Basic auth\n")
-    print("| implementation | orders/s | p50 ms | p99 ms | vs floor | RSS MB/process | answers | start-up s | rows stored |")
+    print(
+        "| implementation | orders/s | p50 ms | p99 ms | vs floor | RSS MB/process | answers | start-up s | rows stored |"
+    )
     print("|---|---|---|---|---|---|---|---|---|")
     for result, startup, stored in rows:
         ratio = f"{result.rate / floor.rate:.0%}"
         answers = ", ".join(f"{k}: {v}" for k, v in sorted(result.statuses.items()))
         if result.errors:
             answers += f", socket errors: {result.errors}"
-        print(f"| {result.name} | {result.rate:,.0f} | {result.p50_ms:.1f} | {result.p99_ms:.1f} | {ratio} | "
-              f"{result.rss_mb:.0f} | {answers} | {'' if startup is None else f'{startup:.2f}'} | "
-              f"{'' if stored is None else stored} |")
+        print(
+            f"| {result.name} | {result.rate:,.0f} | {result.p50_ms:.1f} | {result.p99_ms:.1f} | {ratio} | "
+            f"{result.rss_mb:.0f} | {answers} | {'' if startup is None else f'{startup:.2f}'} | "
+            f"{'' if stored is None else stored} |"
+        )
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ import re
 import secrets
 import sqlite3
 import time
+import uuid
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -157,21 +158,32 @@ def wait_until(check: Callable[[], T | None], *, deadline: float, interval: floa
         time.sleep(interval)
 
 
-def stored_submissions(db_url: str, order_ref: str) -> int:
-    """How many submissions the database holds with this order_ref (to see that nothing was stored)."""
-    query = "SELECT count(*) FROM submissions WHERE order_ref = "
+def _query_one(db_url: str, sql: str, param: object) -> Any:
+    """The first column of the first row of a one-parameter query (`?` as the placeholder), or None."""
     if db_url.startswith("sqlite:///"):
         conn = sqlite3.connect(f"file:{db_url.removeprefix('sqlite:///')}?mode=ro", uri=True)
         try:
-            return int(conn.execute(query + "?", (order_ref,)).fetchone()[0])
+            row = conn.execute(sql, (str(param) if isinstance(param, uuid.UUID) else param,)).fetchone()
         finally:
             conn.close()
+        return None if row is None else row[0]
 
-    async def count() -> int:
+    async def query() -> Any:
         conn = await asyncpg.connect(db_url)
         try:
-            return int(await conn.fetchval(query + "$1", order_ref))
+            return await conn.fetchval(sql.replace("?", "$1"), param)
         finally:
             await conn.close()
 
-    return asyncio.run(count())
+    return asyncio.run(query())
+
+
+def stored_submissions(db_url: str, order_ref: str) -> int:
+    """How many submissions the database holds with this order_ref (to see that nothing was stored)."""
+    return int(_query_one(db_url, "SELECT count(*) FROM submissions WHERE order_ref = ?", order_ref))
+
+
+def stored_body(db_url: str, submission_id: str) -> bytes | None:
+    """The request body stored with a submission, as bytes."""
+    body = _query_one(db_url, "SELECT body FROM submissions WHERE id = ?", uuid.UUID(submission_id))
+    return None if body is None else bytes(body)

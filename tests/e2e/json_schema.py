@@ -12,8 +12,25 @@ from typing import Any
 
 # Keywords that only describe: nothing to check.
 _ANNOTATIONS = frozenset(
-    {"title", "description", "examples", "example", "default", "$comment", "deprecated", "readOnly", "writeOnly",
-     "contentMediaType", "contentEncoding", "$schema", "$id", "$defs", "discriminator", "externalDocs", "xml"}
+    {
+        "title",
+        "description",
+        "examples",
+        "example",
+        "default",
+        "$comment",
+        "deprecated",
+        "readOnly",
+        "writeOnly",
+        "contentMediaType",
+        "contentEncoding",
+        "$schema",
+        "$id",
+        "$defs",
+        "discriminator",
+        "externalDocs",
+        "xml",
+    }
 )
 _TYPES: dict[str, tuple[type, ...]] = {
     "object": (dict,),

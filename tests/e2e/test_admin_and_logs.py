@@ -123,8 +123,14 @@ def test_each_request_is_logged_as_one_json_line_without_personal_data_or_secret
     order = an_order(customer={"email": email, "first_name": f"Name{marker}", "postcode": f"PC{marker}"})
     sent = {
         "accepted": ("POST", submit_path(), tenants.main.auth, order, 202, "TRKREF123"),
-        "rejected": ("POST", submit_path(), tenants.main.auth, an_order(customer={"email": email + " x"}), 422,
-                     "TRKREF123"),
+        "rejected": (
+            "POST",
+            submit_path(),
+            tenants.main.auth,
+            an_order(customer={"email": email + " x"}),
+            422,
+            "TRKREF123",
+        ),
         "wrong secret": ("POST", submit_path(), (tenants.main.username, wrong_secret), order, 401, "TRKREF123"),
         "unknown trkref": ("POST", submit_path("NO-SUCH-ORG"), tenants.main.auth, order, 400, "NO-SUCH-ORG"),
         "list": ("GET", ORGANISATIONS, tenants.main.auth, None, 200, None),
@@ -133,7 +139,11 @@ def test_each_request_is_logged_as_one_json_line_without_personal_data_or_secret
     ids = {name: f"log-{name.replace(' ', '-')}-{secrets.token_hex(6)}" for name in sent}
     for name, (method, path, auth, body, status, _) in sent.items():
         answer = client.request(
-            method, path, auth=auth, json=body, headers={"X-Request-Id": ids[name]},
+            method,
+            path,
+            auth=auth,
+            json=body,
+            headers={"X-Request-Id": ids[name]},
         )
         assert answer.status_code == status, (name, answer.text)
 
@@ -150,7 +160,13 @@ def test_each_request_is_logged_as_one_json_line_without_personal_data_or_secret
     log = server.log()
     main = tenants.main
     for secret in (
-        email, email.split("@", maxsplit=1)[0], f"Name{marker}", f"PC{marker}", wrong_secret, main.password,
-        basic(*main.auth), base64.b64encode(f"{main.username}:{main.password}".encode()).decode(),
+        email,
+        email.split("@", maxsplit=1)[0],
+        f"Name{marker}",
+        f"PC{marker}",
+        wrong_secret,
+        main.password,
+        basic(*main.auth),
+        base64.b64encode(f"{main.username}:{main.password}".encode()).decode(),
     ):
         assert secret not in log, f"{secret!r} appears in the server log"

@@ -156,14 +156,19 @@ def test_an_invalid_trkref_wins_over_body_checks(
 def test_an_invalid_trkref_wins_over_an_invalid_idempotency_key(client: httpx.Client, tenants: Tenants) -> None:
     """400 Invalid TRKREF, not 400 Invalid Idempotency-Key, when both are wrong."""
     answer = client.post(
-        submit_path("NO-SUCH-ORG"), content=encode(an_order()), auth=tenants.main.auth,
+        submit_path("NO-SUCH-ORG"),
+        content=encode(an_order()),
+        auth=tenants.main.auth,
         headers={"Idempotency-Key": "k" * 300},
     )
     assert_answer(answer, 400, INVALID_TRKREF)
 
 
-@pytest.mark.parametrize("body", [HUGE, MALFORMED, b"", b"[]", encode(an_order(order_ref=""))],
-                         ids=["huge", "malformed", "empty", "array", "invalid order"])
+@pytest.mark.parametrize(
+    "body",
+    [HUGE, MALFORMED, b"", b"[]", encode(an_order(order_ref=""))],
+    ids=["huge", "malformed", "empty", "array", "invalid order"],
+)
 @pytest.mark.parametrize("who", ["feature off", "no permission"])
 def test_access_denied_wins_over_body_checks(client: httpx.Client, tenants: Tenants, who: str, body: bytes) -> None:
     """403 answers before 413, malformed JSON and 422."""
@@ -176,7 +181,9 @@ def test_access_denied_wins_over_body_checks(client: httpx.Client, tenants: Tena
 def test_access_denied_wins_over_an_invalid_idempotency_key(client: httpx.Client, tenants: Tenants) -> None:
     """403, not 400 Invalid Idempotency-Key, when both apply."""
     answer = client.post(
-        submit_path("DISABLED-ORG"), content=encode(an_order(trkref="DISABLED-ORG")), auth=tenants.main.auth,
+        submit_path("DISABLED-ORG"),
+        content=encode(an_order(trkref="DISABLED-ORG")),
+        auth=tenants.main.auth,
         headers={"Idempotency-Key": "k" * 300},
     )
     assert_answer(answer, 403, ACCESS_DENIED)

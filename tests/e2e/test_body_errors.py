@@ -251,6 +251,11 @@ ONE_RULE_EACH: list[tuple[str, dict[str, Any], str]] = [
     ("missing order_ref", an_order(order_ref=...), "order_ref cannot be blank"),
     ("empty order_ref", an_order(order_ref=""), "order_ref cannot be blank"),
     ("order_ref of 256", an_order(order_ref="r" * 256), "order_ref is too long (maximum 255 characters)"),
+    (
+        "order_ref of 256 non-ASCII",
+        an_order(order_ref="\u00e9" * 256),
+        "order_ref is too long (maximum 255 characters)",
+    ),
     ("array order_ref", an_order(order_ref=["A"]), "invalid order_ref"),
     ("no dates", an_order(order_date=..., fulfilment_date=...), "order_date or fulfilment_date must be present"),
     ("blank dates", an_order(order_date=" ", fulfilment_date=None), "order_date or fulfilment_date must be present"),
@@ -281,8 +286,11 @@ ONE_RULE_EACH: list[tuple[str, dict[str, Any], str]] = [
     ("numeric email", with_customer(email=42), "invalid customer.email"),
     ("title of 256", with_customer(title="t" * 256), "customer.title is too long (maximum 255 characters)"),
     ("postcode of 256", with_customer(postcode="1" * 256), "customer.postcode is too long (maximum 255 characters)"),
-    ("customer_ref of 256", with_customer(customer_ref="c" * 256),
-     "customer.customer_ref is too long (maximum 255 characters)"),
+    (
+        "customer_ref of 256",
+        with_customer(customer_ref="c" * 256),
+        "customer.customer_ref is too long (maximum 255 characters)",
+    ),
     ("boolean first_name", with_customer(first_name=True), "invalid customer.first_name"),
     ("object surname", with_customer(surname={"a": 1}), "invalid customer.surname"),
     ("unknown country", with_customer(country="ZZ"), "invalid customer.country"),
@@ -291,8 +299,11 @@ ONE_RULE_EACH: list[tuple[str, dict[str, Any], str]] = [
     ("null order_items", an_order(order_items=None), "order_items cannot be blank"),
     ("empty order_items", an_order(order_items=[]), "order_items cannot be empty"),
     ("order_items as an object", an_order(order_items={"sku": "P"}), "invalid order_items"),
-    ("1001 items", an_order(order_items=[{"sku": f"P{i}"} for i in range(1001)]),
-     "order_items has too many items (maximum 1000)"),
+    (
+        "1001 items",
+        an_order(order_items=[{"sku": f"P{i}"} for i in range(1001)]),
+        "order_items has too many items (maximum 1000)",
+    ),
     ("item as a string", an_order(order_items=["PROD1"]), "invalid order_items[0]"),
     ("missing sku", with_item(sku=...), "order_items[0].sku cannot be blank"),
     ("null sku", with_item(sku=None), "order_items[0].sku cannot be blank"),
@@ -313,8 +324,11 @@ ONE_RULE_EACH: list[tuple[str, dict[str, Any], str]] = [
     ("metadata key with a dash", with_item(metadata={"field-1": "v"}), "invalid order_items[0].metadata.field-1"),
     ("metadata value an object", with_item(metadata={"field_1": {"a": 1}}), "invalid order_items[0].metadata.field_1"),
     ("metadata value an array", with_item(metadata={"field_1": [1]}), "invalid order_items[0].metadata.field_1"),
-    ("metadata value of 1001", with_item(metadata={"field_1": "v" * 1001}),
-     "order_items[0].metadata.field_1 is too long (maximum 1000 characters)"),
+    (
+        "metadata value of 1001",
+        with_item(metadata={"field_1": "v" * 1001}),
+        "order_items[0].metadata.field_1 is too long (maximum 1000 characters)",
+    ),
     ("101 metadata keys", with_item(metadata={f"k{i}": i for i in range(101)}), "invalid order_items[0].metadata"),
     ("U+0000 in order_ref", an_order(order_ref="AB\u0000C"), "invalid order_ref"),
     ("U+0000 in a customer name", with_customer(first_name=NUL), "invalid customer.first_name"),
@@ -336,6 +350,8 @@ def test_each_field_rule_answers_422_with_its_exact_message(
 def test_a_rejected_order_stores_nothing(client: httpx.Client, tenants: Tenants, db_url: str) -> None:
     """422 means nothing was kept."""
     order_ref = unique_ref()
-    invalid(post_order(client, tenants.main.auth, an_order(order_ref=order_ref, order_items=[])),
-            ["order_items cannot be empty"])
+    invalid(
+        post_order(client, tenants.main.auth, an_order(order_ref=order_ref, order_items=[])),
+        ["order_items cannot be empty"],
+    )
     assert stored_submissions(db_url, order_ref) == 0

@@ -87,16 +87,19 @@ def test_a_submission_reads_back_with_its_normalised_order(client: httpx.Client,
     }
 
 
-def test_prices_are_shown_as_exact_json_numbers_never_floats_or_strings(
-    client: httpx.Client, tenants: Tenants
-) -> None:
-    """"55,99" reads back as the JSON number 55.99, 0.1 as 0.1: the raw text carries the exact digits."""
-    order = an_order(order_items=[
-        {"sku": "A", "price": "55,99"}, {"sku": "B", "price": 0.1}, {"sku": "C", "price": "LONG"},
-    ])
+def test_prices_are_shown_as_exact_json_numbers_never_floats_or_strings(client: httpx.Client, tenants: Tenants) -> None:
+    """A price of "55,99" reads back as the JSON number 55.99, 0.1 as 0.1: the raw text has the exact digits."""
+    order = an_order(
+        order_items=[
+            {"sku": "A", "price": "55,99"},
+            {"sku": "B", "price": 0.1},
+            {"sku": "C", "price": "LONG"},
+        ]
+    )
     body = encode(order).replace(b'"LONG"', b"123456789.123456789")
-    submission_id = accepted_id(post_order(client, tenants.main.auth, content=body),
-                                ["unknown field customer.cutomer_ref"])
+    submission_id = accepted_id(
+        post_order(client, tenants.main.auth, content=body), ["unknown field customer.cutomer_ref"]
+    )
     answer = client.get(submission_path(submission_id), auth=tenants.main.auth)
     prices = [item["price"] for item in json_body(answer)["order"]["order_items"]]
     assert prices == [Decimal("55.99"), Decimal("0.1"), Decimal("123456789.123456789")]
@@ -129,8 +132,12 @@ def test_unknown_fields_are_not_part_of_the_normalised_order(client: httpx.Clien
     submission_id = accepted_id(post_order(client, tenants.main.auth), ["unknown field customer.cutomer_ref"])
     customer = present(read(client, tenants.main.auth, submission_id)["order"]["customer"])
     assert customer == {
-        "email": "hello@example.com", "title": "MR", "first_name": "John", "surname": "Brown",
-        "postcode": "1122", "country": "GB",
+        "email": "hello@example.com",
+        "title": "MR",
+        "first_name": "John",
+        "surname": "Brown",
+        "postcode": "1122",
+        "country": "GB",
     }
 
 
@@ -175,16 +182,15 @@ def test_a_submission_is_readable_with_any_key_of_its_organisation(
     read(client, another.auth, submission_id)
 
 
-def test_a_submission_of_a_disabled_organisation_answers_403(
-    client: httpx.Client, db_url: str
-) -> None:
+def test_a_submission_of_a_disabled_organisation_answers_403(client: httpx.Client, db_url: str) -> None:
     """Reading runs the same 403 check: once the feature is off, its submissions are denied too."""
     trkref = unique_ref("READ")
     cli_ok(db_url, "org", "add", trkref, "--name", "Read Then Disable")
     cli_ok(db_url, "org", "enable", trkref)
     key = create_key(db_url, "--trkref", trkref)
-    submission_id = accepted_id(post_order(client, key.auth, an_order(trkref=trkref), trkref=trkref),
-                                ["unknown field customer.cutomer_ref"])
+    submission_id = accepted_id(
+        post_order(client, key.auth, an_order(trkref=trkref), trkref=trkref), ["unknown field customer.cutomer_ref"]
+    )
     cli_ok(db_url, "org", "disable", trkref)
     try:
         answer = client.get(submission_path(submission_id, trkref), auth=key.auth)
@@ -214,16 +220,22 @@ def test_each_key_sees_only_its_own_organisations(client: httpx.Client, tenants:
     assert_answer(
         client.get(ORGANISATIONS, auth=tenants.other.auth),
         200,
-        {"status": 200, "organisations": [
-            {"trkref": "OTHER-ORG", "name": "Other Shop", "customer_order_enabled": True},
-        ]},
+        {
+            "status": 200,
+            "organisations": [
+                {"trkref": "OTHER-ORG", "name": "Other Shop", "customer_order_enabled": True},
+            ],
+        },
     )
     assert_answer(
         client.get(ORGANISATIONS, auth=tenants.no_permission.auth),
         200,
-        {"status": 200, "organisations": [
-            {"trkref": "TRKREF123", "name": "Acme Retail", "customer_order_enabled": True},
-        ]},
+        {
+            "status": 200,
+            "organisations": [
+                {"trkref": "TRKREF123", "name": "Acme Retail", "customer_order_enabled": True},
+            ],
+        },
     )
 
 
@@ -260,9 +272,7 @@ def test_listing_organisations_works_with_a_request_that_has_no_body(client: htt
     assert json_body(answer)["status"] == 200
 
 
-def test_a_new_organisation_link_shows_at_once_with_the_auth_cache_off(
-    client: httpx.Client, db_url: str
-) -> None:
+def test_a_new_organisation_link_shows_at_once_with_the_auth_cache_off(client: httpx.Client, db_url: str) -> None:
     """An organisation enabled by an administrator is listed as enabled on the next request."""
     trkref = unique_ref("LIST")
     cli_ok(db_url, "org", "add", trkref, "--name", "Later Enabled")

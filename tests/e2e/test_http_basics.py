@@ -181,12 +181,25 @@ def test_the_openapi_request_schema_describes_the_customer_order(openapi: dict[s
     post = openapi["paths"]["/v4/organisations/{trkref}/customer_order"]["post"]
     schema = validator.resolve(post["requestBody"]["content"]["application/json"]["schema"])
     assert set(schema["properties"]) >= {
-        "trkref", "order_ref", "order_date", "fulfilment_date", "language", "locale", "customer", "order_items",
+        "trkref",
+        "order_ref",
+        "order_date",
+        "fulfilment_date",
+        "language",
+        "locale",
+        "customer",
+        "order_items",
     }
     assert set(schema["required"]) >= {"trkref", "order_ref", "customer", "order_items"}
     customer = validator.resolve(schema["properties"]["customer"])
     assert set(customer["properties"]) >= {
-        "email", "customer_ref", "title", "first_name", "surname", "postcode", "country",
+        "email",
+        "customer_ref",
+        "title",
+        "first_name",
+        "surname",
+        "postcode",
+        "country",
     }
     assert "email" in customer["required"]
     items = validator.resolve(schema["properties"]["order_items"])
@@ -218,19 +231,37 @@ def test_real_answers_conform_to_their_documented_schemas(
         ("/v4/organisations/{trkref}/customer_order", "post", post_order(client, tenants.main.auth, content=b"{")),
         ("/v4/organisations/{trkref}/customer_order", "post", post_order(client, tenants.main.auth, content=b"{}")),
         ("/v4/organisations/{trkref}/customer_order", "post", post_order(client, tenants.main.auth, [])),
-        ("/v4/organisations/{trkref}/customer_order", "post",
-         post_order(client, tenants.main.auth, content=b" " * (1024 * 1024 + 1))),
-        ("/v4/organisations/{trkref}/customer_order", "post",
-         post_order(client, tenants.main.auth, headers={"Idempotency-Key": "k" * 256})),
-        ("/v4/organisations/{trkref}/customer_order/{id}", "get",
-         client.get(submission_path(submission_id), auth=tenants.main.auth)),
-        ("/v4/organisations/{trkref}/customer_order/{id}", "get",
-         client.get(submission_path(str(uuid.uuid4())), auth=tenants.main.auth)),
+        (
+            "/v4/organisations/{trkref}/customer_order",
+            "post",
+            post_order(client, tenants.main.auth, content=b" " * (1024 * 1024 + 1)),
+        ),
+        (
+            "/v4/organisations/{trkref}/customer_order",
+            "post",
+            post_order(client, tenants.main.auth, headers={"Idempotency-Key": "k" * 256}),
+        ),
+        (
+            "/v4/organisations/{trkref}/customer_order/{id}",
+            "get",
+            client.get(submission_path(submission_id), auth=tenants.main.auth),
+        ),
+        (
+            "/v4/organisations/{trkref}/customer_order/{id}",
+            "get",
+            client.get(submission_path(str(uuid.uuid4())), auth=tenants.main.auth),
+        ),
         ("/v4/organisations/{trkref}/customer_order/{id}", "get", client.get(submission_path(submission_id))),
-        ("/v4/organisations/{trkref}/customer_order/{id}", "get",
-         client.get(submission_path(submission_id, "DISABLED-ORG"), auth=tenants.main.auth)),
-        ("/v4/organisations/{trkref}/customer_order/{id}", "get",
-         client.get(submission_path(submission_id, "OTHER-ORG"), auth=tenants.main.auth)),
+        (
+            "/v4/organisations/{trkref}/customer_order/{id}",
+            "get",
+            client.get(submission_path(submission_id, "DISABLED-ORG"), auth=tenants.main.auth),
+        ),
+        (
+            "/v4/organisations/{trkref}/customer_order/{id}",
+            "get",
+            client.get(submission_path(submission_id, "OTHER-ORG"), auth=tenants.main.auth),
+        ),
         ("/v4/organisations", "get", client.get(ORGANISATIONS, auth=tenants.main.auth)),
         ("/v4/organisations", "get", client.get(ORGANISATIONS)),
         ("/health", "get", client.get("/health")),

@@ -13,6 +13,7 @@ from tests.e2e.exchanges import (
     encode,
     json_body,
     post_order,
+    stored_body,
     submission_path,
     unique_ref,
     with_item,
@@ -84,6 +85,15 @@ def test_the_reference_example_as_printed_is_accepted_with_a_warning_for_its_typ
     answer = post_order(client, tenants.main.auth, content=REFERENCE_TEXT)
     submission_id = accepted_id(answer, warnings=["unknown field customer.cutomer_ref"])
     assert answer.headers["location"] == f"/v4/organisations/TRKREF123/customer_order/{submission_id}"
+
+
+def test_the_exact_body_received_is_stored_with_the_submission(
+    client: httpx.Client, tenants: Tenants, db_url: str
+) -> None:
+    """202 means the body, byte for byte (spacing, typo and all), is committed."""
+    answer = post_order(client, tenants.main.auth, content=REFERENCE_TEXT)
+    submission_id = accepted_id(answer, warnings=["unknown field customer.cutomer_ref"])
+    assert stored_body(db_url, submission_id) == REFERENCE_TEXT
 
 
 def test_an_order_with_nothing_to_say_has_no_warnings_key(client: httpx.Client, tenants: Tenants) -> None:
@@ -159,10 +169,20 @@ def test_a_key_linked_to_several_organisations_submits_for_each_enabled_one(
         pytest.param(a_clean_order(language="EN", locale="fr_FR"), id="upper-case language and underscore locale"),
         pytest.param(a_clean_order(order_ref="x" * 255), id="order_ref of 255 characters"),
         pytest.param(a_clean_order(order_ref="  ABC123  "), id="order_ref with surrounding spaces"),
+        pytest.param(a_clean_order(order_ref="\U0001f600" * 255), id="order_ref of 255 characters outside the BMP"),
         pytest.param(a_clean_order(customer={"email": "hello@example.com"}), id="customer with only an email"),
         pytest.param(
-            a_clean_order(customer={"email": "a@b.co", "customer_ref": 77, "postcode": 1122, "title": "",
-                                    "first_name": None, "surname": "  ", "country": ""}),
+            a_clean_order(
+                customer={
+                    "email": "a@b.co",
+                    "customer_ref": 77,
+                    "postcode": 1122,
+                    "title": "",
+                    "first_name": None,
+                    "surname": "  ",
+                    "country": "",
+                }
+            ),
             id="numbers as strings and blank optional customer fields",
         ),
         pytest.param(a_clean_order(customer={"email": "x@example.com", "title": "t" * 255}), id="title of 255"),
@@ -179,9 +199,21 @@ def test_a_key_linked_to_several_organisations_submits_for_each_enabled_one(
         ),
         pytest.param(a_clean_order(order_items=[{"sku": "P", "currency": "gbp"}]), id="lower-case currency"),
         pytest.param(
-            a_clean_order(order_items=[{"sku": "P", "metadata": {
-                "field_1": "v", "abc123": 1, "flag": True, "none": None, "ratio": 0.5, "long": "v" * 1000,
-            }}]),
+            a_clean_order(
+                order_items=[
+                    {
+                        "sku": "P",
+                        "metadata": {
+                            "field_1": "v",
+                            "abc123": 1,
+                            "flag": True,
+                            "none": None,
+                            "ratio": 0.5,
+                            "long": "v" * 1000,
+                        },
+                    }
+                ]
+            ),
             id="metadata with every scalar type",
         ),
         pytest.param(
@@ -220,7 +252,9 @@ def test_several_unknown_fields_are_all_reported(client: httpx.Client, tenants: 
     answer = post_order(client, tenants.main.auth, order)
     assert answer.status_code == 202, answer.text
     assert sorted(json_body(answer)["warnings"]) == [
-        "unknown field customer.cutomer_ref", "unknown field extra", "unknown field order_items[0].colour",
+        "unknown field customer.cutomer_ref",
+        "unknown field extra",
+        "unknown field order_items[0].colour",
     ]
 
 

@@ -121,13 +121,13 @@ def test_every_violation_is_reported_in_the_reference_tables_order() -> None:
 
 @pytest.mark.parametrize("value", BLANKS)
 def test_missing_or_blank_trkref_cannot_be_blank(value: object) -> None:
-    """trkref is mandatory."""
+    """The trkref is mandatory."""
     assert errors_of(an_order(trkref=value)) == ("trkref cannot be blank",)
 
 
 @pytest.mark.parametrize("value", [123, True, ["TRKREF123"], {"trkref": "TRKREF123"}, "TRKREF123\x00"])
 def test_trkref_that_is_not_a_string_is_invalid(value: object) -> None:
-    """trkref must be a string, without U+0000."""
+    """The trkref must be a string, without U+0000."""
     assert errors_of(an_order(trkref=value)) == ("invalid trkref",)
 
 
@@ -221,7 +221,7 @@ def test_dates_are_read_as_calendar_dates() -> None:
         "00-01-2014",
         "01-13-2014",
         "01-01-0000",
-        "١٠-١٢-٢٠١٤",
+        "\u0661\u0660-\u0661\u0662-\u0662\u0660\u0661\u0664",  # Arabic-Indic digits
         "10-12-2014T00:00",
         10122014,
         True,
@@ -272,7 +272,7 @@ def test_language_is_stored_lowercase(value: str, stored: str) -> None:
     assert order_of(an_order(language=value)).language == stored
 
 
-@pytest.mark.parametrize("value", ["xx", "eng", "e", "en-GB", "e n", "\u212aa", "ＥＮ", 12, True, ["en"]])
+@pytest.mark.parametrize("value", ["xx", "eng", "e", "en-GB", "e n", "\u212aa", "\uff25\uff2e", 12, True, ["en"]])
 def test_unknown_or_malformed_language_is_invalid(value: object) -> None:
     """Two ASCII letters naming an existing language, nothing else (the Kelvin sign is not a k)."""
     assert errors_of(an_order(language=value)) == ("invalid language",)
@@ -311,7 +311,7 @@ def test_unknown_or_malformed_locale_is_invalid(value: object) -> None:
         (with_item, "metadata"),
     ],
 )
-def test_blank_optional_field_is_treated_as_absent(make: Any, field: str, value: object) -> None:  # noqa: ANN401
+def test_blank_optional_field_is_treated_as_absent(make: Any, field: str, value: object) -> None:
     """Shop exports are full of "" and null: an optional field that is blank is simply not there."""
     order = order_of(make(**{field: value}))
     part = order if make is an_order else order.customer if make is with_customer else order.order_items[0]

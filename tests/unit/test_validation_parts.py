@@ -13,13 +13,13 @@ NAMES = ["customer_ref", "title", "first_name", "surname", "postcode"]
 
 @pytest.mark.parametrize("value", [..., None, "", "  "])
 def test_missing_or_blank_customer_cannot_be_blank(value: object) -> None:
-    """customer is mandatory."""
+    """The customer is mandatory."""
     assert errors_of(an_order(customer=value)) == ("customer cannot be blank",)
 
 
 @pytest.mark.parametrize("value", [[], [{"email": "hello@example.com"}], "John", 1, True])
 def test_customer_that_is_not_an_object_is_invalid(value: object) -> None:
-    """customer is an object."""
+    """The customer is an object."""
     assert errors_of(an_order(customer=value)) == ("invalid customer",)
 
 
@@ -69,7 +69,7 @@ def test_malformed_email_is_invalid(value: object) -> None:
 
 @pytest.mark.parametrize("value", [..., None, "", " "])
 def test_missing_or_blank_email_cannot_be_blank(value: object) -> None:
-    """email is the customer's one mandatory field."""
+    """The email is the customer's one mandatory field."""
     assert errors_of(with_customer(email=value)) == ("customer.email cannot be blank",)
 
 
@@ -105,7 +105,7 @@ def test_country_is_stored_uppercase(value: str, stored: str) -> None:
     assert order_of(with_customer(country=value)).customer.country == stored
 
 
-@pytest.mark.parametrize("value", ["UK", "GBR", "xx", "G", "England", "ＧＢ", 44, True])
+@pytest.mark.parametrize("value", ["UK", "GBR", "xx", "G", "England", "\uff27\uff22", 44, True])
 def test_unknown_or_malformed_country_is_invalid(value: object) -> None:
     """UK is not an ISO 3166-1 code (GB is)."""
     assert errors_of(with_customer(country=value)) == ("invalid customer.country",)
@@ -146,7 +146,7 @@ def test_item_that_is_not_an_object_is_invalid(value: object) -> None:
 
 @pytest.mark.parametrize("value", [..., None, "", " "])
 def test_missing_or_blank_sku_cannot_be_blank(value: object) -> None:
-    """sku is the item's one mandatory field."""
+    """The sku is the item's one mandatory field."""
     assert errors_of(with_item(1, sku=value)) == ("order_items[1].sku cannot be blank",)
 
 
@@ -215,7 +215,7 @@ def test_price_from_json_keeps_its_exact_digits() -> None:
         "1,5,0",
         "1 000",
         "£10",
-        "١٠",
+        "\u0661\u0660",  # Arabic-Indic digits
         "1" * 256,
         [],
         {"amount": 1},
@@ -238,7 +238,7 @@ def test_currency_is_stored_uppercase(value: str, stored: str) -> None:
     assert order_of(with_item(currency=value)).order_items[0].currency == stored
 
 
-@pytest.mark.parametrize("value", ["ABC", "GB", "GBPX", "£", "ＧＢＰ", 826, True])
+@pytest.mark.parametrize("value", ["ABC", "GB", "GBPX", "£", "\uff27\uff22\uff30", 826, True])
 def test_unknown_or_malformed_currency_is_invalid(value: object) -> None:
     """A currency is an existing three-letter ISO 4217 code."""
     assert errors_of(with_item(currency=value)) == ("invalid order_items[0].currency",)
@@ -255,7 +255,7 @@ def test_empty_metadata_is_accepted() -> None:
     assert order_of(with_item(metadata={})).order_items[0].metadata == {}
 
 
-@pytest.mark.parametrize("key", ["Field-1", "FIELD", "field 1", "clé", "", "a\n", "ａ"])
+@pytest.mark.parametrize("key", ["Field-1", "FIELD", "field 1", "clé", "", "a\n", "\uff41"])
 def test_metadata_key_outside_lowercase_letters_digits_and_underscore_is_invalid(key: str) -> None:
     """Keys match [a-z0-9_]+ (ASCII); the error names the key."""
     assert errors_of(with_item(metadata={key: "v"})) == (f"invalid order_items[0].metadata.{key}",)
@@ -306,7 +306,7 @@ def test_metadata_holds_at_most_100_keys() -> None:
 
 @pytest.mark.parametrize("value", [[], ["a"], "field_1", 1, True])
 def test_metadata_that_is_not_an_object_is_invalid(value: object) -> None:
-    """metadata is an object."""
+    """The metadata is an object."""
     assert errors_of(with_item(metadata=value)) == ("invalid order_items[0].metadata",)
 
 

@@ -127,5 +127,8 @@ def input_json_schema() -> dict[str, Any]:
         "A customer order. Strings are stripped of surrounding whitespace before they are checked; "
         "an optional field that is null or blank is treated as absent."
     )
-    schema["anyOf"] = [{"required": [name]} for name in ("order_date", "fulfilment_date")]
+    schema["anyOf"] = [
+        {"required": [name], "properties": {name: {"type": "string", "pattern": r"\S"}}}
+        for name in ("order_date", "fulfilment_date")
+    ]
     return schema
