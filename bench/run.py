@@ -219,7 +219,7 @@ def main() -> None:
             rows.append((result, startup, stored))
     print(f"\n{args.connections} connections, {args.duration}s, wrk -t{args.threads}, ~1 KB order, Basic auth\n")
     print(
-        "| implementation | orders/s | p50 ms | p99 ms | vs floor | RSS MB/process | answers | start-up s | rows stored |"
+        "| implementation | orders/s | p50 ms | p99 ms | vs floor | RSS MB/process | answers | start-up s | rows |"
     )
     print("|---|---|---|---|---|---|---|---|---|")
     for result, startup, stored in rows:
