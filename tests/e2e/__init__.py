@@ -1,1 +1,1 @@
-"""End-to-end contract tests: a real server over a real socket, on SQLite and PostgreSQL."""
+"""The contract over a real socket: a real server, both databases."""

@@ -1,0 +1,1 @@
+"""Pure rules, tested as pure functions."""

@@ -50,6 +50,7 @@ def unknown_field(path: str) -> str:
     """A warning: a field the contract does not know, accepted and ignored."""
     return f"unknown field {path}"
 
+
 # Batches (POST /v4/customer_orders).
 MAX_BATCH: Final = 10_000
 BATCH_ACCEPTED: Final = "Batch Accepted"
