@@ -18,7 +18,8 @@ from order_intake.errors import OrderIntakeError
 FORMATS = {".json": "json", ".ndjson": "ndjson", ".jsonl": "ndjson", ".csv": "csv"}
 ITEMS = "order_items"
 _BOM = b"\xef\xbb\xbf"
-_SPACE = re.compile(r"[ \t\r\n]*")
+_NOT_SPACE = re.compile(r"[^ \t\r\n]")
+_MAX_ORDER = 16 * 1024 * 1024  # the server's limit for a whole batch: a longer "order" is a broken file
 # Only finds where a value ends (the server's own parser, parse_body, judges it): keeps no numbers.
 _bounds = json.JSONDecoder(strict=False, parse_int=str, parse_float=str, parse_constant=str)
 
@@ -69,8 +70,9 @@ class _Scanner:
     def peek(self) -> str:
         """The next character that is not white space; "" at the end."""
         while True:
-            self.pos = _SPACE.match(self.buf, self.pos).end()  # type: ignore[union-attr] # always matches
-            if self.pos < len(self.buf) or not self._fill():
+            found = _NOT_SPACE.search(self.buf, self.pos)
+            self.pos = found.start() if found else len(self.buf)
+            if found or not self._fill():
                 return self.buf[self.pos : self.pos + 1]
 
     def value(self, name: str) -> str:
@@ -79,7 +81,7 @@ class _Scanner:
             try:
                 end = _bounds.raw_decode(self.buf, self.pos)[1]
             except json.JSONDecodeError as exc:
-                if self._fill():
+                if len(self.buf) - self.pos <= _MAX_ORDER and self._fill():
                     continue
                 raise OrderFileError(f"{name} line {self.line(exc.pos)}: not valid JSON") from None
             except RecursionError:
@@ -95,15 +97,17 @@ def json_array_orders(text: TextIO, name: str, chunk: int = 1 << 16) -> Iterator
     if scan.peek() != "[":
         raise OrderFileError(f"{name}: a .json file must hold a JSON array of orders")
     scan.pos += 1
-    closing = scan.peek() == "]"
-    while not closing:
+    separator = scan.peek()
+    if separator == "]":
+        scan.pos += 1
+    while separator != "]":
+        scan.peek()
         line = scan.line()
         yield _checked(scan.value(name).encode(), name, line)
         separator = scan.peek()
         if separator not in {",", "]"}:
             raise OrderFileError(f"{name} line {scan.line()}: expected , or ] after an order")
-        scan.pos, closing = scan.pos + 1, separator == "]"
-    scan.pos += closing
+        scan.pos += 1
     if scan.peek():
         raise OrderFileError(f"{name} line {scan.line()}: unexpected text after the array")
 
@@ -114,9 +118,11 @@ def _paths(header: list[str], name: str) -> list[tuple[str, ...]]:
     for column, path in zip(header, paths, strict=True):
         if "" in path or path == (ITEMS,):
             raise OrderFileError(f"{name}: column {column!r} is not a field path such as customer.email")
+        if paths.count(path) > 1:
+            raise OrderFileError(f"{name}: column {column!r} appears twice")
         clash = next((other for other in paths if other != path and other[: len(path)] == path), None)
-        if clash is not None or paths.count(path) > 1:
-            raise OrderFileError(f"{name}: column {column!r} clashes with {'.'.join(clash or path)}")
+        if clash is not None:
+            raise OrderFileError(f"{name}: column {column!r} clashes with column {'.'.join(clash)!r}")
     return paths
 
 
@@ -194,8 +200,9 @@ class OrderFile:
             if self.format == "ndjson":
                 yield from ndjson_orders(self._binary, self.name)
                 return
-            text = io.TextIOWrapper(self._binary, encoding="utf-8-sig", newline="")
-            yield from (csv_orders if self.format == "csv" else json_array_orders)(text, self.name)
+            # Kept on self: a wrapper that is collected closes the file under position().
+            self._text = io.TextIOWrapper(self._binary, encoding="utf-8-sig", newline="")
+            yield from (csv_orders if self.format == "csv" else json_array_orders)(self._text, self.name)
         except UnicodeDecodeError:
             raise OrderFileError(f"{self.name}: not UTF-8 text") from None
         except csv.Error as exc:
