@@ -103,23 +103,13 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
         os.killpg(proc.pid, signal.SIGKILL)
 
 
-def run_floor(args: argparse.Namespace) -> Result:
-    """The no-op ASGI app on granian, with the same worker count."""
+def run_floor(args: argparse.Namespace, interface: str) -> Result:
+    """A no-op app on granian (ASGI: the issue's floor; RSGI: the interface order-intake uses), same workers."""
     port = _free_port()
+    target = "noop:app" if interface == "asgi" else "noop_rsgi:app"
+    command = [sys.executable, "-m", "granian", "--interface", interface, "--workers", str(args.workers)]
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "granian",
-            "--interface",
-            "asgi",
-            "--workers",
-            str(args.workers),
-            "--port",
-            str(port),
-            "--no-ws",
-            "noop:app",
-        ],
+        [*command, "--port", str(port), "--no-ws", target],
         cwd=HERE,
         start_new_session=True,
         stdout=subprocess.DEVNULL,
@@ -128,7 +118,7 @@ def run_floor(args: argparse.Namespace) -> Result:
     try:
         _wait_ready(f"http://127.0.0.1:{port}/", proc)
         _wrk("warm-up", port, "/", "x:y", argparse.Namespace(**{**vars(args), "duration": 2}), proc.pid)
-        return _wrk("no-op floor (granian)", port, "/", "x:y", args, proc.pid)
+        return _wrk(f"no-op {interface.upper()} app on granian", port, "/", "x:y", args, proc.pid)
     finally:
         _stop(proc)
 
@@ -211,16 +201,14 @@ def main() -> None:
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is missing: run bench/setup")
-    floor = run_floor(args)
-    rows = [(floor, None, None)]
+    floor = run_floor(args, "asgi")
+    rows: list[tuple[Result, float | None, int | None]] = [(floor, None, None), (run_floor(args, "rsgi"), None, None)]
     with tempfile.TemporaryDirectory() as tmp:
         for backend in args.only.split(","):
             result, startup, stored = run_service(backend, args, Path(tmp))
             rows.append((result, startup, stored))
     print(f"\n{args.connections} connections, {args.duration}s, wrk -t{args.threads}, ~1 KB order, Basic auth\n")
-    print(
-        "| implementation | orders/s | p50 ms | p99 ms | vs floor | RSS MB/process | answers | start-up s | rows |"
-    )
+    print("| implementation | orders/s | p50 ms | p99 ms | vs floor | RSS MB/process | answers | start-up s | rows |")
     print("|---|---|---|---|---|---|---|---|---|")
     for result, startup, stored in rows:
         ratio = f"{result.rate / floor.rate:.0%}"

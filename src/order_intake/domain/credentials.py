@@ -39,19 +39,19 @@ def secret_matches(secret: str, salt: bytes, expected: bytes) -> bool:
     return hmac.compare_digest(hash_secret(secret, salt), expected)
 
 
-def parse_basic(header: bytes | None) -> tuple[str, str] | None:
+def parse_basic(header: str | None) -> tuple[str, str] | None:
     """(username, password) from an Authorization header, or None when missing or malformed.
 
     The password is everything after the first ':' of the decoded credentials.
     """
     if not header:
         return None
-    scheme, _, encoded = header.strip().partition(b" ")
-    if scheme.lower() != b"basic" or not encoded:
+    scheme, _, encoded = header.strip().partition(" ")
+    if scheme.lower() != "basic" or not encoded:
         return None
     try:
         decoded = base64.b64decode(encoded.strip(), validate=True).decode()
-    except (binascii.Error, UnicodeDecodeError):
+    except (binascii.Error, UnicodeDecodeError, ValueError):
         return None
     username, colon, password = decoded.partition(":")
     if not colon or not username:

@@ -80,7 +80,7 @@ def serve(host: str, port: int, workers: int | None) -> None:
         factory=True,
         address=host,
         port=port,
-        interface=Interfaces.ASGI,
+        interface=Interfaces.RSGI,
         workers=workers,
         log_access=False,
     ).serve()
@@ -193,3 +193,8 @@ def db_upgrade() -> None:
     """Apply migrations explicitly (every command also applies them when needed)."""
     _database()
     click.echo("database schema is current")
+
+
+from order_intake.entrypoints.submit_client import submit  # noqa: E402
+
+main.add_command(submit)

@@ -1,14 +1,13 @@
-"""Order files for `order-intake submit`, read one order at a time: a JSON array, NDJSON, or CSV (a row per item)."""
+"""Order files for `order-intake submit`, handed out one order at a time: JSON array, NDJSON, CSV (a row per item)."""
 
 import csv
 import io
-import json
 import os
 import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from types import TracebackType
-from typing import TextIO, cast
+from typing import Self, TextIO, cast
 
 import msgspec
 
@@ -18,10 +17,9 @@ from order_intake.errors import OrderIntakeError
 FORMATS = {".json": "json", ".ndjson": "ndjson", ".jsonl": "ndjson", ".csv": "csv"}
 ITEMS = "order_items"
 _BOM = b"\xef\xbb\xbf"
-_NOT_SPACE = re.compile(r"[^ \t\r\n]")
-_MAX_ORDER = 16 * 1024 * 1024  # the server's limit for a whole batch: a longer "order" is a broken file
-# Only finds where a value ends (the server's own parser, parse_body, judges it): keeps no numbers.
-_bounds = json.JSONDecoder(strict=False, parse_int=str, parse_float=str, parse_constant=str)
+_NEWLINE = b"\n"
+_BYTE = re.compile(r"\(byte (\d+)\)")
+_array = msgspec.json.Decoder(list[msgspec.Raw])
 
 
 class OrderFileError(OrderIntakeError, ValueError):
@@ -50,66 +48,22 @@ def ndjson_orders(lines: Iterable[bytes], name: str) -> Iterator[msgspec.Raw]:
             yield _checked(text, name, number)
 
 
-class _Scanner:
-    """JSON text read in chunks: where each value starts and ends, and on which line."""
-
-    def __init__(self, text: TextIO, chunk: int) -> None:
-        self._text, self._chunk = text, chunk
-        self.buf, self.pos, self._lines_before = "", 0, 0
-
-    def _fill(self) -> bool:
-        """Read at least as much again as is pending (a long value costs few re-scans); False at the end."""
-        more = self._text.read(max(self._chunk, len(self.buf) - self.pos))
-        self._lines_before += self.buf.count("\n", 0, self.pos)
-        self.buf, self.pos = self.buf[self.pos :] + more, 0
-        return more != ""
-
-    def line(self, at: int | None = None) -> int:
-        return self._lines_before + self.buf.count("\n", 0, self.pos if at is None else at) + 1
-
-    def peek(self) -> str:
-        """The next character that is not white space; "" at the end."""
-        while True:
-            found = _NOT_SPACE.search(self.buf, self.pos)
-            self.pos = found.start() if found else len(self.buf)
-            if found or not self._fill():
-                return self.buf[self.pos : self.pos + 1]
-
-    def value(self, name: str) -> str:
-        """The text of the JSON value that starts here."""
-        while True:
-            try:
-                end = _bounds.raw_decode(self.buf, self.pos)[1]
-            except json.JSONDecodeError as exc:
-                if len(self.buf) - self.pos <= _MAX_ORDER and self._fill():
-                    continue
-                raise OrderFileError(f"{name} line {self.line(exc.pos)}: not valid JSON") from None
-            except RecursionError:
-                raise OrderFileError(f"{name} line {self.line()}: nested too deeply") from None
-            if end < len(self.buf) or not self._fill():  # a number may go on in the next chunk
-                text, self.pos = self.buf[self.pos : end], end
-                return text
-
-
-def json_array_orders(text: TextIO, name: str, chunk: int = 1 << 16) -> Iterator[msgspec.Raw]:
-    """Each element of a JSON array, exactly as written, without holding the whole array."""
-    scan = _Scanner(text, chunk)
-    if scan.peek() != "[":
-        raise OrderFileError(f"{name}: a .json file must hold a JSON array of orders")
-    scan.pos += 1
-    separator = scan.peek()
-    if separator == "]":
-        scan.pos += 1
-    while separator != "]":
-        scan.peek()
-        line = scan.line()
-        yield _checked(scan.value(name).encode(), name, line)
-        separator = scan.peek()
-        if separator not in {",", "]"}:
-            raise OrderFileError(f"{name} line {scan.line()}: expected , or ] after an order")
-        scan.pos += 1
-    if scan.peek():
-        raise OrderFileError(f"{name} line {scan.line()}: unexpected text after the array")
+def json_array_orders(data: bytes, name: str) -> Iterator[msgspec.Raw]:
+    """Each element of a JSON array, exactly as written (slices of `data`: no order is decoded ahead)."""
+    data = data.removeprefix(_BOM)
+    try:
+        elements = _array.decode(data)
+    except msgspec.ValidationError:
+        raise OrderFileError(f"{name}: a .json file must hold a JSON array of orders") from None
+    except msgspec.DecodeError as exc:
+        at = _BYTE.search(str(exc))
+        line = f" line {data.count(_NEWLINE, 0, int(at[1])) + 1}" if at else ""
+        detail = _BYTE.sub("", str(exc).removeprefix("JSON is malformed: ")).strip()
+        raise OrderFileError(f"{name}{line}: not valid JSON ({detail})") from None
+    for number, element in enumerate(elements, 1):
+        if isinstance(parse_body(bytes(element)), Malformed):  # what Raw does not check: nesting, surrogates
+            raise OrderFileError(f"{name}: order {number} is not valid JSON")
+        yield element
 
 
 def _paths(header: list[str], name: str) -> list[tuple[str, ...]]:
@@ -173,7 +127,7 @@ def csv_orders(text: TextIO, name: str) -> Iterator[msgspec.Raw]:
 
 
 class OrderFile:
-    """An order file open for reading: its orders, one at a time, and how many of its bytes are read."""
+    """An order file open for reading: its orders, one at a time, and about how many of its bytes they used."""
 
     def __init__(self, path: Path) -> None:
         self.name = str(path)
@@ -183,26 +137,31 @@ class OrderFile:
         except OSError as exc:
             raise OrderFileError(f"cannot read {path}: {exc.strerror}") from None
         self.size = os.fstat(self._binary.fileno()).st_size
+        self._text: TextIO | None = None  # kept: a wrapper that is collected would close the file
+        self._json_used = 0
 
-    def __enter__(self) -> "OrderFile":
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         self._binary.close()
 
     def position(self) -> int:
-        """Bytes read from the file so far (a little ahead of the orders handed out)."""
-        return self._binary.raw.tell()
+        """Bytes of the file read into orders so far (for a progress bar: CSV runs a buffer ahead)."""
+        return self._json_used if self.format == "json" else self._binary.raw.tell()
 
     def orders(self) -> Iterator[msgspec.Raw]:
         """Each order's JSON, in file order."""
         try:
-            if self.format == "ndjson":
+            if self.format == "json":
+                for order in json_array_orders(self._binary.read(), self.name):
+                    self._json_used += len(order) + 1
+                    yield order
+            elif self.format == "ndjson":
                 yield from ndjson_orders(self._binary, self.name)
-                return
-            # Kept on self: a wrapper that is collected closes the file under position().
-            self._text = io.TextIOWrapper(self._binary, encoding="utf-8-sig", newline="")
-            yield from (csv_orders if self.format == "csv" else json_array_orders)(self._text, self.name)
+            else:
+                self._text = io.TextIOWrapper(self._binary, encoding="utf-8-sig", newline="")
+                yield from csv_orders(self._text, self.name)
         except UnicodeDecodeError:
             raise OrderFileError(f"{self.name}: not UTF-8 text") from None
         except csv.Error as exc:

@@ -45,7 +45,7 @@ class Authenticator:
             self._cache[username] = (now + self._ttl, key)
         return key
 
-    async def authenticate(self, authorization: bytes | None) -> ApiKey | None:
+    async def authenticate(self, authorization: str | None) -> ApiKey | None:
         """The calling key, or None for missing, malformed, unknown, wrong or revoked credentials."""
         credentials = parse_basic(authorization)
         if credentials is None:

@@ -1,5 +1,6 @@
-"""The ASGI application: lifespan, routing, error answers and the access log."""
+"""The RSGI application: worker start and stop, routing, error answers and the access log."""
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -9,7 +10,7 @@ from order_intake.bootstrap import Services
 from order_intake.config import Settings, load_settings
 from order_intake.domain import catalogue
 from order_intake.entrypoints.http import answers, batch_routes, openapi, routes
-from order_intake.entrypoints.http.exchange import Exchange, Receive, Scope, Send
+from order_intake.entrypoints.http.exchange import Exchange, Protocol_, Scope
 from order_intake.errors import ClientGone, StoreUnavailable, WriterClosed
 
 log = logging.getLogger("order_intake.http")
@@ -39,36 +40,25 @@ def _match(path: str) -> tuple[dict[str, Handler], list[str]] | None:
 
 
 class App:
-    """order-intake as an ASGI callable."""
+    """order-intake as an RSGI application (granian calls the three dunder methods)."""
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
         self._services: Services | None = None
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Serve lifespan and HTTP scopes."""
-        if scope["type"] == "lifespan":
-            await self._lifespan(receive, send)
-        elif scope["type"] == "http":
-            await self._http(Exchange(scope, receive, send))
+    def __rsgi_init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Worker start, before it serves: open the store, start the writer."""
+        self._services = Services(self._settings)
+        loop.run_until_complete(self._services.start())
 
-    async def _lifespan(self, receive: Receive, send: Send) -> None:
-        while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                try:
-                    self._services = Services(self._settings)
-                    await self._services.start()
-                except Exception as exc:
-                    log.exception("start-up failed")
-                    await send({"type": "lifespan.startup.failed", "message": str(exc)})
-                    return
-                await send({"type": "lifespan.startup.complete"})
-            elif message["type"] == "lifespan.shutdown":
-                if self._services is not None:
-                    await self._services.stop()
-                await send({"type": "lifespan.shutdown.complete"})
-                return
+    def __rsgi_del__(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Worker stop, after it stopped serving: commit what the writer holds, close the store."""
+        if self._services is not None:
+            loop.run_until_complete(self._services.stop())
+
+    async def __rsgi__(self, scope: Scope, proto: Protocol_) -> None:
+        """Serve one HTTP request."""
+        await self._http(Exchange(scope, proto))
 
     async def _http(self, ex: Exchange) -> None:
         started = time.perf_counter()
@@ -104,10 +94,10 @@ class App:
         methods, params = found
         handler = methods.get(ex.method)
         if handler is None:
-            allow = ", ".join(sorted(methods)).encode()
-            await answers.message(ex, 405, catalogue.METHOD_NOT_ALLOWED, [(b"allow", allow)])
+            allow = ", ".join(sorted(methods))
+            await answers.message(ex, 405, catalogue.METHOD_NOT_ALLOWED, [("allow", allow)])
             return
-        assert self._services is not None  # noqa: S101 - the lifespan ran before any request
+        assert self._services is not None  # noqa: S101 - __rsgi_init__ ran before any request
         context = routes.Context(intake=self._services.intake, auth=self._services.auth)
         await handler(context, ex, *params)
 

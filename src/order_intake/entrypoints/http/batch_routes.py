@@ -21,7 +21,7 @@ def _batch_path(batch_id: UUID) -> str:
 
 async def _key(ctx: Context, ex: Exchange) -> ApiKey | None:
     """The calling key if it may use the batch endpoints (401 and 403 answered here otherwise)."""
-    key = await ctx.auth.authenticate(ex.header(b"authorization"))
+    key = await ctx.auth.authenticate(ex.header("authorization"))
     if key is None:
         await answers.batch_unauthorized(ex)
         return None

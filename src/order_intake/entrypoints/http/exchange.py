@@ -1,72 +1,99 @@
-"""One HTTP exchange over raw ASGI: reading the request, sending a JSON answer."""
+"""One HTTP exchange over granian's RSGI: reading the request, sending a JSON answer.
+
+RSGI rather than ASGI: on this machine a no-op app answers about 32,000 requests/s over RSGI against
+about 18,000 over ASGI (bench/run.py prints both floors), and this seam is the only place that knows.
+"""
 
 import uuid
-from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
+from typing import Protocol
+from urllib.parse import unquote
 
 import msgspec
 
 from order_intake.errors import ClientGone
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
+Headers = list[tuple[str, str]]
 
 _encoder = msgspec.json.Encoder(decimal_format="number")
-_JSON = (b"content-type", b"application/json")
-_REQUEST_ID_CHARS = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.:")
+_REQUEST_ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.:")
+_MAX_REQUEST_ID = 128
+
+
+class RequestHeaders(Protocol):
+    """The request headers as granian gives them (names lower-case)."""
+
+    def get(self, key: str, default: str | None = None) -> str | None: ...  # noqa: D102
+
+
+class Scope(Protocol):
+    """The parts of an RSGI scope the app reads."""
+
+    @property
+    def method(self) -> str: ...  # noqa: D102
+
+    @property
+    def path(self) -> str: ...  # noqa: D102
+
+    @property
+    def headers(self) -> RequestHeaders: ...  # noqa: D102
+
+
+class Protocol_(Protocol):  # noqa: N801 - RSGI's own name for it is "protocol"
+    """The RSGI HTTP protocol object: the body in, the answer out."""
+
+    def __aiter__(self) -> "Protocol_": ...
+
+    async def __anext__(self) -> bytes: ...
+
+    def response_bytes(self, status: int, headers: Headers, body: bytes) -> None: ...  # noqa: D102
 
 
 class Exchange:
-    """The request's scope and headers, and the answer once sent (for the access log)."""
+    """The request's method, path and headers, and the answer once sent (for the access log)."""
 
-    __slots__ = ("headers", "method", "path", "receive", "request_id", "send", "status", "trkref")
+    __slots__ = ("_headers", "_proto", "method", "path", "request_id", "status", "trkref")
 
-    def __init__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        self.method: str = scope["method"]
-        self.path: str = scope["path"]
-        self.headers: dict[bytes, bytes] = dict(scope["headers"])
-        self.receive = receive
-        self.send = send
+    def __init__(self, scope: Scope, proto: Protocol_) -> None:
+        self.method: str = scope.method
+        path = scope.path
+        self.path: str = unquote(path) if "%" in path else path
+        self._headers = scope.headers
+        self._proto = proto
         self.status = 0
         self.trkref: str | None = None
-        given = self.headers.get(b"x-request-id", b"")
-        valid = 0 < len(given) <= 128 and all(c in _REQUEST_ID_CHARS for c in given)  # noqa: PLR2004
-        self.request_id = given.decode() if valid else uuid.uuid4().hex
+        given = self._headers.get("x-request-id") or ""
+        valid = 0 < len(given) <= _MAX_REQUEST_ID and all(c in _REQUEST_ID_CHARS for c in given)
+        self.request_id = given if valid else uuid.uuid4().hex
 
-    def header(self, name: bytes) -> bytes | None:
+    def header(self, name: str) -> str | None:
         """A request header by its lower-case name."""
-        return self.headers.get(name)
+        return self._headers.get(name)
 
     async def read_body(self, limit: int) -> bytes | None:
         """The whole body, or None as soon as it passes `limit` bytes."""
-        declared = self.headers.get(b"content-length")
+        declared = self._headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
             return None
         chunks: list[bytes] = []
         size = 0
-        while True:
-            message = await self.receive()
-            if message["type"] == "http.disconnect":
-                raise ClientGone
-            chunk: bytes = message.get("body", b"")
-            size += len(chunk)
-            if size > limit:
-                return None
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                return b"".join(chunks)
+        try:
+            async for chunk in self._proto:
+                size += len(chunk)
+                if size > limit:
+                    return None
+                chunks.append(chunk)
+        except (RuntimeError, ConnectionError) as exc:  # granian's ProtocolClosed is a RuntimeError
+            raise ClientGone from exc
+        return b"".join(chunks)
 
-    async def answer_bytes(self, status: int, body: bytes, extra: list[tuple[bytes, bytes]] | None = None) -> None:
+    async def answer_bytes(self, status: int, body: bytes, extra: Headers | None = None) -> None:
         """Send a JSON answer whose body is already encoded."""
         self.status = status
-        headers = [_JSON, (b"content-length", str(len(body)).encode()), (b"x-request-id", self.request_id.encode())]
+        headers = [("content-type", "application/json"), ("x-request-id", self.request_id)]
         if extra:
             headers.extend(extra)
-        await self.send({"type": "http.response.start", "status": status, "headers": headers})
-        await self.send({"type": "http.response.body", "body": body})
+        self._proto.response_bytes(status, headers, body)
 
-    async def answer(self, status: int, value: object, extra: list[tuple[bytes, bytes]] | None = None) -> None:
+    async def answer(self, status: int, value: object, extra: Headers | None = None) -> None:
         """Encode a value (an answer type from domain.answers) and send it."""
         await self.answer_bytes(status, _encoder.encode(value), extra)

@@ -18,14 +18,11 @@ Shared = Replayed | MalformedBody | IdempotencyMismatch | IdempotencyInProgress
 
 def _idempotency_key(ex: Exchange) -> str | bool | None:
     """The header's value; None when absent, False when unusable."""
-    raw = ex.header(b"idempotency-key")
+    raw = ex.header("idempotency-key")
     if raw is None:
         return None
-    try:
-        key = raw.decode("ascii").strip()
-    except UnicodeDecodeError:
-        return False
-    return key if 0 < len(key) <= MAX_IDEMPOTENCY_KEY and key.isprintable() else False
+    key = raw.strip()
+    return key if 0 < len(key) <= MAX_IDEMPOTENCY_KEY and key.isascii() and key.isprintable() else False
 
 
 async def receive(ex: Exchange, key: ApiKey, organisation: Organisation | None, limit: int) -> Request | None:
@@ -49,16 +46,16 @@ async def receive(ex: Exchange, key: ApiKey, organisation: Organisation | None, 
     )
 
 
-def location(path: str) -> tuple[bytes, bytes]:
+def location(path: str) -> tuple[str, str]:
     """A Location header."""
-    return b"location", path.encode()
+    return "location", path
 
 
 async def answer_shared(ex: Exchange, outcome: Shared, location_of: Callable[[UUID], str]) -> None:
     """Answer an outcome that single and batch submissions have in common."""
     match outcome:
         case Replayed(status, body, answer_id):
-            extra = [(b"idempotent-replayed", b"true")]
+            extra = [("idempotent-replayed", "true")]
             if answer_id is not None:
                 extra.append(location(location_of(answer_id)))
             await ex.answer_bytes(status, body, extra)

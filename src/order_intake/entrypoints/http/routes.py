@@ -27,7 +27,7 @@ class Context:
 
 
 async def _key(ctx: Context, ex: Exchange) -> ApiKey | None:
-    key = await ctx.auth.authenticate(ex.header(b"authorization"))
+    key = await ctx.auth.authenticate(ex.header("authorization"))
     if key is None:
         await answers.denied(ex, Denied.UNAUTHORIZED)
     return key
