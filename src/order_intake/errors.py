@@ -4,6 +4,8 @@ OrderIntakeError
 ├── ConfigError            a setting in the environment cannot be used (CLI: one line, exit 1)
 │   └── DatabaseUrlError   DATABASE_URL names no database this service can use
 ├── AdminError             an operator's command cannot be carried out (CLI: one line, exit 1)
+├── OrderFileError         `submit`: the file cannot be read as orders (one line, exit 2)
+├── SubmitFailed           `submit`: a batch could not be delivered, or was refused whole (exit 2)
 ├── StoreUnavailable       the database cannot be reached or did not answer in time (HTTP 503)
 ├── WriterClosed           the group-commit writer is draining for shutdown (HTTP 503)
 └── ClientGone             the client disconnected before its body arrived (nothing answered)
@@ -24,6 +26,14 @@ class DatabaseUrlError(ConfigError):
 
 class AdminError(OrderIntakeError):
     """An operator's request that cannot be carried out; the message says why, in one line."""
+
+
+class OrderFileError(OrderIntakeError, ValueError):
+    """The file cannot be read as orders; the message names the file and, where known, the line."""
+
+
+class SubmitFailed(OrderIntakeError):  # noqa: N818 - named for what the operator sees: the submission failed
+    """A batch could not be delivered, or was refused whole; the message says why, in one line."""
 
 
 class StoreUnavailable(OrderIntakeError):  # noqa: N818 - named for the answer it gets, 503 Service unavailable

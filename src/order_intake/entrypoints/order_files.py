@@ -12,7 +12,7 @@ from typing import Self, TextIO, cast
 import msgspec
 
 from order_intake.domain.jsonbody import Malformed, parse_body
-from order_intake.errors import OrderIntakeError
+from order_intake.errors import OrderFileError
 
 FORMATS = {".json": "json", ".ndjson": "ndjson", ".jsonl": "ndjson", ".csv": "csv"}
 ITEMS = "order_items"
@@ -20,10 +20,6 @@ _BOM = b"\xef\xbb\xbf"
 _NEWLINE = b"\n"
 _BYTE = re.compile(r"\(byte (\d+)\)")
 _array = msgspec.json.Decoder(list[msgspec.Raw])
-
-
-class OrderFileError(OrderIntakeError, ValueError):
-    """The file cannot be read as orders; the message names the file and, where known, the line."""
 
 
 def file_format(name: str) -> str:

@@ -14,8 +14,8 @@ import httpx
 import msgspec
 
 from order_intake.domain.jsonbody import parse_body
-from order_intake.entrypoints.order_files import OrderFile, OrderFileError
-from order_intake.errors import OrderIntakeError
+from order_intake.entrypoints.order_files import OrderFile
+from order_intake.errors import OrderFileError, SubmitFailed
 
 MAX_BATCH = 10_000
 MAX_ATTEMPTS = 5
@@ -24,10 +24,6 @@ MAX_DELAY = 60.0
 _TIMEOUT = httpx.Timeout(300.0, connect=10.0)  # a full batch is validated and committed before the answer
 _HINTS = {401: " (check --user and --password)", 413: " (use a smaller --batch-size)"}
 _encoder = msgspec.json.Encoder(decimal_format="number")
-
-
-class SubmitFailed(OrderIntakeError):  # noqa: N818 - named for what the operator sees: the submission failed
-    """A batch could not be delivered, or was refused whole; the message says why, in one line."""
 
 
 class _Element(msgspec.Struct):
