@@ -187,3 +187,17 @@ def stored_body(db_url: str, submission_id: str) -> bytes | None:
     """The request body stored with a submission, as bytes."""
     body = _query_one(db_url, "SELECT body FROM submissions WHERE id = ?", uuid.UUID(submission_id))
     return None if body is None else bytes(body)
+
+
+def drop_database(db_url: str) -> None:
+    """Drop a PostgreSQL database now, cutting its connections (to see the service without its database)."""
+    server, name = db_url.rsplit("/", 1)
+
+    async def drop() -> None:
+        conn = await asyncpg.connect(f"{server}/postgres")
+        try:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await conn.close()
+
+    asyncio.run(drop())

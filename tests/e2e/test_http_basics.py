@@ -2,7 +2,9 @@
 
 import re
 import secrets
+import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -17,14 +19,19 @@ from tests.e2e.exchanges import (
     accepted_id,
     assert_answer,
     assert_json_headers,
+    drop_database,
     encode,
     json_body,
     post_order,
     submission_path,
     submit_path,
+    wait_until,
 )
 from tests.e2e.json_schema import SchemaError, Validator
+from tests.support.cli import cli_ok
+from tests.support.databases import postgres_database
 from tests.support.factories import REFERENCE_EXAMPLE, an_order
+from tests.support.server import Server
 
 WARNINGS = ["unknown field customer.cutomer_ref"]
 SINGLE_PATHS = {
@@ -56,6 +63,37 @@ def test_ready_answers_200_while_the_database_answers(client: httpx.Client) -> N
     answer = client.get("/ready")
     assert (answer.status_code, json_body(answer)["status"]) == (200, 200)
     assert_json_headers(answer)
+
+
+def test_ready_stops_answering_200_once_the_database_is_gone_while_health_stays_200(
+    backend: str, run_dir: Path
+) -> None:
+    """With its database dropped, /ready stops answering 200 (with its documented status), /health stays 200."""
+    if backend != "postgres":
+        pytest.skip("an open SQLite file cannot be taken away from the server")
+    with postgres_database("ready") as url:
+        cli_ok(url, "db", "upgrade")
+        server = Server(url, run_dir / f"ready-{secrets.token_hex(3)}.log").start()
+        try:
+            with httpx.Client(base_url=server.base_url, timeout=10) as c:
+                assert c.get("/ready").status_code == 200
+                drop_database(url)
+
+                def not_ready() -> httpx.Response | None:
+                    answer = c.get("/ready")
+                    return answer if answer.status_code != 200 else None
+
+                answer = wait_until(not_ready, deadline=time.monotonic() + 10)
+                assert answer is not None, "/ready still answered 200 10 seconds after the database was dropped"
+                documented = json_body(c.get("/openapi.json"))["paths"]["/ready"]["get"]["responses"]
+                not_ready_statuses = {int(status) for status in documented if status != "200"}
+                assert answer.status_code in not_ready_statuses, (answer.status_code, answer.text)
+                assert json_body(answer)["status"] == answer.status_code
+                assert_json_headers(answer)
+                health = c.get("/health")
+                assert (health.status_code, json_body(health)["status"]) == (200, 200)
+        finally:
+            server.stop()
 
 
 @pytest.mark.parametrize(

@@ -41,6 +41,8 @@ class Scope(Protocol):
 class Protocol_(Protocol):  # noqa: N801 - RSGI's own name for it is "protocol"
     """The RSGI HTTP protocol object: the body in, the answer out."""
 
+    async def __call__(self) -> bytes: ...  # noqa: D102
+
     def __aiter__(self) -> "Protocol_": ...
 
     async def __anext__(self) -> bytes: ...
@@ -72,11 +74,14 @@ class Exchange:
     async def read_body(self, limit: int) -> bytes | None:
         """The whole body, or None as soon as it passes `limit` bytes."""
         declared = self._headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > limit:
+        length = int(declared) if declared is not None and declared.isascii() and declared.isdigit() else None
+        if length is not None and length > limit:
             return None
         chunks: list[bytes] = []
         size = 0
         try:
+            if length is not None:  # the framing bounds the body: one call reads it whole
+                return await self._proto()
             async for chunk in self._proto:
                 size += len(chunk)
                 if size > limit:
