@@ -25,7 +25,10 @@ class Services:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.store = make_store(parse_database_url(settings.database_url), settings)
-        self.writer = GroupCommitWriter(self.store.commit_units, max_batch=settings.writer_max_batch)
+        inflight = 1 if settings.is_sqlite else settings.writer_inflight
+        self.writer = GroupCommitWriter(
+            self.store.commit_units, max_batch=settings.writer_max_batch, max_inflight=inflight
+        )
         self.intake = Intake(store=self.store, writer=self.writer, in_flight=InFlight())
         self.auth = Authenticator(self.store, ttl=settings.auth_cache_seconds)
 

@@ -83,6 +83,17 @@ SELECT id, organisation_id, received_at, state, normalised::text FROM submission
 """
 
 
+# Errors meaning the connection broke mid-use; any other error is about the statement itself.
+_CONNECTION_LOST = (
+    OSError,
+    TimeoutError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.AdminShutdownError,
+)
+
+
 def _idempotency(row: asyncpg.Record) -> IdempotencyRecord:
     return IdempotencyRecord(
         api_key_id=row["api_key_id"],
@@ -129,19 +140,19 @@ class PostgresStore:
 
     @asynccontextmanager
     async def _connection(self) -> AsyncIterator["PoolConnectionProxy[asyncpg.Record]"]:
-        assert self._pool is not None  # noqa: S101 - open() ran in the lifespan
+        assert self._pool is not None  # noqa: S101 - open() ran in __rsgi_init__
         try:
-            async with self._pool.acquire(timeout=_TIMEOUT) as conn:
-                yield conn
-        except (
-            OSError,
-            TimeoutError,
-            asyncpg.PostgresConnectionError,
-            asyncpg.InterfaceError,
-            asyncpg.CannotConnectNowError,
-            asyncpg.AdminShutdownError,
-        ) as exc:
+            conn = await self._pool.acquire(timeout=_TIMEOUT)
+        except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            # Whatever stops a connection being made (server down, database gone, too many
+            # connections, bad password) means the same to a caller: no database now.
             raise StoreUnavailable(str(exc)) from exc
+        try:
+            yield conn
+        except _CONNECTION_LOST as exc:
+            raise StoreUnavailable(str(exc)) from exc
+        finally:
+            await self._pool.release(conn)
 
     async def ping(self) -> bool:
         """True while the database answers a trivial query."""

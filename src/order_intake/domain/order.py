@@ -6,9 +6,6 @@ from typing import Annotated, Any
 
 import msgspec
 
-# Decimals are written as JSON numbers with their exact digits (the encoder uses
-# decimal_format="number"), so the schema says "number", not msgspec's default "string".
-ExactNumber = Annotated[Decimal, msgspec.Meta(extra_json_schema={"type": "number"})]
 # Metadata values are JSON scalars; numbers arrive as int or exact Decimal.
 Metadata = Annotated[
     dict[str, Any],
@@ -38,7 +35,7 @@ class OrderItem(msgspec.Struct, frozen=True, omit_defaults=True, forbid_unknown_
     """One product bought; price is an exact decimal, never a float."""
 
     sku: str
-    price: ExactNumber | None = None
+    price: Decimal | None = None
     currency: str | None = None
     metadata: Metadata | None = None
 

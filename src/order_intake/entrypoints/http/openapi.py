@@ -188,10 +188,26 @@ def _paths() -> dict[str, Any]:
     }
 
 
+_DECIMAL = {"type": "string", "format": "decimal"}
+
+
+def _decimals_as_numbers(schema: object) -> object:
+    """Decimal as our encoder writes it: a JSON number with exact digits (msgspec documents a string)."""
+    if schema == _DECIMAL:
+        return {"type": "number"}
+    if isinstance(schema, dict):
+        return {k: _decimals_as_numbers(v) for k, v in schema.items()}
+    if isinstance(schema, list):
+        return [_decimals_as_numbers(v) for v in schema]
+    return schema
+
+
 @cache
 def document() -> bytes:
     """The whole document, built once."""
-    _, schemas = msgspec.json.schema_components(_ANSWERS, ref_template=_REF)
+    _, generated = msgspec.json.schema_components(_ANSWERS, ref_template=_REF)
+    schemas = _decimals_as_numbers(generated)
+    assert isinstance(schemas, dict)  # noqa: S101 - a dict maps to a dict
     schemas["CustomerOrderRequest"] = input_json_schema()
     doc = {
         "openapi": "3.1.0",
