@@ -137,9 +137,9 @@ def test_trkref_other_than_the_urls_does_not_match(value: str) -> None:
     assert errors_of(an_order(trkref=value)) == ("trkref does not match the organisation in the URL",)
 
 
-def test_trkref_is_compared_after_stripping_surrounding_whitespace() -> None:
-    """Like every string, trkref is stripped before use."""
-    assert order_of(an_order(trkref=" TRKREF123\n")).trkref == TRKREF
+def test_body_trkref_is_compared_exactly_as_sent() -> None:
+    """Surrounding spaces make another trkref: the mismatch message, not a silent strip."""
+    assert errors_of(an_order(trkref=" TRKREF123\n")) == ("trkref does not match the organisation in the URL",)
 
 
 @pytest.mark.parametrize("value", BLANKS)
@@ -342,3 +342,4 @@ def test_metadata_keys_are_not_unknown_fields() -> None:
 def test_unknown_field_with_nul_is_warned_without_it() -> None:
     """U+0000 cannot be stored, so it is replaced in the warning."""
     assert "unknown field a\ufffdb" in accepted(an_order(**{"a\x00b": 1})).warnings
+

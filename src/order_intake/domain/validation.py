@@ -81,7 +81,7 @@ def validate_order(value: object, *, trkref: str, trkref_optional: bool = False)
         return Rejected(INVALID_ORDER, (BODY_NOT_OBJECT,))
     errors: list[str] = []
     got = check_fields(body, "", (_TRKREF_OPTIONAL if trkref_optional else _TRKREF,), errors)
-    if got and got["trkref"] != trkref:
+    if got and body["trkref"] != trkref:  # compared as sent: " TRKREF123" is another trkref
         errors.append(TRKREF_MISMATCH)
     values = check_fields(body, "", _HEAD, errors)
     order_date, fulfilment_date = values.get("order_date"), values.get("fulfilment_date")
