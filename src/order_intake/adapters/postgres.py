@@ -1,5 +1,7 @@
 """The store on PostgreSQL, through an asyncpg pool; a group of units is one transaction."""
 
+import asyncio
+import contextlib
 import datetime as dt
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -125,6 +127,7 @@ class PostgresStore:
         self._dsn = dsn
         self._pool_size = pool_size
         self._pool: asyncpg.Pool | None = None
+        self._warm: asyncio.Task[None] | None = None
 
     async def open(self) -> None:
         """Create the pool (connections are made lazily, so a down database does not stop start-up)."""
@@ -132,9 +135,18 @@ class PostgresStore:
             self._dsn, min_size=0, max_size=self._pool_size, timeout=_TIMEOUT, command_timeout=10
         )
         await self._pool
+        self._warm = asyncio.create_task(self._warm_up())
+
+    async def _warm_up(self) -> None:
+        """Open a few connections now, so that the first requests do not each wait for one."""
+        with contextlib.suppress(StoreUnavailable):
+            async with self._connection(), self._connection():
+                pass
 
     async def close(self) -> None:
         """Close the pool, waiting for connections in use."""
+        if self._warm is not None:
+            await self._warm
         if self._pool is not None:
             await self._pool.close()
 
