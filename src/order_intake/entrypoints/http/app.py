@@ -47,6 +47,7 @@ class App:
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
         self._services: Services | None = None
+        self._access = logs.AccessLog(enabled=logging.getLogger().isEnabledFor(logging.INFO))
 
     def __rsgi_init__(self, loop: asyncio.AbstractEventLoop) -> None:
         """Worker start, before it serves: open the store, start the writer."""
@@ -62,6 +63,7 @@ class App:
         """Worker stop, after it stopped serving: commit what the writer holds, close the store."""
         if self._services is not None:
             loop.run_until_complete(self._services.stop())
+        self._access.flush()
 
     async def __rsgi__(self, scope: Scope, proto: Protocol_) -> None:
         """Serve one HTTP request."""
@@ -81,16 +83,14 @@ class App:
             log.exception("unexpected failure", extra={"request_id": ex.request_id})
             if ex.status == 0:
                 await answers.message(ex, 500, catalogue.INTERNAL_ERROR)
-        log.info(
-            "request",
-            extra={
-                "method": ex.method,
-                "path": ex.path,
-                "status": ex.status,
-                "latency_ms": round((time.perf_counter() - started) * 1000, 3),
-                "request_id": ex.request_id,
-                "trkref": ex.trkref,
-            },
+        latency_ms = round((time.perf_counter() - started) * 1000, 3)
+        self._access.request(
+            method=ex.method,
+            path=ex.path,
+            status=ex.status,
+            latency_ms=latency_ms,
+            request_id=ex.request_id,
+            trkref=ex.trkref,
         )
 
     async def _dispatch(self, ex: Exchange) -> None:
