@@ -12,27 +12,9 @@ from tests.support.factories import an_order
 
 BATCH = "/v4/customer_orders"
 
-# The reference page's example element: no trkref, like every element of its example.
-REFERENCE_ELEMENT: dict[str, Any] = {
-    "order_ref": "ABC123",
-    "order_date": "10-12-2014",
-    "fulfilment_date": "24-12-2014",
-    "language": "en",
-    "locale": "en-GB",
-    "customer": {
-        "email": "hello@example.com",
-        "cutomer_ref": "1122",
-        "title": "MR",
-        "first_name": "John",
-        "surname": "Brown",
-        "postcode": "1122",
-        "country": "GB",
-    },
-    "order_items": [
-        {"sku": "PROD1", "price": 25, "currency": "GBP", "metadata": {"field_1": "Value 1", "field_2": "Value 2"}},
-        {"sku": "PROD2", "price": 10, "currency": "GBP", "metadata": {"field_1": "Value 1", "field_2": "Value 2"}},
-    ],
-}
+# The batch reference page's example element: the single page's example without trkref, prices 25 and 10.
+REFERENCE_ELEMENT: dict[str, Any] = an_order(trkref=...)
+REFERENCE_ELEMENT["order_items"][0]["price"] = 25
 
 
 def _is_uuid4(value: object) -> bool:

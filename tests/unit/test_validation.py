@@ -342,4 +342,3 @@ def test_metadata_keys_are_not_unknown_fields() -> None:
 def test_unknown_field_with_nul_is_warned_without_it() -> None:
     """U+0000 cannot be stored, so it is replaced in the warning."""
     assert "unknown field a\ufffdb" in accepted(an_order(**{"a\x00b": 1})).warnings
-

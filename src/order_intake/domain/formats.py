@@ -10,7 +10,7 @@ from email_validator import validate_email
 from order_intake.domain.catalogue import invalid
 from order_intake.domain.fields import MAX_TEXT, Kind, fail, is_number, plain_number
 
-__all__ = ["DATE", "EMAIL", "PRICE", "plain_email"]
+__all__ = ["DATE", "EMAIL", "PRICE", "library_email", "plain_email"]
 
 # Longer input is never a valid address (254 octets at most); spares the library a megabyte.
 _MAX_EMAIL_INPUT: Final = 1024
@@ -72,12 +72,8 @@ def plain_email(value: str) -> str | None:
     return f"{local}@{domain}"
 
 
-def _check_email(value: object, path: str, errors: list[str]) -> object:
-    if not isinstance(value, str) or len(value) > _MAX_EMAIL_INPUT:
-        return fail(errors, invalid(path))
-    plain = plain_email(value)
-    if plain is not None:
-        return plain
+def library_email(value: str) -> str | None:
+    """The normalised form of an address as email-validator judges it (no DNS), or None."""
     try:
         # Every option is explicit: the library's module-level defaults are mutable globals.
         email = validate_email(
@@ -93,8 +89,15 @@ def _check_email(value: object, path: str, errors: list[str]) -> object:
             test_environment=False,
         )
     except Exception:  # noqa: BLE001 - whatever the library raises, the address is not one we accept
-        return fail(errors, invalid(path))
+        return None
     return f"{email.local_part}@{email.domain.lower()}"
+
+
+def _check_email(value: object, path: str, errors: list[str]) -> object:
+    if not isinstance(value, str) or len(value) > _MAX_EMAIL_INPUT:
+        return fail(errors, invalid(path))
+    normalised = plain_email(value) or library_email(value)
+    return fail(errors, invalid(path)) if normalised is None else normalised
 
 
 EMAIL: Final = Kind(_check_email, {"type": "string", "format": "email"})
