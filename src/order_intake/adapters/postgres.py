@@ -10,6 +10,7 @@ from uuid import UUID
 
 import asyncpg
 
+from order_intake.adapters import postgres_sql as sql
 from order_intake.adapters.records import (
     ApiKey,
     IdempotencyRecord,
@@ -29,61 +30,6 @@ if TYPE_CHECKING:
 
 # Seconds to wait for a connection or a statement before answering 503 rather than hang.
 _TIMEOUT = 1.5
-
-_INSERT_SUBMISSIONS = """
-INSERT INTO submissions (id, organisation_id, api_key_id, received_at, body, normalised,
-                         order_ref, idempotency_key, request_id, batch_id)
-SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::bigint[], $4::timestamptz[], $5::bytea[],
-                     $6::text[]::jsonb[], $7::text[], $8::text[], $9::text[], $10::uuid[])
-"""
-# A row older than the window is replaced; a fresher one wins and comes back by the SELECT below.
-_CLAIM_IDEMPOTENCY = """
-INSERT INTO idempotency_keys AS k (api_key_id, key, fingerprint, status, response, created_at)
-SELECT * FROM unnest($1::bigint[], $2::text[], $3::bytea[], $4::smallint[], $5::bytea[],
-                     $6::timestamptz[])
-ON CONFLICT (api_key_id, key) DO UPDATE
-   SET fingerprint = EXCLUDED.fingerprint, status = EXCLUDED.status,
-       response = EXCLUDED.response, created_at = EXCLUDED.created_at
- WHERE k.created_at < EXCLUDED.created_at - $7::interval
-RETURNING api_key_id, key
-"""
-_INSERT_BATCHES = """
-INSERT INTO batches (id, api_key_id, received_at, answer)
-SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::timestamptz[], $4::bytea[])
-"""
-_INSERT_BATCH_ORGANISATIONS = """
-INSERT INTO batch_organisations (batch_id, organisation_id)
-SELECT * FROM unnest($1::uuid[], $2::bigint[])
-"""
-_SELECT_BATCH = """
-SELECT b.id, b.received_at, b.answer FROM batches b
- WHERE b.id = $1
-   AND (b.api_key_id = $2 OR EXISTS (SELECT 1 FROM batch_organisations bo
-                                      WHERE bo.batch_id = b.id AND bo.organisation_id = ANY($3::bigint[])))
-"""
-_SELECT_IDEMPOTENCY = """
-SELECT api_key_id, key, fingerprint, status, response, created_at FROM idempotency_keys
- WHERE api_key_id = $1 AND key = $2 AND created_at > $3
-"""
-_SELECT_KEY = """
-SELECT k.id, k.username, k.secret_salt, k.secret_hash, k.customer_order,
-       k.revoked_at IS NOT NULL AS revoked,
-       coalesce(array_agg(o.id ORDER BY o.trkref) FILTER (WHERE o.id IS NOT NULL), '{}') AS org_ids,
-       coalesce(array_agg(o.trkref ORDER BY o.trkref) FILTER (WHERE o.id IS NOT NULL), '{}') AS trkrefs,
-       coalesce(array_agg(o.name ORDER BY o.trkref) FILTER (WHERE o.id IS NOT NULL), '{}') AS names,
-       coalesce(array_agg(o.customer_order_enabled ORDER BY o.trkref)
-                FILTER (WHERE o.id IS NOT NULL), '{}') AS enabled
-  FROM api_keys k
-  LEFT JOIN api_key_organisations ko ON ko.api_key_id = k.id
-  LEFT JOIN organisations o ON o.id = ko.organisation_id
- WHERE k.username = $1
- GROUP BY k.id
-"""
-_SELECT_SUBMISSION = """
-SELECT id, organisation_id, received_at, state, normalised::text FROM submissions
- WHERE organisation_id = $1 AND id = $2
-"""
-
 
 # Errors meaning the connection broke mid-use; any other error is about the statement itself.
 _CONNECTION_LOST = (
@@ -109,7 +55,7 @@ def _idempotency(row: asyncpg.Record) -> IdempotencyRecord:
 
 async def _insert_batches(conn: "PoolConnectionProxy[asyncpg.Record]", batches: list[NewBatch]) -> None:
     await conn.execute(
-        _INSERT_BATCHES,
+        sql.INSERT_BATCHES,
         [b.id for b in batches],
         [b.api_key_id for b in batches],
         [b.received_at for b in batches],
@@ -117,7 +63,7 @@ async def _insert_batches(conn: "PoolConnectionProxy[asyncpg.Record]", batches: 
     )
     links = [(b.id, org) for b in batches for org in b.organisation_ids]
     if links:
-        await conn.execute(_INSERT_BATCH_ORGANISATIONS, [b for b, _ in links], [o for _, o in links])
+        await conn.execute(sql.INSERT_BATCH_ORGANISATIONS, [b for b, _ in links], [o for _, o in links])
 
 
 class PostgresStore:
@@ -181,7 +127,7 @@ class PostgresStore:
             won: set[tuple[int, str]] = set()
             if claims:
                 rows = await conn.fetch(
-                    _CLAIM_IDEMPOTENCY,
+                    sql.CLAIM_IDEMPOTENCY,
                     [c.api_key_id for c in claims],
                     [c.key for c in claims],
                     [c.fingerprint for c in claims],
@@ -203,7 +149,7 @@ class PostgresStore:
                     outcomes.append(None)
                 else:
                     since = claim.created_at - IDEMPOTENCY_WINDOW
-                    row = await conn.fetchrow(_SELECT_IDEMPOTENCY, claim.api_key_id, claim.key, since)
+                    row = await conn.fetchrow(sql.SELECT_IDEMPOTENCY, claim.api_key_id, claim.key, since)
                     assert row is not None  # noqa: S101 - the conflicting row is fresh, or the upsert replaced it
                     outcomes.append(_idempotency(row))
             if batches:
@@ -211,7 +157,7 @@ class PostgresStore:
             if rows_to_insert:
                 s = rows_to_insert
                 await conn.execute(
-                    _INSERT_SUBMISSIONS,
+                    sql.INSERT_SUBMISSIONS,
                     [r.id for r in s],
                     [r.organisation_id for r in s],
                     [r.api_key_id for r in s],
@@ -228,7 +174,7 @@ class PostgresStore:
     async def find_key(self, username: str) -> ApiKey | None:
         """The key and its organisations, in one query."""
         async with self._connection() as conn:
-            row = await conn.fetchrow(_SELECT_KEY, username, timeout=_TIMEOUT)
+            row = await conn.fetchrow(sql.SELECT_KEY, username, timeout=_TIMEOUT)
         if row is None:
             return None
         orgs = tuple(
@@ -248,7 +194,7 @@ class PostgresStore:
     async def get_submission(self, organisation_id: int, submission_id: UUID) -> StoredSubmission | None:
         """One submission of this organisation, or None."""
         async with self._connection() as conn:
-            row = await conn.fetchrow(_SELECT_SUBMISSION, organisation_id, submission_id, timeout=_TIMEOUT)
+            row = await conn.fetchrow(sql.SELECT_SUBMISSION, organisation_id, submission_id, timeout=_TIMEOUT)
         if row is None:
             return None
         return StoredSubmission(
@@ -262,11 +208,11 @@ class PostgresStore:
     async def get_batch(self, batch_id: UUID, api_key_id: int, organisation_ids: Sequence[int]) -> StoredBatch | None:
         """The batch, if this key sent it or it touched one of these organisations."""
         async with self._connection() as conn:
-            row = await conn.fetchrow(_SELECT_BATCH, batch_id, api_key_id, list(organisation_ids), timeout=_TIMEOUT)
+            row = await conn.fetchrow(sql.SELECT_BATCH, batch_id, api_key_id, list(organisation_ids), timeout=_TIMEOUT)
         return None if row is None else StoredBatch(id=row["id"], received_at=row["received_at"], answer=row["answer"])
 
     async def find_idempotency(self, api_key_id: int, key: str, since: dt.datetime) -> IdempotencyRecord | None:
         """The unexpired record for this key, or None."""
         async with self._connection() as conn:
-            row = await conn.fetchrow(_SELECT_IDEMPOTENCY, api_key_id, key, since, timeout=_TIMEOUT)
+            row = await conn.fetchrow(sql.SELECT_IDEMPOTENCY, api_key_id, key, since, timeout=_TIMEOUT)
         return None if row is None else _idempotency(row)

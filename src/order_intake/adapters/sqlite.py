@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TypeVar
 from uuid import UUID
 
+from order_intake.adapters import sqlite_sql as sql
 from order_intake.adapters.records import (
     ApiKey,
     IdempotencyRecord,
@@ -26,46 +27,6 @@ from order_intake.adapters.store import IDEMPOTENCY_WINDOW
 from order_intake.errors import StoreUnavailable
 
 T = TypeVar("T")
-
-_INSERT_SUBMISSION = """
-INSERT INTO submissions (id, organisation_id, api_key_id, received_at, body, normalised,
-                         order_ref, idempotency_key, request_id, batch_id)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-"""
-_CLAIM_IDEMPOTENCY = """
-INSERT INTO idempotency_keys AS k (api_key_id, key, fingerprint, status, response, created_at)
-VALUES (?, ?, ?, ?, ?, ?)
-ON CONFLICT (api_key_id, key) DO UPDATE
-   SET fingerprint = excluded.fingerprint, status = excluded.status,
-       response = excluded.response, created_at = excluded.created_at
- WHERE k.created_at < ?
-RETURNING key
-"""
-_INSERT_BATCH = "INSERT INTO batches (id, api_key_id, received_at, answer) VALUES (?, ?, ?, ?)"
-_INSERT_BATCH_ORGANISATION = "INSERT INTO batch_organisations (batch_id, organisation_id) VALUES (?, ?)"
-_SELECT_BATCH = """
-SELECT b.id, b.received_at, b.answer FROM batches b
- WHERE b.id = ?
-   AND (b.api_key_id = ? OR EXISTS (SELECT 1 FROM batch_organisations bo, json_each(?) k
-                                     WHERE bo.batch_id = b.id AND bo.organisation_id = k.value))
-"""
-_SELECT_IDEMPOTENCY = """
-SELECT api_key_id, key, fingerprint, status, response, created_at FROM idempotency_keys
- WHERE api_key_id = ? AND key = ? AND created_at > ?
-"""
-_SELECT_KEY = """
-SELECT k.id, k.username, k.secret_salt, k.secret_hash, k.customer_order, k.revoked_at IS NOT NULL,
-       o.id, o.trkref, o.name, o.customer_order_enabled
-  FROM api_keys k
-  LEFT JOIN api_key_organisations ko ON ko.api_key_id = k.id
-  LEFT JOIN organisations o ON o.id = ko.organisation_id
- WHERE k.username = ?
- ORDER BY o.trkref
-"""
-_SELECT_SUBMISSION = """
-SELECT id, organisation_id, received_at, state, normalised FROM submissions
- WHERE organisation_id = ? AND id = ?
-"""
 
 
 def connect(path: Path) -> sqlite3.Connection:
@@ -144,7 +105,7 @@ class SqliteStore:
 
     async def find_key(self, username: str) -> ApiKey | None:
         """The key and its organisations."""
-        rows = await self._run(self._readers, lambda conn: conn.execute(_SELECT_KEY, (username,)).fetchall())
+        rows = await self._run(self._readers, lambda conn: conn.execute(sql.SELECT_KEY, (username,)).fetchall())
         if not rows:
             return None
         first = rows[0]
@@ -166,7 +127,7 @@ class SqliteStore:
     async def get_submission(self, organisation_id: int, submission_id: UUID) -> StoredSubmission | None:
         """One submission of this organisation, or None."""
         params = (organisation_id, str(submission_id))
-        row = await self._run(self._readers, lambda conn: conn.execute(_SELECT_SUBMISSION, params).fetchone())
+        row = await self._run(self._readers, lambda conn: conn.execute(sql.SELECT_SUBMISSION, params).fetchone())
         if row is None:
             return None
         return StoredSubmission(
@@ -180,7 +141,7 @@ class SqliteStore:
     async def get_batch(self, batch_id: UUID, api_key_id: int, organisation_ids: Sequence[int]) -> StoredBatch | None:
         """The batch, if this key sent it or it touched one of these organisations."""
         params = (str(batch_id), api_key_id, json.dumps(list(organisation_ids)))
-        row = await self._run(self._readers, lambda conn: conn.execute(_SELECT_BATCH, params).fetchone())
+        row = await self._run(self._readers, lambda conn: conn.execute(sql.SELECT_BATCH, params).fetchone())
         if row is None:
             return None
         return StoredBatch(id=UUID(row[0]), received_at=dt.datetime.fromisoformat(row[1]), answer=row[2])
@@ -188,14 +149,14 @@ class SqliteStore:
     async def find_idempotency(self, api_key_id: int, key: str, since: dt.datetime) -> IdempotencyRecord | None:
         """The unexpired record for this key, or None."""
         params = (api_key_id, key, to_sqlite_time(since))
-        row = await self._run(self._readers, lambda conn: conn.execute(_SELECT_IDEMPOTENCY, params).fetchone())
+        row = await self._run(self._readers, lambda conn: conn.execute(sql.SELECT_IDEMPOTENCY, params).fetchone())
         return None if row is None else _record(row)
 
 
 def _insert_batch(conn: sqlite3.Connection, batch: NewBatch) -> None:
     batch_id = str(batch.id)
-    conn.execute(_INSERT_BATCH, (batch_id, batch.api_key_id, to_sqlite_time(batch.received_at), batch.answer))
-    conn.executemany(_INSERT_BATCH_ORGANISATION, [(batch_id, org) for org in batch.organisation_ids])
+    conn.execute(sql.INSERT_BATCH, (batch_id, batch.api_key_id, to_sqlite_time(batch.received_at), batch.answer))
+    conn.executemany(sql.INSERT_BATCH_ORGANISATION, [(batch_id, org) for org in batch.organisation_ids])
 
 
 def _commit(conn: sqlite3.Connection, units: Sequence[WriteUnit]) -> list[UnitOutcome]:
@@ -216,8 +177,8 @@ def _commit(conn: sqlite3.Connection, units: Sequence[WriteUnit]) -> list[UnitOu
                     to_sqlite_time(claim.created_at),
                     expired_before,
                 )
-                if conn.execute(_CLAIM_IDEMPOTENCY, params).fetchone() is None:
-                    found = conn.execute(_SELECT_IDEMPOTENCY, (claim.api_key_id, claim.key, expired_before))
+                if conn.execute(sql.CLAIM_IDEMPOTENCY, params).fetchone() is None:
+                    found = conn.execute(sql.SELECT_IDEMPOTENCY, (claim.api_key_id, claim.key, expired_before))
                     outcomes.append(_record(found.fetchone()))
                     continue
             outcomes.append(None)
@@ -238,7 +199,7 @@ def _commit(conn: sqlite3.Connection, units: Sequence[WriteUnit]) -> list[UnitOu
                 )
                 for s in unit.submissions
             )
-        conn.executemany(_INSERT_SUBMISSION, rows)
+        conn.executemany(sql.INSERT_SUBMISSION, rows)
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")

@@ -1,7 +1,6 @@
 """The OpenAPI 3.1 document, generated from the answer types and the validator's field table."""
 
 from functools import cache
-from typing import Any
 
 import msgspec
 
@@ -21,6 +20,7 @@ from order_intake.domain.answers import (
 )
 from order_intake.domain.validation import input_json_schema
 from order_intake.entrypoints.http.exchange import Exchange
+from order_intake.entrypoints.http.openapi_paths import REF, paths
 
 _ANSWERS = (
     Message,
@@ -35,159 +35,6 @@ _ANSWERS = (
     BatchRefused,
     Batch,
 )
-_REF = "#/components/schemas/{name}"
-
-
-def _json(ref: str, description: str, headers: dict[str, Any] | None = None) -> dict[str, Any]:
-    answer: dict[str, Any] = {
-        "description": description,
-        "content": {"application/json": {"schema": {"$ref": _REF.format(name=ref)}}},
-    }
-    if headers:
-        answer["headers"] = headers
-    return answer
-
-
-_STRING = {"schema": {"type": "string"}}
-_TRKREF = {"name": "trkref", "in": "path", "required": True, **_STRING, "description": "The organisation"}
-_IDEMPOTENCY_KEY = {
-    "name": "Idempotency-Key",
-    "in": "header",
-    "required": False,
-    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
-}
-_REQUEST_ID = {"name": "X-Request-Id", "in": "header", "required": False, **_STRING}
-_AUTH_FAILURES = {
-    "401": _json("Message", "Missing or wrong credentials", {"WWW-Authenticate": _STRING}),
-    "400": _json("Message", "Invalid TRKREF supplied (unknown, or not linked to this key)"),
-    "403": _json("Forbidden", "Access denied: feature off for the organisation, or key lacks permission"),
-}
-_FAILURES = {
-    "500": _json("Message", "Internal server error"),
-    "503": _json("Message", "Service unavailable (the database does not answer)"),
-}
-
-
-def _paths() -> dict[str, Any]:
-    submit = {
-        "summary": "Submit one customer order",
-        "operationId": "submitCustomerOrder",
-        "security": [{"basic": []}],
-        "parameters": [_TRKREF, _IDEMPOTENCY_KEY, _REQUEST_ID],
-        "requestBody": {
-            "required": True,
-            "content": {"application/json": {"schema": {"$ref": _REF.format(name="CustomerOrderRequest")}}},
-        },
-        "responses": {
-            "202": _json("OrderAccepted", "Accepted and durably stored", {"Location": _STRING}),
-            **_AUTH_FAILURES,
-            "409": _json("Message", "A request with this Idempotency-Key is in progress"),
-            "413": _json("Message", "Payload too large (over 1 MiB)"),
-            "422": _json("Invalid", "Invalid customer order, or no data provided"),
-            **_FAILURES,
-        },
-    }
-    show = {
-        "summary": "One accepted submission",
-        "operationId": "getCustomerOrderSubmission",
-        "security": [{"basic": []}],
-        "parameters": [_TRKREF, {"name": "id", "in": "path", "required": True, **_STRING}, _REQUEST_ID],
-        "responses": {
-            "200": _json("Submission", "The submission and its normalised order"),
-            **_AUTH_FAILURES,
-            "404": _json("Message", "No such submission for this organisation"),
-            **_FAILURES,
-        },
-    }
-    organisations = {
-        "summary": "The organisations this API key is linked to",
-        "operationId": "listOrganisations",
-        "security": [{"basic": []}],
-        "parameters": [_REQUEST_ID],
-        "responses": {"200": _json("Organisations", "Sorted by trkref"), "401": _AUTH_FAILURES["401"], **_FAILURES},
-    }
-    batch_failures = {
-        "401": _json("BatchUnauthorized", "Missing or wrong credentials", {"WWW-Authenticate": _STRING}),
-        "403": _json("Forbidden", "The key lacks the customer_order permission"),
-    }
-    submit_batch = {
-        "summary": "Submit a batch of customer orders, possibly for several organisations",
-        "operationId": "submitCustomerOrderBatch",
-        "security": [{"basic": []}],
-        "parameters": [_IDEMPOTENCY_KEY, _REQUEST_ID],
-        "requestBody": {
-            "required": True,
-            "content": {
-                "application/json": {
-                    "schema": {
-                        "type": "array",
-                        "maxItems": 10000,
-                        "items": {"$ref": _REF.format(name="CustomerOrderRequest")},
-                    }
-                }
-            },
-        },
-        "responses": {
-            "202": _json("BatchOutcome", "Batch Accepted: every element stored", {"Location": _STRING}),
-            "206": _json("BatchOutcome", "Batch partially accepted", {"Location": _STRING}),
-            "400": _json("Message", "Malformed JSON or invalid Idempotency-Key"),
-            **batch_failures,
-            "409": _json("Message", "A request with this Idempotency-Key is in progress"),
-            "413": _json("Message", "Payload too large (over 16 MiB)"),
-            "422": {
-                "description": "Batch is invalid: no element accepted, or a problem of the whole batch",
-                "content": {
-                    "application/json": {
-                        "schema": {
-                            "oneOf": [
-                                {"$ref": _REF.format(name="BatchOutcome")},
-                                {"$ref": _REF.format(name="BatchRefused")},
-                            ]
-                        }
-                    }
-                },
-            },
-            **_FAILURES,
-        },
-    }
-    show_batch = {
-        "summary": "One batch's outcome",
-        "operationId": "getCustomerOrderBatch",
-        "security": [{"basic": []}],
-        "parameters": [{"name": "batch_id", "in": "path", "required": True, **_STRING}, _REQUEST_ID],
-        "responses": {
-            "200": _json("Batch", "The batch's summary, ids and errors"),
-            **batch_failures,
-            "404": _json("Message", "No such batch for this key's organisations"),
-            **_FAILURES,
-        },
-    }
-    probe = {"responses": {"200": _json("Health", "OK"), "503": _json("Health", "Not ready")}}
-    return {
-        "/v4/organisations/{trkref}/customer_order": {"post": submit},
-        "/v4/organisations/{trkref}/customer_order/{id}": {"get": show},
-        "/v4/organisations": {"get": organisations},
-        "/v4/customer_orders": {"post": submit_batch},
-        "/v4/customer_orders/{batch_id}": {"get": show_batch},
-        "/health": {
-            "get": {"summary": "Liveness", "operationId": "health", "responses": {"200": _json("Health", "OK")}}
-        },
-        "/ready": {"get": {"summary": "Readiness: the database answers", "operationId": "ready", **probe}},
-        "/openapi.json": {
-            "get": {
-                "summary": "This document",
-                "operationId": "openapi",
-                "responses": {
-                    "200": {
-                        "description": "OpenAPI 3.1 document",
-                        "content": {"application/json": {"schema": {"type": "object"}}},
-                    }
-                },
-            }
-        },
-    }
-
-
 _DECIMAL = {"type": "string", "format": "decimal"}
 
 
@@ -205,14 +52,14 @@ def _decimals_as_numbers(schema: object) -> object:
 @cache
 def document() -> bytes:
     """The whole document, built once."""
-    _, generated = msgspec.json.schema_components(_ANSWERS, ref_template=_REF)
+    _, generated = msgspec.json.schema_components(_ANSWERS, ref_template=REF)
     schemas = _decimals_as_numbers(generated)
     assert isinstance(schemas, dict)  # noqa: S101 - a dict maps to a dict
     schemas["CustomerOrderRequest"] = input_json_schema()
     doc = {
         "openapi": "3.1.0",
         "info": {"title": "order-intake: customer order API", "version": __version__},
-        "paths": _paths(),
+        "paths": paths(),
         "components": {"schemas": schemas, "securitySchemes": {"basic": {"type": "http", "scheme": "basic"}}},
     }
     return msgspec.json.encode(doc)

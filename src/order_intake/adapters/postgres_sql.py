@@ -1,0 +1,55 @@
+"""The SQL of the PostgreSQL store (asyncpg placeholders); PostgresStore runs it."""
+
+INSERT_SUBMISSIONS = """
+INSERT INTO submissions (id, organisation_id, api_key_id, received_at, body, normalised,
+                         order_ref, idempotency_key, request_id, batch_id)
+SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::bigint[], $4::timestamptz[], $5::bytea[],
+                     $6::text[]::jsonb[], $7::text[], $8::text[], $9::text[], $10::uuid[])
+"""
+# A row older than the window is replaced; a fresher one wins and comes back by SELECT_IDEMPOTENCY.
+CLAIM_IDEMPOTENCY = """
+INSERT INTO idempotency_keys AS k (api_key_id, key, fingerprint, status, response, created_at)
+SELECT * FROM unnest($1::bigint[], $2::text[], $3::bytea[], $4::smallint[], $5::bytea[],
+                     $6::timestamptz[])
+ON CONFLICT (api_key_id, key) DO UPDATE
+   SET fingerprint = EXCLUDED.fingerprint, status = EXCLUDED.status,
+       response = EXCLUDED.response, created_at = EXCLUDED.created_at
+ WHERE k.created_at < EXCLUDED.created_at - $7::interval
+RETURNING api_key_id, key
+"""
+INSERT_BATCHES = """
+INSERT INTO batches (id, api_key_id, received_at, answer)
+SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::timestamptz[], $4::bytea[])
+"""
+INSERT_BATCH_ORGANISATIONS = """
+INSERT INTO batch_organisations (batch_id, organisation_id)
+SELECT * FROM unnest($1::uuid[], $2::bigint[])
+"""
+SELECT_BATCH = """
+SELECT b.id, b.received_at, b.answer FROM batches b
+ WHERE b.id = $1
+   AND (b.api_key_id = $2 OR EXISTS (SELECT 1 FROM batch_organisations bo
+                                      WHERE bo.batch_id = b.id AND bo.organisation_id = ANY($3::bigint[])))
+"""
+SELECT_IDEMPOTENCY = """
+SELECT api_key_id, key, fingerprint, status, response, created_at FROM idempotency_keys
+ WHERE api_key_id = $1 AND key = $2 AND created_at > $3
+"""
+SELECT_KEY = """
+SELECT k.id, k.username, k.secret_salt, k.secret_hash, k.customer_order,
+       k.revoked_at IS NOT NULL AS revoked,
+       coalesce(array_agg(o.id ORDER BY o.trkref) FILTER (WHERE o.id IS NOT NULL), '{}') AS org_ids,
+       coalesce(array_agg(o.trkref ORDER BY o.trkref) FILTER (WHERE o.id IS NOT NULL), '{}') AS trkrefs,
+       coalesce(array_agg(o.name ORDER BY o.trkref) FILTER (WHERE o.id IS NOT NULL), '{}') AS names,
+       coalesce(array_agg(o.customer_order_enabled ORDER BY o.trkref)
+                FILTER (WHERE o.id IS NOT NULL), '{}') AS enabled
+  FROM api_keys k
+  LEFT JOIN api_key_organisations ko ON ko.api_key_id = k.id
+  LEFT JOIN organisations o ON o.id = ko.organisation_id
+ WHERE k.username = $1
+ GROUP BY k.id
+"""
+SELECT_SUBMISSION = """
+SELECT id, organisation_id, received_at, state, normalised::text FROM submissions
+ WHERE organisation_id = $1 AND id = $2
+"""

@@ -1,0 +1,41 @@
+"""The SQL of the SQLite store (qmark placeholders); SqliteStore runs it."""
+
+INSERT_SUBMISSION = """
+INSERT INTO submissions (id, organisation_id, api_key_id, received_at, body, normalised,
+                         order_ref, idempotency_key, request_id, batch_id)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+"""
+CLAIM_IDEMPOTENCY = """
+INSERT INTO idempotency_keys AS k (api_key_id, key, fingerprint, status, response, created_at)
+VALUES (?, ?, ?, ?, ?, ?)
+ON CONFLICT (api_key_id, key) DO UPDATE
+   SET fingerprint = excluded.fingerprint, status = excluded.status,
+       response = excluded.response, created_at = excluded.created_at
+ WHERE k.created_at < ?
+RETURNING key
+"""
+INSERT_BATCH = "INSERT INTO batches (id, api_key_id, received_at, answer) VALUES (?, ?, ?, ?)"
+INSERT_BATCH_ORGANISATION = "INSERT INTO batch_organisations (batch_id, organisation_id) VALUES (?, ?)"
+SELECT_BATCH = """
+SELECT b.id, b.received_at, b.answer FROM batches b
+ WHERE b.id = ?
+   AND (b.api_key_id = ? OR EXISTS (SELECT 1 FROM batch_organisations bo, json_each(?) k
+                                     WHERE bo.batch_id = b.id AND bo.organisation_id = k.value))
+"""
+SELECT_IDEMPOTENCY = """
+SELECT api_key_id, key, fingerprint, status, response, created_at FROM idempotency_keys
+ WHERE api_key_id = ? AND key = ? AND created_at > ?
+"""
+SELECT_KEY = """
+SELECT k.id, k.username, k.secret_salt, k.secret_hash, k.customer_order, k.revoked_at IS NOT NULL,
+       o.id, o.trkref, o.name, o.customer_order_enabled
+  FROM api_keys k
+  LEFT JOIN api_key_organisations ko ON ko.api_key_id = k.id
+  LEFT JOIN organisations o ON o.id = ko.organisation_id
+ WHERE k.username = ?
+ ORDER BY o.trkref
+"""
+SELECT_SUBMISSION = """
+SELECT id, organisation_id, received_at, state, normalised FROM submissions
+ WHERE organisation_id = ? AND id = ?
+"""

@@ -1,0 +1,106 @@
+"""The operators' organisation and key commands: `order-intake org ...` and `order-intake key ...`."""
+
+import click
+import msgspec
+
+from order_intake.adapters import admin
+from order_intake.domain.access import MAX_TRKREF, is_valid_trkref
+from order_intake.domain.credentials import hash_secret, new_salt, new_secret, new_username
+from order_intake.entrypoints.cli_support import fail, in_admin_transaction, now
+
+
+@click.group()
+def org() -> None:
+    """Organisations (retailers)."""
+
+
+@org.command("add")
+@click.argument("trkref")
+@click.option("--name", required=True)
+def org_add(trkref: str, name: str) -> None:
+    """Add an organisation (its customer-order feature starts off)."""
+    if not is_valid_trkref(trkref):
+        fail(f"invalid trkref {trkref!r}: use A-Z, 0-9 and '-', at most {MAX_TRKREF} characters")
+    added = in_admin_transaction(lambda conn: admin.add_organisation(conn, trkref, name, now()))
+    click.echo(f"added organisation {added.trkref} ({added.name}); customer orders disabled")
+
+
+def _set_feature(trkref: str, *, enabled: bool) -> None:
+    changed = in_admin_transaction(lambda conn: admin.set_customer_order(conn, trkref, enabled=enabled))
+    click.echo(f"organisation {changed.trkref}: customer orders {'enabled' if enabled else 'disabled'}")
+
+
+@org.command("enable")
+@click.argument("trkref")
+def org_enable(trkref: str) -> None:
+    """Enable the customer-order feature."""
+    _set_feature(trkref, enabled=True)
+
+
+@org.command("disable")
+@click.argument("trkref")
+def org_disable(trkref: str) -> None:
+    """Disable the customer-order feature."""
+    _set_feature(trkref, enabled=False)
+
+
+@org.command("list")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+def org_list(*, as_json: bool) -> None:
+    """List organisations."""
+    for o in in_admin_transaction(admin.list_organisations):
+        if as_json:
+            click.echo(msgspec.json.encode(o).decode())
+        else:
+            click.echo(f"{o.trkref}\t{'enabled' if o.customer_order_enabled else 'disabled'}\t{o.name}")
+
+
+@click.group()
+def key() -> None:
+    """API keys."""
+
+
+@key.command("create")
+@click.option("--trkref", "trkrefs", multiple=True, required=True, help="Organisation to link (repeatable).")
+@click.option("--no-customer-order", is_flag=True, help="Without the customer_order permission.")
+@click.option("--json", "as_json", is_flag=True, help='Print {"username": ..., "password": ...}.')
+def key_create(trkrefs: tuple[str, ...], *, no_customer_order: bool, as_json: bool) -> None:
+    """Create a key; its password is shown once and stored only as a keyed hash."""
+    username, secret, salt = new_username(), new_secret(), new_salt()
+    in_admin_transaction(
+        lambda conn: admin.add_key(
+            conn,
+            username=username,
+            secret_salt=salt,
+            secret_hash=hash_secret(secret, salt),
+            trkrefs=trkrefs,
+            customer_order=not no_customer_order,
+            now=now(),
+        )
+    )
+    if as_json:
+        click.echo(msgspec.json.encode({"username": username, "password": secret}).decode())
+    else:
+        click.echo(f"username: {username}\npassword: {secret}\n(the password is shown only this once)")
+
+
+@key.command("revoke")
+@click.argument("username")
+def key_revoke(username: str) -> None:
+    """Revoke a key (effective within 5 seconds)."""
+    in_admin_transaction(lambda conn: admin.revoke_key(conn, username, now()))
+    click.echo(f"revoked {username}")
+
+
+@key.command("list")
+@click.option("--trkref", default=None, help="Only keys linked to this organisation.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+def key_list(trkref: str | None, *, as_json: bool) -> None:
+    """List keys (never their secrets)."""
+    for k in in_admin_transaction(lambda conn: admin.list_keys(conn, trkref)):
+        if as_json:
+            click.echo(msgspec.json.encode(k).decode())
+        else:
+            state = "revoked" if k.revoked_at else "active"
+            perm = "customer_order" if k.customer_order else "-"
+            click.echo(f"{k.username}\t{state}\t{perm}\t{','.join(k.trkrefs)}")
