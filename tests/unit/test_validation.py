@@ -342,3 +342,10 @@ def test_metadata_keys_are_not_unknown_fields() -> None:
 def test_unknown_field_with_nul_is_warned_without_it() -> None:
     """U+0000 cannot be stored, so it is replaced in the warning."""
     assert "unknown field a\ufffdb" in accepted(an_order(**{"a\x00b": 1})).warnings
+
+
+def test_warnings_stop_at_100_and_count_the_rest() -> None:
+    """An order with 150 unknown fields: 100 warnings, then one that says 50 more were not listed."""
+    warnings = accepted(an_order(**{f"x{i}": i for i in range(149)})).warnings
+    assert len(warnings) == 101
+    assert warnings[-1] == "50 more unknown fields not listed"

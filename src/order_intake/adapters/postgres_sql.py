@@ -33,7 +33,7 @@ SELECT b.id, b.received_at, b.answer FROM batches b
 """
 SELECT_IDEMPOTENCY = """
 SELECT api_key_id, key, fingerprint, status, response, created_at FROM idempotency_keys
- WHERE api_key_id = $1 AND key = $2 AND created_at > $3
+ WHERE api_key_id = $1 AND key = $2 AND created_at >= $3
 """
 SELECT_KEY = """
 SELECT k.id, k.username, k.secret_salt, k.secret_hash, k.customer_order,

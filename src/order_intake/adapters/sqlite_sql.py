@@ -24,7 +24,7 @@ SELECT b.id, b.received_at, b.answer FROM batches b
 """
 SELECT_IDEMPOTENCY = """
 SELECT api_key_id, key, fingerprint, status, response, created_at FROM idempotency_keys
- WHERE api_key_id = ? AND key = ? AND created_at > ?
+ WHERE api_key_id = ? AND key = ? AND created_at >= ?
 """
 SELECT_KEY = """
 SELECT k.id, k.username, k.secret_salt, k.secret_hash, k.customer_order, k.revoked_at IS NOT NULL,

@@ -51,6 +51,15 @@ def unknown_field(path: str) -> str:
     return f"unknown field {path}"
 
 
+# Warnings listed for one order at most; past that, one more says how many were left out.
+MAX_WARNINGS: Final = 100
+
+
+def more_unknown_fields(count: int) -> str:
+    """The last warning of an order with more than MAX_WARNINGS unknown fields."""
+    return f"{count} more unknown fields not listed"
+
+
 # Batches (POST /v4/customer_orders).
 MAX_BATCH: Final = 10_000
 BATCH_ACCEPTED: Final = "Batch Accepted"

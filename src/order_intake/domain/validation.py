@@ -1,6 +1,7 @@
 """Validating a customer order body: the field table, validate_order and the body's JSON Schema."""
 
 import copy
+from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any, Final
 
@@ -9,9 +10,11 @@ from order_intake.domain.catalogue import (
     DATE_MISSING,
     DATES_OUT_OF_ORDER,
     INVALID_ORDER,
+    MAX_WARNINGS,
     NO_DATA,
     TRKREF_MISMATCH,
     invalid,
+    more_unknown_fields,
     unknown_field,
 )
 from order_intake.domain.codes import COUNTRY, CURRENCY, LANGUAGE, LOCALE
@@ -95,24 +98,29 @@ def validate_order(value: object, *, trkref: str, trkref_optional: bool = False)
     return Accepted(order=CustomerOrder(trkref=trkref, **values), warnings=_unknown_fields(body))
 
 
-def _unknown_fields(body: dict[Any, Any]) -> tuple[str, ...]:
-    """List a warning per unknown key, in body order (an accepted body's customer and items are objects)."""
-    warnings: list[str] = []
+def _unknown_keys(body: dict[Any, Any]) -> Iterator[tuple[str, Any]]:
+    """(path prefix, key) of every unknown key, in body order (an accepted body's parts are objects)."""
     for key, value in body.items():
         if key == "customer":
-            warnings += _unknown_keys(value, "customer.", _CUSTOMER_NAMES)
+            yield from (("customer.", k) for k in value if k not in _CUSTOMER_NAMES)
         elif key == "order_items":
             for index, item in enumerate(value):
-                warnings += _unknown_keys(item, f"order_items[{index}].", _ITEM_NAMES)
+                if not item.keys() <= _ITEM_NAMES:  # the usual case skips the inner loop
+                    yield from ((f"order_items[{index}].", k) for k in item if k not in _ITEM_NAMES)
         elif key not in _ORDER_NAMES:
-            warnings.append(unknown_field(printable_key(key)))
-    return tuple(warnings)
+            yield "", key
 
 
-def _unknown_keys(body: dict[Any, Any], prefix: str, known: frozenset[str]) -> list[str]:
-    if body.keys() <= known:  # the usual case, without a loop in Python
-        return []
-    return [unknown_field(prefix + printable_key(key)) for key in body if key not in known]
+def _unknown_fields(body: dict[Any, Any]) -> tuple[str, ...]:
+    """A warning per unknown key, at most MAX_WARNINGS of them, then one that counts the rest."""
+    warnings: list[str] = []
+    unlisted = 0
+    for prefix, key in _unknown_keys(body):
+        if len(warnings) < MAX_WARNINGS:
+            warnings.append(unknown_field(prefix + printable_key(key)))
+        else:
+            unlisted += 1
+    return (*warnings, more_unknown_fields(unlisted)) if unlisted else tuple(warnings)
 
 
 def input_json_schema() -> dict[str, Any]:

@@ -51,7 +51,8 @@ class Authenticator:
         if credentials is None:
             return None
         username, password = credentials
-        key = await self._lookup(username) if len(username) <= _MAX_USERNAME else None
+        ours = len(username) <= _MAX_USERNAME and "\x00" not in username  # PostgreSQL cannot hold U+0000
+        key = await self._lookup(username) if ours else None
         if key is None:
             secret_matches(password, DUMMY_SALT, DUMMY_HASH)  # same work as a real check
             return None

@@ -1,5 +1,6 @@
 """Submit a batch: each element validated like a single order, the accepted ones stored in one transaction."""
 
+import asyncio
 import uuid
 from dataclasses import dataclass, field
 
@@ -14,12 +15,15 @@ from order_intake.domain.answers import (
     ElementErrors,
     ElementWarnings,
 )
-from order_intake.domain.jsonbody import Malformed, NotArray, parse_batch
+from order_intake.domain.jsonbody import Malformed, NotArray, TooMany, parse_batch
 from order_intake.domain.order import Accepted, Rejected
 from order_intake.domain.validation import validate_order
 from order_intake.service.idempotency import replay_or_mismatch
 from order_intake.service.outcomes import BatchRefusedWhole, BatchStored, BatchSubmitOutcome, MalformedBody
 from order_intake.service.submit import Intake, Request, claim, encoder, idempotently, new_submission
+
+# Elements validated between two yields to the event loop.
+_YIELD_EVERY = 100
 
 
 def _order_ref(value: object) -> str | None:
@@ -88,19 +92,12 @@ def _outcome(batch_id: uuid.UUID, tally: _Tally) -> BatchOutcome:
     )
 
 
-async def _validate_and_store(intake: Intake, request: Request, print_: bytes) -> BatchSubmitOutcome:
-    elements = parse_batch(request.body)
-    if isinstance(elements, Malformed):
-        return MalformedBody(elements.detail)
-    if isinstance(elements, NotArray):
-        return _refused(catalogue.BATCH_NOT_ARRAY, 0)
-    if not elements:
-        return _refused(catalogue.BATCH_EMPTY, 0)
-    if len(elements) > catalogue.MAX_BATCH:
-        return _refused(catalogue.BATCH_TOO_MANY, len(elements))
-    batch_id = uuid.uuid4()
+async def _judge_all(elements: list[tuple[bytes, object]], request: Request, batch_id: uuid.UUID) -> _Tally:
+    """Each element accepted (its row made) or rejected (its errors kept), in order."""
     tally = _Tally()
     for index, (exact, value) in enumerate(elements):
+        if index % _YIELD_EVERY == _YIELD_EVERY - 1:
+            await asyncio.sleep(0)  # a 10,000-order batch must not hold the event loop for seconds
         org, result = _judge(value, request.key)
         if org is not None:
             tally.organisation_ids.add(org.id)
@@ -120,6 +117,21 @@ async def _validate_and_store(intake: Intake, request: Request, print_: bytes) -
             tally.warnings.append(
                 ElementWarnings(index=index, order_ref=result.order.order_ref, warnings=result.warnings)
             )
+    return tally
+
+
+async def _validate_and_store(intake: Intake, request: Request, print_: bytes) -> BatchSubmitOutcome:
+    elements = parse_batch(request.body, catalogue.MAX_BATCH)
+    if isinstance(elements, Malformed):
+        return MalformedBody(elements.detail)
+    if isinstance(elements, NotArray):
+        return _refused(catalogue.BATCH_NOT_ARRAY, 0)
+    if isinstance(elements, TooMany):
+        return _refused(catalogue.BATCH_TOO_MANY, elements.count)
+    if not elements:
+        return _refused(catalogue.BATCH_EMPTY, 0)
+    batch_id = uuid.uuid4()
+    tally = await _judge_all(elements, request, batch_id)
     answer = _outcome(batch_id, tally)
     encoded = encoder.encode(answer)
     batch = NewBatch(

@@ -24,6 +24,8 @@ class RequestHeaders(Protocol):
 
     def get(self, key: str, default: str | None = None) -> str | None: ...  # noqa: D102
 
+    def __contains__(self, key: str) -> bool: ...
+
 
 class Scope(Protocol):
     """The parts of an RSGI scope the app reads."""
@@ -70,6 +72,10 @@ class Exchange:
     def header(self, name: str) -> str | None:
         """A request header by its lower-case name."""
         return self._headers.get(name)
+
+    def has_header(self, name: str) -> bool:
+        """Whether the request has this header at all, whatever its value."""
+        return name in self._headers
 
     async def read_body(self, limit: int) -> bytes | None:
         """The whole body, or None as soon as it passes `limit` bytes."""

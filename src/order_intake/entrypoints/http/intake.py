@@ -19,8 +19,8 @@ Shared = Replayed | MalformedBody | IdempotencyMismatch | IdempotencyInProgress
 def _idempotency_key(ex: Exchange) -> str | bool | None:
     """The header's value; None when absent, False when unusable."""
     raw = ex.header("idempotency-key")
-    if raw is None:
-        return None
+    if raw is None:  # granian hides a value that is not ASCII, but the name is still there
+        return False if ex.has_header("idempotency-key") else None
     key = raw.strip()
     return key if 0 < len(key) <= MAX_IDEMPOTENCY_KEY and key.isascii() and key.isprintable() else False
 
