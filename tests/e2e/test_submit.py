@@ -21,45 +21,9 @@ from tests.e2e.exchanges import (
 from tests.support.factories import an_order
 from tests.support.server import Server
 
-# The reference page's example, byte for byte as printed (note the misspelt `cutomer_ref`).
-REFERENCE_TEXT = b"""{
-  "trkref":"TRKREF123",
-  "order_ref": "ABC123",
-  "order_date": "10-12-2014",
-  "fulfilment_date": "24-12-2014",
-  "language": "en",
-  "locale": "en-GB",
-  "customer": {
-    "email": "hello@example.com",
-    "cutomer_ref": "1122",
-    "title": "MR",
-    "first_name": "John",
-    "surname": "Brown",
-    "postcode": "1122",
-    "country": "GB"
-  },
-  "order_items": [
-    {
-      "sku": "PROD1",
-      "price": "55,99",
-      "currency": "GBP",
-      "metadata": {
-        "field_1": "Value 1",
-        "field_2": "Value 2"
-      }
-    },
-    {
-      "sku": "PROD2",
-      "price": 10,
-      "currency": "GBP",
-      "metadata": {
-        "field_1": "Value 1",
-        "field_2": "Value 2"
-      }
-    }
-  ]
-}
-"""
+# The reference page's example, byte for byte as printed (note the misspelt `cutomer_ref`); the
+# README's try-it path posts the same file.
+REFERENCE_TEXT = (Path(__file__).parents[2] / "docs" / "example-order.json").read_bytes()
 
 
 def a_clean_order(**overrides: Any) -> dict[str, Any]:
