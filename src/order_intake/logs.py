@@ -5,6 +5,7 @@ import logging
 import os
 import sys
 import time
+import traceback
 from typing import Any
 
 import msgspec
@@ -29,6 +30,21 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info:
             line["exception"] = self.formatException(record.exc_info)
         return _encoder.encode(line).decode()
+
+    def formatException(self, ei: Any) -> str:  # noqa: N802, ANN401 - logging's own name and type
+        """Where it failed and what kind of error, never the error's text.
+
+        Driver messages quote the data they choked on (PostgreSQL's DETAIL can hold part of an
+        order), so only the type, the SQLSTATE when there is one, and the frames are written.
+        """
+        kind, exc, tb = ei
+        frames = "".join(traceback.format_tb(tb)) if tb is not None else ""
+        chain: list[str] = []
+        while exc is not None and len(chain) < _MAX_CHAIN:
+            sqlstate = getattr(exc, "sqlstate", None)
+            chain.append(type(exc).__qualname__ + (f" (SQLSTATE {sqlstate})" if sqlstate else ""))
+            exc = exc.__cause__ or exc.__context__
+        return frames + " <- ".join(chain or [getattr(kind, "__qualname__", "Exception")])
 
 
 def configure(level: str) -> None:
@@ -106,8 +122,11 @@ class AccessLog:
         while view:
             try:
                 written = os.write(self._fd, view)
-            except BlockingIOError:
-                continue
+            except BlockingIOError:  # a full non-blocking pipe: keep the rest for the next flush
+                self._buffer[:0] = view
+                if len(self._buffer) > _MAX_PENDING:  # the reader is gone for good: drop, do not grow
+                    del self._buffer[:-_MAX_PENDING]
+                return
             except OSError:
                 return  # nowhere to write (stderr closed): logging must not stop serving
             view = view[written:]
@@ -115,3 +134,5 @@ class AccessLog:
 
 _line_encoder = msgspec.json.Encoder()
 _FLUSH_BYTES = 64 * 1024
+_MAX_CHAIN = 8
+_MAX_PENDING = 16 * 1024 * 1024
