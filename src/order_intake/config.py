@@ -23,6 +23,8 @@ class Settings:
     # PostgreSQL connections per server process.
     pool_size: int = 8
     log_level: str = "INFO"
+    # A body must arrive within this many seconds, so that a client trickling it cannot hold a worker.
+    body_timeout_seconds: float = 30.0
 
     @property
     def is_sqlite(self) -> bool:
@@ -56,4 +58,5 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         writer_inflight=max(1, int(_number(env, "ORDER_INTAKE_WRITER_INFLIGHT", 2))),
         pool_size=max(1, int(_number(env, "ORDER_INTAKE_POOL_SIZE", 8))),
         log_level=env.get("LOG_LEVEL", "INFO").upper(),
+        body_timeout_seconds=_number(env, "ORDER_INTAKE_BODY_TIMEOUT_SECONDS", 30.0) or 30.0,
     )

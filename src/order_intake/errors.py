@@ -8,7 +8,8 @@ OrderIntakeError
 ├── SubmitFailed           `submit`: a batch could not be delivered, or was refused whole (exit 2)
 ├── StoreUnavailable       the database cannot be reached or did not answer in time (HTTP 503)
 ├── WriterClosed           the group-commit writer is draining for shutdown (HTTP 503)
-└── ClientGone             the client disconnected before its body arrived (nothing answered)
+├── ClientGone             the client disconnected before its body arrived (nothing answered)
+└── BodyTimeout            the body did not arrive in time (HTTP 408)
 """
 
 
@@ -42,6 +43,10 @@ class StoreUnavailable(OrderIntakeError):  # noqa: N818 - named for the answer i
 
 class WriterClosed(OrderIntakeError):  # noqa: N818 - a state, like asyncio.QueueShutDown
     """The writer is draining for shutdown and takes no new units."""
+
+
+class BodyTimeout(OrderIntakeError):  # noqa: N818 - named for the answer it gets, 408 Request timeout
+    """The client did not send its whole body within the configured time."""
 
 
 class ClientGone(OrderIntakeError):  # noqa: N818 - a state of the connection, not a failure of ours

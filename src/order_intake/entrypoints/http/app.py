@@ -12,7 +12,7 @@ from order_intake.config import Settings, load_settings
 from order_intake.domain import catalogue
 from order_intake.entrypoints.http import answers, batch_routes, openapi, routes
 from order_intake.entrypoints.http.exchange import Exchange, Protocol_, Scope
-from order_intake.errors import ClientGone, StoreUnavailable, WriterClosed
+from order_intake.errors import BodyTimeout, ClientGone, StoreUnavailable, WriterClosed
 
 log = logging.getLogger("order_intake.http")
 _GC_YOUNG_THRESHOLD = 20_000
@@ -67,7 +67,7 @@ class App:
 
     async def __rsgi__(self, scope: Scope, proto: Protocol_) -> None:
         """Serve one HTTP request."""
-        await self._http(Exchange(scope, proto))
+        await self._http(Exchange(scope, proto, self._settings.body_timeout_seconds))
 
     async def _http(self, ex: Exchange) -> None:
         started = time.perf_counter()
@@ -75,6 +75,8 @@ class App:
             await self._dispatch(ex)
         except ClientGone:
             ex.status = 499
+        except BodyTimeout:
+            await answers.message(ex, 408, catalogue.REQUEST_TIMEOUT, [("connection", "close")])
         except (StoreUnavailable, WriterClosed):
             log.warning("database unavailable", extra={"request_id": ex.request_id})
             if ex.status == 0:

@@ -4,13 +4,14 @@ RSGI rather than ASGI: on this machine a no-op app answers about 32,000 requests
 about 18,000 over ASGI (bench/run.py prints both floors), and this seam is the only place that knows.
 """
 
+import asyncio
 import uuid
 from typing import Protocol
 from urllib.parse import unquote
 
 import msgspec
 
-from order_intake.errors import ClientGone
+from order_intake.errors import BodyTimeout, ClientGone
 
 Headers = list[tuple[str, str]]
 
@@ -55,14 +56,15 @@ class Protocol_(Protocol):  # noqa: N801 - RSGI's own name for it is "protocol"
 class Exchange:
     """The request's method, path and headers, and the answer once sent (for the access log)."""
 
-    __slots__ = ("_headers", "_proto", "method", "path", "request_id", "status", "trkref")
+    __slots__ = ("_body_timeout", "_headers", "_proto", "method", "path", "request_id", "status", "trkref")
 
-    def __init__(self, scope: Scope, proto: Protocol_) -> None:
+    def __init__(self, scope: Scope, proto: Protocol_, body_timeout: float) -> None:
         self.method: str = scope.method
         path = scope.path
         self.path: str = unquote(path) if "%" in path else path
         self._headers = scope.headers
         self._proto = proto
+        self._body_timeout = body_timeout
         self.status = 0
         self.trkref: str | None = None
         given = self._headers.get("x-request-id") or ""
@@ -78,11 +80,18 @@ class Exchange:
         return name in self._headers
 
     async def read_body(self, limit: int) -> bytes | None:
-        """The whole body, or None as soon as it passes `limit` bytes."""
+        """The whole body, or None as soon as it passes `limit` bytes; BodyTimeout if it comes too slowly."""
         declared = self._headers.get("content-length")
         length = int(declared) if declared is not None and declared.isascii() and declared.isdigit() else None
         if length is not None and length > limit:
             return None
+        try:
+            async with asyncio.timeout(self._body_timeout):
+                return await self._read(length, limit)
+        except TimeoutError as exc:
+            raise BodyTimeout from exc
+
+    async def _read(self, length: int | None, limit: int) -> bytes | None:
         chunks: list[bytes] = []
         size = 0
         try:

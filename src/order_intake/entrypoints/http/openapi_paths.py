@@ -49,6 +49,7 @@ def paths() -> dict[str, Any]:
         "responses": {
             "202": _json("OrderAccepted", "Accepted and durably stored", {"Location": _STRING}),
             **_AUTH_FAILURES,
+            "408": _json("Message", "Request timeout: the body did not arrive in time"),
             "409": _json("Message", "A request with this Idempotency-Key is in progress"),
             "413": _json("Message", "Payload too large (over 1 MiB)"),
             "422": _json("Invalid", "Invalid customer order, or no data provided"),
@@ -100,6 +101,7 @@ def paths() -> dict[str, Any]:
             "206": _json("BatchOutcome", "Batch partially accepted", {"Location": _STRING}),
             "400": _json("Message", "Malformed JSON or invalid Idempotency-Key"),
             **batch_failures,
+            "408": _json("Message", "Request timeout: the body did not arrive in time"),
             "409": _json("Message", "A request with this Idempotency-Key is in progress"),
             "413": _json("Message", "Payload too large (over 16 MiB)"),
             "422": {
