@@ -46,3 +46,11 @@ def test_a_body_that_never_finishes_gets_408_and_others_are_served_meanwhile(
     head, _, body = answer.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 408")
     assert json.loads(body) == {"status": 408, "message": "Request timeout"}
+
+
+def test_headers_over_64_kib_are_refused_with_431_and_the_server_keeps_serving(server: Server) -> None:
+    """A 100 KB header: 431 Request Header Fields Too Large; the next request is served as usual."""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as big:
+        big.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 100_000 + b"\r\n\r\n")
+        assert big.recv(64).startswith(b"HTTP/1.1 431")
+    assert httpx.get(f"{server.base_url}/health", timeout=10).status_code == 200

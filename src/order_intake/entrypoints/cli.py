@@ -24,6 +24,7 @@ def serve(host: str, port: int, workers: int | None) -> None:
     """Serve the HTTP API (SIGTERM drains in-flight requests and flushes the writer)."""
     from granian import Granian  # noqa: PLC0415 - only this command needs the server
     from granian.constants import Interfaces  # noqa: PLC0415
+    from granian.http import HTTP1Settings  # noqa: PLC0415
 
     url = database()
     if workers is None:
@@ -36,6 +37,8 @@ def serve(host: str, port: int, workers: int | None) -> None:
         interface=Interfaces.RSGI,
         workers=workers,
         log_access=False,
+        # Headers must arrive within 10 s and fit in 64 KiB (bodies stream past this buffer).
+        http1_settings=HTTP1Settings(header_read_timeout=10_000, max_buffer_size=64 * 1024),
     ).serve()
 
 
