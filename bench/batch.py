@@ -7,7 +7,6 @@ import argparse
 import asyncio
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -16,9 +15,8 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).parent))
-from run import PG, _cli, _free_port, _pg, _stop, _wait_ready
+from run import PG, _free_port, _pg, _stop, _wait_ready, make_tenant, start_server
 
-BIN = Path(sys.executable).with_name("order-intake")
 HERE = Path(__file__).parent
 
 
@@ -59,21 +57,13 @@ def main() -> None:
             else:
                 url = f"sqlite:///{Path(tmp) / 'batch.db'}"
             env = {**os.environ, "DATABASE_URL": url, "LOG_LEVEL": "WARNING"}
-            _cli(env, "org", "add", "BENCH", "--name", "Bench")
-            _cli(env, "org", "enable", "BENCH")
-            key = json.loads(_cli(env, "key", "create", "--trkref", "BENCH", "--json"))
+            key = make_tenant(env)
             port = _free_port()
-            proc = subprocess.Popen(
-                [str(BIN), "serve", "--port", str(port), "--workers", "1"],
-                env=env,
-                start_new_session=True,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
+            proc = start_server(env, port, 1)
             try:
                 _wait_ready(f"http://127.0.0.1:{port}/health", proc)
                 times, statuses = [], []
-                with httpx.Client(timeout=120, auth=(key["username"], key["password"])) as client:
+                with httpx.Client(timeout=120, auth=key) as client:
                     for _ in range(args.repeat):
                         started = time.perf_counter()
                         answer = client.post(f"http://127.0.0.1:{port}/v4/customer_orders", content=body)

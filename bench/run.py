@@ -135,6 +135,25 @@ async def _pg(sql: str) -> None:
         await conn.close()
 
 
+def make_tenant(env: dict[str, str]) -> tuple[str, str]:
+    """Organisation BENCH, enabled, and a key for it: (username, password)."""
+    _cli(env, "org", "add", "BENCH", "--name", "Bench")
+    _cli(env, "org", "enable", "BENCH")
+    key = json.loads(_cli(env, "key", "create", "--trkref", "BENCH", "--json"))
+    return key["username"], key["password"]
+
+
+def start_server(env: dict[str, str], port: int, workers: int) -> subprocess.Popen[bytes]:
+    """`order-intake serve` in its own process group, output discarded."""
+    return subprocess.Popen(
+        [str(BIN), "serve", "--port", str(port), "--workers", str(workers)],
+        env=env,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
 def run_service(backend: str, args: argparse.Namespace, workdir: Path) -> tuple[Result, float, int]:
     """order-intake on one backend: returns the result, start-up seconds and rows stored."""
     name = f"order_intake_bench_{os.getpid()}"
@@ -145,22 +164,14 @@ def run_service(backend: str, args: argparse.Namespace, workdir: Path) -> tuple[
     else:
         url = f"sqlite:///{workdir / 'bench.db'}"
     env = {**os.environ, "DATABASE_URL": url, "LOG_LEVEL": args.log_level}
-    _cli(env, "org", "add", "BENCH", "--name", "Bench")
-    _cli(env, "org", "enable", "BENCH")
-    key = json.loads(_cli(env, "key", "create", "--trkref", "BENCH", "--json"))
+    key = make_tenant(env)
     port = _free_port()
     workers = args.workers if backend == "postgres" else args.sqlite_workers
-    proc = subprocess.Popen(
-        [str(BIN), "serve", "--port", str(port), "--workers", str(workers)],
-        env=env,
-        start_new_session=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    proc = start_server(env, port, workers)
     try:
         startup = _wait_ready(f"http://127.0.0.1:{port}/health", proc)
         path = "/v4/organisations/BENCH/customer_order"
-        auth = f"{key['username']}:{key['password']}"
+        auth = ":".join(key)
         _wrk("warm-up", port, path, auth, argparse.Namespace(**{**vars(args), "duration": 2}), proc.pid)
         result = _wrk(f"order-intake, {backend} ({workers} workers)", port, path, auth, args, proc.pid)
     finally:
