@@ -54,6 +54,9 @@ api_keys = sa.Table(
     sa.Column("customer_order", sa.Boolean(), nullable=False),
     sa.Column("created_at", TIMESTAMP, nullable=False),
     sa.Column("revoked_at", TIMESTAMP, nullable=True),
+    # Token bucket per key: requests per second (0 = unlimited) and burst size.
+    sa.Column("rate", sa.Float(), nullable=False, server_default="100"),
+    sa.Column("burst", sa.Integer(), nullable=False, server_default="200"),
 )
 
 api_key_organisations = sa.Table(
@@ -77,6 +80,8 @@ submissions = sa.Table(
     sa.Column("request_id", sa.String(200), nullable=True),
     sa.Column("batch_id", UUID, nullable=True),
     sa.Column("state", sa.String(16), nullable=False, server_default="accepted"),
+    sa.Column("processed_at", TIMESTAMP, nullable=True),
+    sa.Column("canonical_id", UUID, nullable=True),
     sa.Index("submissions_org_order_ref", "organisation_id", "order_ref"),
     sa.Index("submissions_state_received", "state", "received_at"),
 )
@@ -106,4 +111,52 @@ batch_organisations = sa.Table(
     metadata,
     sa.Column("batch_id", UUID, sa.ForeignKey("batches.id"), primary_key=True),
     sa.Column("organisation_id", ID, sa.ForeignKey("organisations.id"), primary_key=True),
+)
+
+# One merged order per (organisation, order_ref); `stamps` says which submission each field came from.
+canonical_orders = sa.Table(
+    "canonical_orders",
+    metadata,
+    sa.Column("id", UUID, primary_key=True),
+    sa.Column("organisation_id", ID, sa.ForeignKey("organisations.id"), nullable=False),
+    sa.Column("order_ref", sa.String(255), nullable=False),
+    sa.Column("version", sa.Integer(), nullable=False),
+    sa.Column("document", JSON, nullable=False),
+    sa.Column("stamps", JSON, nullable=False),
+    sa.Column("created_at", TIMESTAMP, nullable=False),
+    sa.Column("updated_at", TIMESTAMP, nullable=False),
+    sa.UniqueConstraint("organisation_id", "order_ref", name="canonical_orders_org_order_ref"),
+)
+
+# Transactional outbox: one row per change of a canonical order, written in the same transaction.
+outbox = sa.Table(
+    "outbox",
+    metadata,
+    sa.Column("id", ID, primary_key=True, autoincrement=True),
+    sa.Column("event_id", UUID, nullable=False, unique=True),
+    sa.Column("organisation_id", ID, sa.ForeignKey("organisations.id"), nullable=False),
+    sa.Column("canonical_id", UUID, nullable=False),
+    sa.Column("version", sa.Integer(), nullable=False),
+    sa.Column("routing_key", sa.String(320), nullable=False),
+    sa.Column("payload", sa.LargeBinary(), nullable=False),
+    sa.Column("created_at", TIMESTAMP, nullable=False),
+    sa.Column("sent_at", TIMESTAMP, nullable=True),
+)
+sa.Index(
+    "outbox_unsent",
+    outbox.c.id,
+    postgresql_where=outbox.c.sent_at.is_(None),
+    sqlite_where=outbox.c.sent_at.is_(None),
+)
+
+# Who changed keys, organisations or data, and when (never a customer's email in clear).
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    sa.Column("id", ID, primary_key=True, autoincrement=True),
+    sa.Column("at", TIMESTAMP, nullable=False),
+    sa.Column("actor", sa.String(255), nullable=False),
+    sa.Column("action", sa.String(64), nullable=False),
+    sa.Column("target", sa.Text(), nullable=False),
+    sa.Column("details", JSON, nullable=False),
 )
