@@ -25,6 +25,13 @@ class Settings:
     log_level: str = "INFO"
     # A body must arrive within this many seconds, so that a client trickling it cannot hold a worker.
     body_timeout_seconds: float = 30.0
+    # RabbitMQ for the events (amqp://...); unset: events stay in the outbox (`order-intake events tail`).
+    broker_url: str | None = None
+    broker_exchange: str = "order-intake"
+    # Whether each `serve` process also processes submissions and relays events (`serve --no-worker`: no).
+    in_process_worker: bool = True
+    # Submissions one processing transaction takes at most.
+    processing_batch: int = 500
 
     @property
     def is_sqlite(self) -> bool:
@@ -59,4 +66,8 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         pool_size=max(1, int(_number(env, "ORDER_INTAKE_POOL_SIZE", 8))),
         log_level=env.get("LOG_LEVEL", "INFO").upper(),
         body_timeout_seconds=_number(env, "ORDER_INTAKE_BODY_TIMEOUT_SECONDS", 30.0) or 30.0,
+        broker_url=env.get("BROKER_URL") or None,
+        broker_exchange=env.get("ORDER_INTAKE_BROKER_EXCHANGE") or "order-intake",
+        in_process_worker=env.get("ORDER_INTAKE_IN_PROCESS_WORKER", "1") != "0",
+        processing_batch=max(1, int(_number(env, "ORDER_INTAKE_PROCESSING_BATCH", 500))),
     )
