@@ -195,3 +195,26 @@ def mutated_orders(draw: st.DrawFn, trkref: str = TRKREF) -> dict[str, Any]:
     name = draw(st.sampled_from([*target, *ORDER_FIELDS, *CUSTOMER_FIELDS, *ITEM_FIELDS]))
     target[name] = draw(any_json())
     return order
+
+
+# Rate limits: token buckets and the instants (in microseconds) at which requests reach them.
+@st.composite
+def rate_limits(draw: st.DrawFn) -> tuple[float, int]:
+    """Draw a storable (rate, burst) with rate above 0: slow, fast, and awkward fractional rates."""
+    rate = draw(
+        st.one_of(
+            st.sampled_from([0.001, 0.5, 1.0, 3.0, 7.0, 100.0, 1e6, 3e6]),
+            st.floats(min_value=0.001, max_value=5e6, allow_nan=False, allow_infinity=False),
+        )
+    )
+    return rate, draw(st.integers(min_value=1, max_value=50))
+
+
+def request_gaps(interval: int) -> st.SearchStrategy[list[int]]:
+    """Draw the microseconds between successive requests: many together, some about one token apart."""
+    gap = st.one_of(
+        st.just(0),
+        st.integers(min_value=0, max_value=3 * interval),
+        st.sampled_from([interval - 1, interval, interval + 1]),
+    )
+    return st.lists(gap, min_size=1, max_size=120)
