@@ -5,7 +5,9 @@ from order_intake.adapters.postgres import PostgresStore
 from order_intake.adapters.sqlite import SqliteStore
 from order_intake.adapters.store import Store
 from order_intake.adapters.writer import GroupCommitWriter
+from order_intake.background import Background, make_processing_store
 from order_intake.config import Settings
+from order_intake.metrics import Metrics
 from order_intake.service.auth import Authenticator
 from order_intake.service.idempotency import InFlight
 from order_intake.service.submit import Intake
@@ -26,18 +28,34 @@ class Services:
         self.settings = settings
         self.store = make_store(parse_database_url(settings.database_url), settings)
         inflight = 1 if settings.is_sqlite else settings.writer_inflight
+        self.metrics = Metrics()
         self.writer = GroupCommitWriter(
-            self.store.commit_units, max_batch=settings.writer_max_batch, max_inflight=inflight
+            self.store.commit_units,
+            max_batch=settings.writer_max_batch,
+            max_inflight=inflight,
+            observe=self.metrics.commit,
         )
         self.intake = Intake(store=self.store, writer=self.writer, in_flight=InFlight())
         self.auth = Authenticator(self.store, ttl=settings.auth_cache_seconds)
+        # Canonical orders are read through the processing store; it also runs in-process work.
+        self.processing = make_processing_store(parse_database_url(settings.database_url))
+        self.background = Background(settings, self.processing) if settings.in_process_worker else None
+        self.metrics.watch_backlog(self.processing)
 
     async def start(self) -> None:
         """Open the store and start the writer."""
         await self.store.open()
         self.writer.start()
+        self.metrics.start()
+        await self.processing.open()
+        if self.background is not None:
+            self.background.start()
 
     async def stop(self) -> None:
         """Commit what is queued, then close the store."""
         await self.writer.stop()
+        await self.metrics.stop()
+        if self.background is not None:
+            await self.background.stop()
+        await self.processing.close()
         await self.store.close()

@@ -7,6 +7,7 @@ OrderIntakeError
 ├── OrderFileError         `submit`: the file cannot be read as orders (one line, exit 2)
 ├── SubmitFailed           `submit`: a batch could not be delivered, or was refused whole (exit 2)
 ├── StoreUnavailable       the database cannot be reached or did not answer in time (HTTP 503)
+├── BrokerUnavailable      the message broker cannot be reached or did not confirm (events stay in the outbox)
 ├── WriterClosed           the group-commit writer is draining for shutdown (HTTP 503)
 ├── ClientGone             the client disconnected before its body arrived (nothing answered)
 └── BodyTimeout            the body did not arrive in time (HTTP 408)
@@ -39,6 +40,10 @@ class SubmitFailed(OrderIntakeError):  # noqa: N818 - named for what the operato
 
 class StoreUnavailable(OrderIntakeError):  # noqa: N818 - named for the answer it gets, 503 Service unavailable
     """The database cannot be reached or did not answer in time."""
+
+
+class BrokerUnavailable(OrderIntakeError):  # noqa: N818 - named like StoreUnavailable
+    """The message broker cannot be reached, or did not confirm a message in time."""
 
 
 class WriterClosed(OrderIntakeError):  # noqa: N818 - a state, like asyncio.QueueShutDown

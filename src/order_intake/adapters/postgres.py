@@ -4,7 +4,7 @@ import asyncio
 import contextlib
 import datetime as dt
 from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import TYPE_CHECKING
 from uuid import UUID
 
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from asyncpg.pool import PoolConnectionProxy
 
 # Seconds to wait for a connection or a statement before answering 503 rather than hang.
-_TIMEOUT = 1.5
+TIMEOUT = 1.5
 
 # Errors meaning the connection broke mid-use; any other error is about the statement itself.
 _CONNECTION_LOST = (
@@ -40,6 +40,23 @@ _CONNECTION_LOST = (
     asyncpg.CannotConnectNowError,
     asyncpg.AdminShutdownError,
 )
+
+
+@asynccontextmanager
+async def pooled(pool: asyncpg.Pool) -> AsyncIterator["PoolConnectionProxy[asyncpg.Record]"]:
+    """A connection from the pool; every error that means 'no database now' becomes StoreUnavailable."""
+    try:
+        conn = await pool.acquire(timeout=TIMEOUT)
+    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        # Whatever stops a connection being made (server down, database gone, too many
+        # connections, bad password) means the same to a caller: no database now.
+        raise StoreUnavailable(str(exc)) from exc
+    try:
+        yield conn
+    except _CONNECTION_LOST as exc:
+        raise StoreUnavailable(str(exc)) from exc
+    finally:
+        await pool.release(conn)
 
 
 def _idempotency(row: asyncpg.Record) -> IdempotencyRecord:
@@ -78,7 +95,7 @@ class PostgresStore:
     async def open(self) -> None:
         """Create the pool (connections are made lazily, so a down database does not stop start-up)."""
         self._pool = asyncpg.create_pool(
-            self._dsn, min_size=0, max_size=self._pool_size, timeout=_TIMEOUT, command_timeout=10
+            self._dsn, min_size=0, max_size=self._pool_size, timeout=TIMEOUT, command_timeout=10
         )
         await self._pool
         self._warm = asyncio.create_task(self._warm_up())
@@ -96,27 +113,15 @@ class PostgresStore:
         if self._pool is not None:
             await self._pool.close()
 
-    @asynccontextmanager
-    async def _connection(self) -> AsyncIterator["PoolConnectionProxy[asyncpg.Record]"]:
+    def _connection(self) -> AbstractAsyncContextManager["PoolConnectionProxy[asyncpg.Record]"]:
         assert self._pool is not None  # noqa: S101 - open() ran in __rsgi_init__
-        try:
-            conn = await self._pool.acquire(timeout=_TIMEOUT)
-        except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-            # Whatever stops a connection being made (server down, database gone, too many
-            # connections, bad password) means the same to a caller: no database now.
-            raise StoreUnavailable(str(exc)) from exc
-        try:
-            yield conn
-        except _CONNECTION_LOST as exc:
-            raise StoreUnavailable(str(exc)) from exc
-        finally:
-            await self._pool.release(conn)
+        return pooled(self._pool)
 
     async def ping(self) -> bool:
         """True while the database answers a trivial query."""
         try:
             async with self._connection() as conn:
-                return bool(await conn.fetchval("SELECT true", timeout=_TIMEOUT))
+                return bool(await conn.fetchval("SELECT true", timeout=TIMEOUT))
         except StoreUnavailable:
             return False
 
@@ -174,7 +179,7 @@ class PostgresStore:
     async def find_key(self, username: str) -> ApiKey | None:
         """The key and its organisations, in one query."""
         async with self._connection() as conn:
-            row = await conn.fetchrow(sql.SELECT_KEY, username, timeout=_TIMEOUT)
+            row = await conn.fetchrow(sql.SELECT_KEY, username, timeout=TIMEOUT)
         if row is None:
             return None
         orgs = tuple(
@@ -189,12 +194,14 @@ class PostgresStore:
             customer_order=row["customer_order"],
             revoked=row["revoked"],
             organisations=orgs,
+            rate=row["rate"],
+            burst=row["burst"],
         )
 
     async def get_submission(self, organisation_id: int, submission_id: UUID) -> StoredSubmission | None:
         """One submission of this organisation, or None."""
         async with self._connection() as conn:
-            row = await conn.fetchrow(sql.SELECT_SUBMISSION, organisation_id, submission_id, timeout=_TIMEOUT)
+            row = await conn.fetchrow(sql.SELECT_SUBMISSION, organisation_id, submission_id, timeout=TIMEOUT)
         if row is None:
             return None
         return StoredSubmission(
@@ -203,16 +210,18 @@ class PostgresStore:
             received_at=row["received_at"],
             state=row["state"],
             normalised=row["normalised"].encode(),
+            processed_at=row["processed_at"],
+            canonical_id=row["canonical_id"],
         )
 
     async def get_batch(self, batch_id: UUID, api_key_id: int, organisation_ids: Sequence[int]) -> StoredBatch | None:
         """The batch, if this key sent it or it touched one of these organisations."""
         async with self._connection() as conn:
-            row = await conn.fetchrow(sql.SELECT_BATCH, batch_id, api_key_id, list(organisation_ids), timeout=_TIMEOUT)
+            row = await conn.fetchrow(sql.SELECT_BATCH, batch_id, api_key_id, list(organisation_ids), timeout=TIMEOUT)
         return None if row is None else StoredBatch(id=row["id"], received_at=row["received_at"], answer=row["answer"])
 
     async def find_idempotency(self, api_key_id: int, key: str, since: dt.datetime) -> IdempotencyRecord | None:
         """The unexpired record for this key, or None."""
         async with self._connection() as conn:
-            row = await conn.fetchrow(sql.SELECT_IDEMPOTENCY, api_key_id, key, since, timeout=_TIMEOUT)
+            row = await conn.fetchrow(sql.SELECT_IDEMPOTENCY, api_key_id, key, since, timeout=TIMEOUT)
         return None if row is None else _idempotency(row)

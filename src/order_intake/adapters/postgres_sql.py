@@ -37,7 +37,7 @@ SELECT api_key_id, key, fingerprint, status, response, created_at FROM idempoten
 """
 SELECT_KEY = """
 SELECT k.id, k.username, k.secret_salt, k.secret_hash, k.customer_order,
-       k.revoked_at IS NOT NULL AS revoked,
+       k.revoked_at IS NOT NULL AS revoked, k.rate, k.burst,
        coalesce(array_agg(o.id ORDER BY o.trkref) FILTER (WHERE o.id IS NOT NULL), '{}') AS org_ids,
        coalesce(array_agg(o.trkref ORDER BY o.trkref) FILTER (WHERE o.id IS NOT NULL), '{}') AS trkrefs,
        coalesce(array_agg(o.name ORDER BY o.trkref) FILTER (WHERE o.id IS NOT NULL), '{}') AS names,
@@ -50,6 +50,6 @@ SELECT k.id, k.username, k.secret_salt, k.secret_hash, k.customer_order,
  GROUP BY k.id
 """
 SELECT_SUBMISSION = """
-SELECT id, organisation_id, received_at, state, normalised::text FROM submissions
+SELECT id, organisation_id, received_at, state, normalised::text, processed_at, canonical_id FROM submissions
  WHERE organisation_id = $1 AND id = $2
 """

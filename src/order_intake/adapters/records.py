@@ -5,6 +5,8 @@ from uuid import UUID
 
 import msgspec
 
+from order_intake.domain.ratelimit import DEFAULT_BURST, DEFAULT_RATE
+
 
 class Organisation(msgspec.Struct, frozen=True):
     """A retailer, identified by its trkref."""
@@ -25,6 +27,8 @@ class ApiKey(msgspec.Struct, frozen=True):
     customer_order: bool
     revoked: bool
     organisations: tuple[Organisation, ...]
+    rate: float = DEFAULT_RATE  # token bucket: requests per second (0 = unlimited) ...
+    burst: int = DEFAULT_BURST  # ... and how many may come at once
 
 
 class KeySummary(msgspec.Struct, frozen=True):
@@ -35,6 +39,8 @@ class KeySummary(msgspec.Struct, frozen=True):
     customer_order: bool
     created_at: dt.datetime
     revoked_at: dt.datetime | None
+    rate: float = DEFAULT_RATE
+    burst: int = DEFAULT_BURST
 
 
 class NewSubmission(msgspec.Struct, frozen=True):
@@ -60,6 +66,8 @@ class StoredSubmission(msgspec.Struct, frozen=True):
     received_at: dt.datetime
     state: str
     normalised: bytes
+    processed_at: dt.datetime | None = None
+    canonical_id: UUID | None = None
 
 
 class IdempotencyRecord(msgspec.Struct, frozen=True):

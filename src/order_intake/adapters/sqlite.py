@@ -122,6 +122,8 @@ class SqliteStore:
             customer_order=bool(first[4]),
             revoked=bool(first[5]),
             organisations=orgs,
+            rate=first[10],
+            burst=first[11],
         )
 
     async def get_submission(self, organisation_id: int, submission_id: UUID) -> StoredSubmission | None:
@@ -136,6 +138,8 @@ class SqliteStore:
             received_at=dt.datetime.fromisoformat(row[2]),
             state=row[3],
             normalised=row[4].encode(),
+            processed_at=None if row[5] is None else dt.datetime.fromisoformat(row[5]),
+            canonical_id=None if row[6] is None else UUID(row[6]),
         )
 
     async def get_batch(self, batch_id: UUID, api_key_id: int, organisation_ids: Sequence[int]) -> StoredBatch | None:

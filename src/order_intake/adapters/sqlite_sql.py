@@ -28,7 +28,7 @@ SELECT api_key_id, key, fingerprint, status, response, created_at FROM idempoten
 """
 SELECT_KEY = """
 SELECT k.id, k.username, k.secret_salt, k.secret_hash, k.customer_order, k.revoked_at IS NOT NULL,
-       o.id, o.trkref, o.name, o.customer_order_enabled
+       o.id, o.trkref, o.name, o.customer_order_enabled, k.rate, k.burst
   FROM api_keys k
   LEFT JOIN api_key_organisations ko ON ko.api_key_id = k.id
   LEFT JOIN organisations o ON o.id = ko.organisation_id
@@ -36,6 +36,6 @@ SELECT k.id, k.username, k.secret_salt, k.secret_hash, k.customer_order, k.revok
  ORDER BY o.trkref
 """
 SELECT_SUBMISSION = """
-SELECT id, organisation_id, received_at, state, normalised FROM submissions
+SELECT id, organisation_id, received_at, state, normalised, processed_at, canonical_id FROM submissions
  WHERE organisation_id = ? AND id = ?
 """

@@ -48,6 +48,22 @@ class Submission(msgspec.Struct, frozen=True):
     state: str
     received_at: dt.datetime
     order: CustomerOrder
+    # Set once background processing merged the submission into its canonical order.
+    processed_at: dt.datetime | None
+    customer_order_id: UUID | None
+
+
+class CanonicalOrder(msgspec.Struct, frozen=True):
+    """200: an order as the platform sees it, every submission of its order_ref merged."""
+
+    status: Literal[200]
+    id: UUID
+    order_ref: str
+    # Grows by one with every change; events carry the same number.
+    version: int
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    order: CustomerOrder
 
 
 class OrganisationEntry(msgspec.Struct, frozen=True):

@@ -7,6 +7,7 @@ import click
 from order_intake.entrypoints.cli_admin import key, org
 from order_intake.entrypoints.cli_support import database
 from order_intake.entrypoints.submit_client import submit
+from order_intake.entrypoints.worker import events, worker
 
 
 @click.group()
@@ -20,13 +21,21 @@ def main() -> None:
 @click.option(
     "--workers", type=click.IntRange(1, 64), help="Processes (default: 1 on SQLite, one per core on PostgreSQL)."
 )
-def serve(host: str, port: int, workers: int | None) -> None:
-    """Serve the HTTP API (SIGTERM drains in-flight requests and flushes the writer)."""
+@click.option(
+    "--no-worker", is_flag=True, help="Do not process submissions in the server (run `order-intake worker`)."
+)
+def serve(host: str, port: int, workers: int | None, *, no_worker: bool) -> None:
+    """Serve the HTTP API (SIGTERM drains in-flight requests and flushes the writer).
+
+    Each server process also processes accepted submissions and relays events, unless --no-worker.
+    """
     from granian import Granian  # noqa: PLC0415 - only this command needs the server
     from granian.constants import Interfaces  # noqa: PLC0415
     from granian.http import HTTP1Settings  # noqa: PLC0415
 
     url = database()
+    if no_worker:
+        os.environ["ORDER_INTAKE_IN_PROCESS_WORKER"] = "0"  # read by each worker process's settings
     if workers is None:
         workers = 1 if url.backend == "sqlite" else (os.cpu_count() or 1)
     Granian(
@@ -57,3 +66,5 @@ def db_upgrade() -> None:
 main.add_command(org)
 main.add_command(key)
 main.add_command(submit)
+main.add_command(worker)
+main.add_command(events)

@@ -1,13 +1,21 @@
-"""Read-side use cases: one submission, the caller's organisations."""
+"""Read-side use cases: one submission, one canonical order, a batch, the caller's organisations."""
 
 import uuid
 from decimal import Decimal
 
 import msgspec
 
+from order_intake.adapters.processing_records import ProcessingStore
 from order_intake.adapters.records import ApiKey, Organisation
 from order_intake.adapters.store import Store
-from order_intake.domain.answers import Batch, BatchOutcome, OrganisationEntry, Organisations, Submission
+from order_intake.domain.answers import (
+    Batch,
+    BatchOutcome,
+    CanonicalOrder,
+    OrganisationEntry,
+    Organisations,
+    Submission,
+)
 from order_intake.domain.order import CustomerOrder
 
 _order = msgspec.json.Decoder(CustomerOrder, float_hook=Decimal)
@@ -34,6 +42,26 @@ async def find_submission(*, store: Store, organisation: Organisation, submissio
         state=stored.state,
         received_at=stored.received_at,
         order=_order.decode(stored.normalised),
+        processed_at=stored.processed_at,
+        customer_order_id=stored.canonical_id,
+    )
+
+
+async def find_canonical(
+    *, store: ProcessingStore, organisation: Organisation, order_ref: str
+) -> CanonicalOrder | None:
+    """The organisation's canonical order with this order_ref; None when there is none (yet)."""
+    stored = await store.get_canonical(organisation.id, order_ref)
+    if stored is None:
+        return None
+    return CanonicalOrder(
+        status=200,
+        id=stored.id,
+        order_ref=stored.order_ref,
+        version=stored.version,
+        created_at=stored.created_at,
+        updated_at=stored.updated_at,
+        order=_order.decode(stored.document),
     )
 
 

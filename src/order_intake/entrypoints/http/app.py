@@ -10,9 +10,10 @@ from order_intake import logs
 from order_intake.bootstrap import Services
 from order_intake.config import Settings, load_settings
 from order_intake.domain import catalogue
-from order_intake.entrypoints.http import answers, batch_routes, openapi, routes
+from order_intake.entrypoints.http import answers, batch_routes, openapi, openapi_paths, routes
 from order_intake.entrypoints.http.exchange import Exchange, Protocol_, Scope
 from order_intake.errors import BodyTimeout, ClientGone, StoreUnavailable, WriterClosed
+from order_intake.metrics import Metrics
 
 log = logging.getLogger("order_intake.http")
 _GC_YOUNG_THRESHOLD = 20_000
@@ -23,21 +24,36 @@ _ROUTES: list[tuple[tuple[str | None, ...], dict[str, Handler]]] = [
     (("v4", "organisations"), {"GET": routes.list_organisations}),
     (("v4", "organisations", None, "customer_order"), {"POST": routes.submit}),
     (("v4", "organisations", None, "customer_order", None), {"GET": routes.show_submission}),
+    (("v4", "organisations", None, "customer_orders", None), {"GET": routes.show_customer_order}),
     (("v4", "customer_orders"), {"POST": batch_routes.submit}),
     (("v4", "customer_orders", None), {"GET": batch_routes.show}),
     (("health",), {"GET": routes.health}),
     (("ready",), {"GET": routes.ready}),
     (("openapi.json",), {"GET": openapi.serve}),
+    (("metrics",), {"GET": routes.metrics}),
 ]
+Shape = tuple[str | None, ...]
 
 
-def _match(path: str) -> tuple[dict[str, Handler], list[str]] | None:
+def _template(shape: Shape) -> str:
+    """The route as the OpenAPI document names it (`/v4/organisations/{trkref}/customer_order`)."""
+    for path in openapi_paths.paths():
+        if tuple(None if p.startswith("{") else p for p in path.strip("/").split("/")) == shape:
+            return path
+    return "/" + "/".join("{param}" if s is None else s for s in shape)
+
+
+# The metrics label of each route: its template, never the trkref or id that filled it in.
+_TEMPLATES: dict[Shape, str] = {shape: _template(shape) for shape, _ in _ROUTES}
+
+
+def _match(path: str) -> tuple[Shape, dict[str, Handler], list[str]] | None:
     segments = path.strip("/").split("/") if path != "/" else []
     if path.endswith("/") and path != "/":
         return None
     for shape, methods in _ROUTES:
         if len(shape) == len(segments) and all(s is None or s == v for s, v in zip(shape, segments, strict=True)):
-            return methods, [v for s, v in zip(shape, segments, strict=True) if s is None]
+            return shape, methods, [v for s, v in zip(shape, segments, strict=True) if s is None]
     return None
 
 
@@ -47,12 +63,14 @@ class App:
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
         self._services: Services | None = None
+        self._metrics: Metrics | None = None
         self._access = logs.AccessLog(enabled=logging.getLogger().isEnabledFor(logging.INFO))
 
     def __rsgi_init__(self, loop: asyncio.AbstractEventLoop) -> None:
         """Worker start, before it serves: open the store, start the writer."""
         self._services = Services(self._settings)
         loop.run_until_complete(self._services.start())
+        self._metrics = self._services.metrics
         # Requests allocate many short-lived containers and almost no cycles: collect the young
         # generation less often, and never re-scan what start-up made (measured: about +10% orders/s).
         gc.collect()
@@ -85,7 +103,10 @@ class App:
             log.exception("unexpected failure", extra={"request_id": ex.request_id})
             if ex.status == 0:
                 await answers.message(ex, 500, catalogue.INTERNAL_ERROR)
-        latency_ms = round((time.perf_counter() - started) * 1000, 3)
+        elapsed = time.perf_counter() - started
+        if self._metrics is not None:
+            self._metrics.request(ex.route, ex.method, ex.status, elapsed)
+        latency_ms = round(elapsed * 1000, 3)
         self._access.request(
             method=ex.method,
             path=ex.path,
@@ -100,14 +121,20 @@ class App:
         if found is None:
             await answers.message(ex, 404, catalogue.NOT_FOUND)
             return
-        methods, params = found
+        shape, methods, params = found
+        ex.route = _TEMPLATES[shape]
         handler = methods.get(ex.method)
         if handler is None:
             allow = ", ".join(sorted(methods))
             await answers.message(ex, 405, catalogue.METHOD_NOT_ALLOWED, [("allow", allow)])
             return
         assert self._services is not None  # noqa: S101 - __rsgi_init__ ran before any request
-        context = routes.Context(intake=self._services.intake, auth=self._services.auth)
+        context = routes.Context(
+            intake=self._services.intake,
+            auth=self._services.auth,
+            processing=self._services.processing,
+            metrics=self._services.metrics,
+        )
         await handler(context, ex, *params)
 
 

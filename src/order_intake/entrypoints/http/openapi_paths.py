@@ -68,6 +68,18 @@ def paths() -> dict[str, Any]:
             **_FAILURES,
         },
     }
+    show_canonical = {
+        "summary": "One canonical order: every processed submission of its order_ref merged",
+        "operationId": "getCustomerOrder",
+        "security": [{"basic": []}],
+        "parameters": [_TRKREF, {"name": "order_ref", "in": "path", "required": True, **_STRING}, _REQUEST_ID],
+        "responses": {
+            "200": _json("CanonicalOrder", "The merged order and its version"),
+            **_AUTH_FAILURES,
+            "404": _json("Message", "No processed submission of this order_ref for this organisation"),
+            **_FAILURES,
+        },
+    }
     organisations = {
         "summary": "The organisations this API key is linked to",
         "operationId": "listOrganisations",
@@ -136,6 +148,7 @@ def paths() -> dict[str, Any]:
     return {
         "/v4/organisations/{trkref}/customer_order": {"post": submit},
         "/v4/organisations/{trkref}/customer_order/{id}": {"get": show},
+        "/v4/organisations/{trkref}/customer_orders/{order_ref}": {"get": show_canonical},
         "/v4/organisations": {"get": organisations},
         "/v4/customer_orders": {"post": submit_batch},
         "/v4/customer_orders/{batch_id}": {"get": show_batch},

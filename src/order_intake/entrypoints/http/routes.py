@@ -4,15 +4,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from uuid import UUID
 
+from order_intake.adapters.processing_records import ProcessingStore
 from order_intake.adapters.records import ApiKey, Organisation
 from order_intake.domain import catalogue
 from order_intake.domain.access import Denied, organisation_for
 from order_intake.domain.order import Rejected
 from order_intake.entrypoints.http import answers, intake
 from order_intake.entrypoints.http.exchange import Exchange
+from order_intake.metrics import CONTENT_TYPE, Metrics
 from order_intake.service.auth import Authenticator
 from order_intake.service.outcomes import Stored
-from order_intake.service.queries import find_submission, organisations_of
+from order_intake.service.queries import find_canonical, find_submission, organisations_of
 from order_intake.service.submit import Intake, submit_order
 
 MAX_BODY = 1024 * 1024
@@ -24,6 +26,8 @@ class Context:
 
     intake: Intake
     auth: Authenticator
+    processing: ProcessingStore
+    metrics: Metrics
 
 
 async def _key(ctx: Context, ex: Exchange) -> ApiKey | None:
@@ -79,6 +83,18 @@ async def show_submission(ctx: Context, ex: Exchange, trkref: str, submission_id
         await ex.answer(200, found)
 
 
+async def show_customer_order(ctx: Context, ex: Exchange, trkref: str, order_ref: str) -> None:
+    """GET /v4/organisations/{trkref}/customer_orders/{order_ref}: the canonical order."""
+    access = await _access(ctx, ex, trkref)
+    if access is None:
+        return
+    found = await find_canonical(store=ctx.processing, organisation=access[1], order_ref=order_ref)
+    if found is None:
+        await answers.message(ex, 404, catalogue.NOT_FOUND)
+    else:
+        await ex.answer(200, found)
+
+
 async def list_organisations(ctx: Context, ex: Exchange) -> None:
     """GET /v4/organisations: what client libraries call to verify a key."""
     key = await _key(ctx, ex)
@@ -97,3 +113,8 @@ async def ready(ctx: Context, ex: Exchange) -> None:
         await answers.message(ex, 200, "OK")
     else:
         await answers.message(ex, 503, catalogue.SERVICE_UNAVAILABLE)
+
+
+async def metrics(ctx: Context, ex: Exchange) -> None:
+    """GET /metrics: Prometheus text exposition, summed over every server process."""
+    await ex.answer_bytes(200, await ctx.metrics.exposition(), content_type=CONTENT_TYPE)

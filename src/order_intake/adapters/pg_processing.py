@@ -1,0 +1,174 @@
+"""Processing and the event relay on PostgreSQL: row claiming with SKIP LOCKED, per-order advisory locks."""
+
+import datetime as dt
+import hashlib
+from contextlib import AbstractAsyncContextManager
+from typing import TYPE_CHECKING
+
+import asyncpg
+
+from order_intake.adapters import pg_processing_sql as sql
+from order_intake.adapters.postgres import TIMEOUT, pooled
+from order_intake.adapters.processing_records import (
+    Claimed,
+    OrderKey,
+    OutboxEvent,
+    OutboxRow,
+    Planner,
+    Publisher,
+    StoredCanonical,
+)
+
+if TYPE_CHECKING:
+    from asyncpg.pool import PoolConnectionProxy
+
+# A transaction left idle this long (a hung processor) is ended by the server, releasing its rows.
+_IDLE_IN_TRANSACTION = "30s"
+
+
+def lock_key(key: OrderKey) -> int:
+    """A stable signed 64-bit advisory-lock key for one order (the same in every process)."""
+    digest = hashlib.blake2b(f"{key[0]}:{key[1]}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def _canonical(row: asyncpg.Record) -> StoredCanonical:
+    return StoredCanonical(
+        id=row["id"],
+        organisation_id=row["organisation_id"],
+        order_ref=row["order_ref"],
+        version=row["version"],
+        document=row["document"].encode(),
+        stamps=row["stamps"].encode(),
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
+
+
+def _outbox_row(row: asyncpg.Record) -> OutboxRow:
+    return OutboxRow(
+        id=row["id"],
+        event_id=row["event_id"],
+        version=row["version"],
+        routing_key=row["routing_key"],
+        payload=bytes(row["payload"]),
+        sent_at=row["sent_at"],
+    )
+
+
+class PgProcessingStore:
+    """ProcessingStore on PostgreSQL, with a small pool of its own."""
+
+    def __init__(self, dsn: str, *, pool_size: int = 2) -> None:
+        self._dsn = dsn
+        self._pool_size = pool_size
+        self._pool: asyncpg.Pool | None = None
+
+    async def open(self) -> None:
+        """Create the pool (connections are made when first needed)."""
+        self._pool = await asyncpg.create_pool(
+            self._dsn,
+            min_size=0,
+            max_size=self._pool_size,
+            timeout=TIMEOUT,
+            command_timeout=30,
+            server_settings={"idle_in_transaction_session_timeout": _IDLE_IN_TRANSACTION},
+        )
+
+    async def close(self) -> None:
+        """Close the pool."""
+        if self._pool is not None:
+            await self._pool.close()
+
+    def _connection(self) -> AbstractAsyncContextManager["PoolConnectionProxy[asyncpg.Record]"]:
+        assert self._pool is not None  # noqa: S101 - open() ran first
+        return pooled(self._pool)
+
+    async def process(self, limit: int, plan: Planner) -> int:
+        """Claim, lock the orders, read them, write the plan: one transaction."""
+        async with self._connection() as conn, conn.transaction():
+            claimed = [
+                Claimed(
+                    id=r["id"],
+                    organisation_id=r["organisation_id"],
+                    trkref=r["trkref"],
+                    order_ref=r["order_ref"],
+                    received_at=r["received_at"],
+                    normalised=r["normalised"].encode(),
+                )
+                for r in await conn.fetch(sql.CLAIM, limit)
+            ]
+            if not claimed:
+                return 0
+            keys = list({(c.organisation_id, c.order_ref) for c in claimed})
+            await conn.execute(sql.LOCK_ORDERS, [lock_key(k) for k in keys])
+            rows = await conn.fetch(sql.SELECT_CANONICALS, [k[0] for k in keys], [k[1] for k in keys])
+            existing = {(r["organisation_id"], r["order_ref"]): _canonical(r) for r in rows}
+            result = plan(claimed, existing)
+            await _write(conn, result.canonicals, result.events)
+            await conn.execute(
+                sql.MARK_PROCESSED,
+                result.processed_at,
+                [p[0] for p in result.processed],
+                [p[1] for p in result.processed],
+            )
+        return len(claimed)
+
+    async def relay(self, limit: int, publish: Publisher) -> int:
+        """Lock the oldest unsent events, publish them, mark them sent: one transaction."""
+        async with self._connection() as conn, conn.transaction():
+            rows = [_outbox_row(r) for r in await conn.fetch(sql.CLAIM_UNSENT, limit)]
+            if rows:
+                await publish(rows)
+                await conn.execute(sql.MARK_SENT, dt.datetime.now(dt.UTC), [r.id for r in rows])
+        return len(rows)
+
+    async def events_after(self, after_id: int, trkref: str | None, limit: int) -> list[OutboxRow]:
+        """Events past `after_id`, oldest first."""
+        async with self._connection() as conn:
+            return [_outbox_row(r) for r in await conn.fetch(sql.EVENTS_AFTER, after_id, trkref, limit)]
+
+    async def get_canonical(self, organisation_id: int, order_ref: str) -> StoredCanonical | None:
+        """One canonical order, or None."""
+        async with self._connection() as conn:
+            row = await conn.fetchrow(sql.SELECT_CANONICAL, organisation_id, order_ref, timeout=TIMEOUT)
+        return None if row is None else _canonical(row)
+
+    async def backlog(self) -> tuple[float, int]:
+        """Oldest unprocessed submission's age and unsent events."""
+        async with self._connection() as conn:
+            row = await conn.fetchrow(sql.BACKLOG, timeout=TIMEOUT)
+        assert row is not None  # noqa: S101 - an aggregate always answers one row
+        return float(row[0]), int(row[1])
+
+
+async def _write(
+    conn: "PoolConnectionProxy[asyncpg.Record]",
+    canonicals: tuple[StoredCanonical, ...],
+    events: tuple[OutboxEvent, ...],
+) -> None:
+    if canonicals:
+        c = canonicals
+        await conn.execute(
+            sql.UPSERT_CANONICALS,
+            [x.id for x in c],
+            [x.organisation_id for x in c],
+            [x.order_ref for x in c],
+            [x.version for x in c],
+            [x.document.decode() for x in c],
+            [x.stamps.decode() for x in c],
+            [x.created_at for x in c],
+            [x.updated_at for x in c],
+        )
+    if events:
+        e = events
+        await conn.execute(
+            sql.INSERT_EVENTS,
+            [x.event_id for x in e],
+            [x.organisation_id for x in e],
+            [x.canonical_id for x in e],
+            [x.version for x in e],
+            [x.routing_key for x in e],
+            [x.payload for x in e],
+            [x.created_at for x in e],
+        )

@@ -1,0 +1,100 @@
+"""The rows background processing reads and writes, shared by both backends."""
+
+import datetime as dt
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Protocol
+from uuid import UUID
+
+import msgspec
+
+# A canonical order's natural key: (organisation id, order_ref).
+OrderKey = tuple[int, str]
+
+
+class Claimed(msgspec.Struct, frozen=True):
+    """An accepted submission taken by one processor; nobody else has it until that transaction ends."""
+
+    id: UUID
+    organisation_id: int
+    trkref: str
+    order_ref: str
+    received_at: dt.datetime
+    normalised: bytes
+
+
+class StoredCanonical(msgspec.Struct, frozen=True):
+    """A canonical order as stored (document and stamps as JSON text)."""
+
+    id: UUID
+    organisation_id: int
+    order_ref: str
+    version: int
+    document: bytes
+    stamps: bytes
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class OutboxEvent(msgspec.Struct, frozen=True):
+    """One event row: written with the change it announces, sent later by the relay."""
+
+    event_id: UUID
+    organisation_id: int
+    canonical_id: UUID
+    version: int
+    routing_key: str
+    payload: bytes
+    created_at: dt.datetime
+
+
+class OutboxRow(msgspec.Struct, frozen=True):
+    """An outbox row as read back, with its position and whether it was sent."""
+
+    id: int
+    event_id: UUID
+    version: int
+    routing_key: str
+    payload: bytes
+    sent_at: dt.datetime | None
+
+
+class Plan(msgspec.Struct, frozen=True):
+    """What one processing transaction writes: changed orders, their events, the submissions done."""
+
+    canonicals: tuple[StoredCanonical, ...]
+    events: tuple[OutboxEvent, ...]
+    processed: tuple[tuple[UUID, UUID], ...]  # (submission id, canonical id)
+    processed_at: dt.datetime
+
+
+Planner = Callable[[Sequence[Claimed], Mapping[OrderKey, StoredCanonical]], Plan]
+Publisher = Callable[[Sequence[OutboxRow]], Awaitable[None]]
+
+
+class ProcessingStore(Protocol):
+    """The storage side of processing and of the event relay."""
+
+    async def open(self) -> None:
+        """Connect."""
+
+    async def close(self) -> None:
+        """Release every connection."""
+
+    async def process(self, limit: int, plan: Planner) -> int:
+        """Claim up to `limit` accepted submissions and write what `plan` makes of them, in one transaction.
+
+        `plan` gets the claimed submissions and their orders' current canonical versions; the answer
+        is the number claimed (0: nothing waiting).
+        """
+
+    async def relay(self, limit: int, publish: Publisher) -> int:
+        """Hand up to `limit` unsent events, oldest first, to `publish`; mark them sent once it returns."""
+
+    async def events_after(self, after_id: int, trkref: str | None, limit: int) -> list[OutboxRow]:
+        """Events past position `after_id`, oldest first, of one organisation or all."""
+
+    async def get_canonical(self, organisation_id: int, order_ref: str) -> StoredCanonical | None:
+        """One canonical order."""
+
+    async def backlog(self) -> tuple[float, int]:
+        """Age in seconds of the oldest unprocessed submission (0 when none), and unsent events."""

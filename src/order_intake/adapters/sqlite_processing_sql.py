@@ -1,0 +1,34 @@
+"""The SQL of processing and of the event relay on SQLite (one writer at a time: BEGIN IMMEDIATE)."""
+
+CLAIM = """
+SELECT s.id, s.organisation_id, o.trkref, s.order_ref, s.received_at, s.normalised
+  FROM submissions s JOIN organisations o ON o.id = s.organisation_id
+ WHERE s.state = 'accepted'
+ ORDER BY s.received_at
+ LIMIT ?
+"""
+_CANONICAL_COLUMNS = "id, organisation_id, order_ref, version, document, stamps, created_at, updated_at"
+SELECT_CANONICAL = f"SELECT {_CANONICAL_COLUMNS} FROM canonical_orders WHERE organisation_id = ? AND order_ref = ?"  # noqa: S608 - constant column list
+UPSERT_CANONICAL = f"""
+INSERT INTO canonical_orders ({_CANONICAL_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (organisation_id, order_ref) DO UPDATE
+   SET version = excluded.version, document = excluded.document, stamps = excluded.stamps,
+       updated_at = excluded.updated_at
+"""  # noqa: S608 - constant column list
+INSERT_EVENT = """
+INSERT INTO outbox (event_id, organisation_id, canonical_id, version, routing_key, payload, created_at)
+VALUES (?, ?, ?, ?, ?, ?, ?)
+"""
+MARK_PROCESSED = "UPDATE submissions SET state = 'processed', processed_at = ?, canonical_id = ? WHERE id = ?"
+_OUTBOX_COLUMNS = "e.id, e.event_id, e.version, e.routing_key, e.payload, e.sent_at"
+SELECT_UNSENT = f"SELECT {_OUTBOX_COLUMNS} FROM outbox e WHERE e.sent_at IS NULL ORDER BY e.id LIMIT ?"  # noqa: S608
+MARK_SENT = "UPDATE outbox SET sent_at = ? WHERE id = ? AND sent_at IS NULL"
+EVENTS_AFTER = f"""
+SELECT {_OUTBOX_COLUMNS} FROM outbox e JOIN organisations o ON o.id = e.organisation_id
+ WHERE e.id > ? AND (? IS NULL OR o.trkref = ?)
+ ORDER BY e.id LIMIT ?
+"""  # noqa: S608 - constant column list
+BACKLOG = """
+SELECT (SELECT min(received_at) FROM submissions WHERE state = 'accepted'),
+       (SELECT count(*) FROM outbox WHERE sent_at IS NULL)
+"""

@@ -1,0 +1,39 @@
+"""The event published when a canonical order changes: its JSON shape and its routing key."""
+
+import datetime as dt
+from typing import Any, Final, Literal
+from uuid import UUID
+
+import msgspec
+
+EXCHANGE = "order-intake"
+UPSERTED: Final = "customer_order.upserted"
+
+
+def routing_key(trkref: str) -> str:
+    """Topic routing key: consumers bind `customer_order.upserted.*` or one retailer's key."""
+    return f"{UPSERTED}.{trkref}"
+
+
+class CustomerOrderUpserted(msgspec.Struct, frozen=True, kw_only=True):
+    """A canonical order's new version.
+
+    `event_id` is stable across re-deliveries; `version` grows by one with every change of the
+    order, so a consumer keeps the highest version it has seen.
+    """
+
+    event_id: UUID
+    type: Literal["customer_order.upserted"] = UPSERTED
+    occurred_at: dt.datetime
+    trkref: str
+    order_ref: str
+    customer_order_id: UUID
+    version: int
+    customer_order: dict[str, Any]
+    # The submissions merged by the change that made this version.
+    submission_ids: tuple[UUID, ...]
+
+
+def event_schema() -> dict[str, Any]:
+    """The event's JSON Schema, for the docs and for consumers."""
+    return msgspec.json.schema(CustomerOrderUpserted)

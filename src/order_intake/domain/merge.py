@@ -1,0 +1,82 @@
+"""The canonical order: several submissions of one order_ref merged, newest values winning.
+
+Every field remembers the stamp of the submission it came from, and a submission's value replaces
+a field only when its stamp is newer. That makes the merge a join: the result is the same whatever
+the order in which submissions are applied, and applying one twice changes nothing. So processors
+may run in any order, concurrently (serialised per order), or again after a crash.
+"""
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from typing import Any
+from uuid import UUID
+
+import msgspec
+
+# The fields that identify the order: equal in every submission merged into it.
+IDENTITY = ("trkref", "order_ref")
+CUSTOMER = "customer"
+ITEMS = "order_items"
+
+
+def stamp(received_at: dt.datetime, submission_id: UUID) -> str:
+    """A submission's place in time: received time, then id. Text order is the same as that order."""
+    utc = received_at.astimezone(dt.UTC).isoformat(timespec="microseconds")
+    return f"{utc}/{submission_id}"
+
+
+class Canonical(msgspec.Struct, frozen=True):
+    """A merged order: the document shown and published, and each field's source stamp."""
+
+    document: dict[str, Any]
+    stamps: dict[str, str]
+
+
+class Submitted(msgspec.Struct, frozen=True):
+    """One accepted submission, as the merge sees it: its stamp and its normalised order."""
+
+    stamp: str
+    order: dict[str, Any]
+
+
+def _take(into: dict[str, Any], stamps: dict[str, str], path: str, value: Any, when: str) -> None:  # noqa: ANN401
+    if value is None or stamps.get(path, "") >= when:
+        return
+    stamps[path] = when
+    into[path.rpartition(".")[2]] = value
+
+
+def apply(current: Canonical | None, submission: Submitted) -> Canonical:
+    """The canonical order once this submission is merged into it (a new value; inputs unchanged)."""
+    document = dict(current.document) if current else {}
+    stamps = dict(current.stamps) if current else {}
+    customer = dict(document.get(CUSTOMER, {}))
+    when = submission.stamp
+    for name, value in submission.order.items():
+        if name == CUSTOMER:
+            for field, field_value in value.items():
+                _take(customer, stamps, f"{CUSTOMER}.{field}", field_value, when)
+        elif name == ITEMS:
+            _take(document, stamps, ITEMS, value, when)
+        elif name in IDENTITY:
+            document[name] = value
+        else:
+            _take(document, stamps, name, value, when)
+    document[CUSTOMER] = customer
+    return Canonical(document=_ordered(document), stamps=dict(sorted(stamps.items())))
+
+
+def _ordered(document: Mapping[str, Any]) -> dict[str, Any]:
+    """Identity first, then the other fields by name, customer fields by name: one shape for equal orders."""
+    rest = sorted(k for k in document if k not in IDENTITY)
+    out = {k: document[k] for k in IDENTITY if k in document}
+    for k in rest:
+        out[k] = dict(sorted(document[k].items())) if k == CUSTOMER else document[k]
+    return out
+
+
+def fold(current: Canonical | None, submissions: Iterable[Submitted]) -> Canonical | None:
+    """Every submission merged into `current` (None stays None only when there is nothing to merge)."""
+    for submission in submissions:
+        current = apply(current, submission)
+    return current

@@ -1,0 +1,120 @@
+"""Processing accepted submissions into canonical orders, each change announced by an outbox event."""
+
+import asyncio
+import datetime as dt
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Mapping, Sequence
+from decimal import Decimal
+from typing import Any
+
+import msgspec
+
+from order_intake.adapters.processing_records import (
+    Claimed,
+    OrderKey,
+    OutboxEvent,
+    Plan,
+    ProcessingStore,
+    StoredCanonical,
+)
+from order_intake.domain import events, merge
+from order_intake.service.loop import repeat
+
+# Prices stay exact decimals from submission to event.
+_decode_order = msgspec.json.Decoder(dict[str, Any], float_hook=Decimal).decode
+_encode = msgspec.json.Encoder(decimal_format="number").encode
+_decode_stamps = msgspec.json.Decoder(dict[str, str]).decode
+
+
+def _submitted(claimed: Claimed) -> merge.Submitted:
+    return merge.Submitted(stamp=merge.stamp(claimed.received_at, claimed.id), order=_decode_order(claimed.normalised))
+
+
+def _canonical(stored: StoredCanonical) -> merge.Canonical:
+    return merge.Canonical(document=_decode_order(stored.document), stamps=_decode_stamps(stored.stamps))
+
+
+def plan(
+    claimed: Sequence[Claimed],
+    existing: Mapping[OrderKey, StoredCanonical],
+    *,
+    now: dt.datetime,
+    new_id: Callable[[], uuid.UUID] = uuid.uuid4,
+) -> Plan:
+    """Merge the claimed submissions into their canonical orders; a new version and event per change."""
+    by_order: dict[OrderKey, list[Claimed]] = defaultdict(list)
+    for submission in claimed:
+        by_order[submission.organisation_id, submission.order_ref].append(submission)
+    canonicals: list[StoredCanonical] = []
+    outbox: list[OutboxEvent] = []
+    processed: list[tuple[uuid.UUID, uuid.UUID]] = []
+    for key, group in by_order.items():
+        stored = existing.get(key)
+        before = _canonical(stored) if stored else None
+        after = merge.fold(before, map(_submitted, group))
+        canonical_id = stored.id if stored else new_id()
+        processed.extend((s.id, canonical_id) for s in group)
+        if after is None or after == before:
+            continue
+        version = stored.version + 1 if stored else 1
+        canonicals.append(
+            StoredCanonical(
+                id=canonical_id,
+                organisation_id=key[0],
+                order_ref=key[1],
+                version=version,
+                document=_encode(after.document),
+                stamps=_encode(after.stamps),
+                created_at=stored.created_at if stored else now,
+                updated_at=now,
+            )
+        )
+        event = events.CustomerOrderUpserted(
+            event_id=new_id(),
+            occurred_at=now,
+            trkref=group[0].trkref,
+            order_ref=key[1],
+            customer_order_id=canonical_id,
+            version=version,
+            customer_order=after.document,
+            submission_ids=tuple(s.id for s in group),
+        )
+        outbox.append(
+            OutboxEvent(
+                event_id=event.event_id,
+                organisation_id=key[0],
+                canonical_id=canonical_id,
+                version=version,
+                routing_key=events.routing_key(event.trkref),
+                payload=_encode(event),
+                created_at=now,
+            )
+        )
+    return Plan(canonicals=tuple(canonicals), events=tuple(outbox), processed=tuple(processed), processed_at=now)
+
+
+class Processor:
+    """Claims accepted submissions in batches and processes them until stopped."""
+
+    def __init__(self, store: ProcessingStore, *, batch: int = 500, idle_seconds: float = 0.2) -> None:
+        self._store = store
+        self._batch = batch
+        self._idle = idle_seconds
+
+    async def process_once(self) -> int:
+        """One transaction's worth; the number of submissions processed."""
+        return await self._store.process(
+            self._batch, lambda claimed, existing: plan(claimed, existing, now=dt.datetime.now(dt.UTC))
+        )
+
+    async def drain(self) -> int:
+        """Process until nothing is waiting; the number processed."""
+        total = 0
+        while done := await self.process_once():
+            total += done
+        return total
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Process until `stop` is set."""
+        await repeat(self.process_once, full=self._batch, idle=self._idle, stop=stop, name="processing")
