@@ -2,6 +2,7 @@
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 
 from order_intake.adapters.records import UnitOutcome, WriteUnit
@@ -10,14 +11,20 @@ from order_intake.errors import StoreUnavailable, WriterClosed
 log = logging.getLogger("order_intake.writer")
 
 Commit = Callable[[Sequence[WriteUnit]], Awaitable[list[UnitOutcome]]]
-_Pending = tuple[WriteUnit, "asyncio.Future[UnitOutcome]"]
+# Told of each committed transaction: its submissions, its oldest unit's queue wait, its duration (s).
+CommitObserver = Callable[[int, float, float], None]
+# A queued unit, the future its request awaits, and when it was queued (time.monotonic()).
+_Pending = tuple[WriteUnit, "asyncio.Future[UnitOutcome]", float]
 
 
 class GroupCommitWriter:
     """One per process: `write` returns only once the unit's transaction has committed."""
 
-    def __init__(self, commit: Commit, *, max_batch: int, max_inflight: int = 1) -> None:
+    def __init__(
+        self, commit: Commit, *, max_batch: int, max_inflight: int = 1, observe: CommitObserver | None = None
+    ) -> None:
         self._commit = commit
+        self._observe = observe
         self._max_batch = max_batch
         self._queue: asyncio.Queue[_Pending | None] = asyncio.Queue()
         self._slots = asyncio.Semaphore(max_inflight)
@@ -34,7 +41,7 @@ class GroupCommitWriter:
         if self._closing:
             raise WriterClosed
         future: asyncio.Future[UnitOutcome] = asyncio.get_running_loop().create_future()
-        self._queue.put_nowait((unit, future))
+        self._queue.put_nowait((unit, future, time.monotonic()))
         return await future
 
     async def stop(self) -> None:
@@ -74,8 +81,9 @@ class GroupCommitWriter:
             self._slots.release()
 
     async def _commit_and_release(self, batch: list[_Pending]) -> None:
+        started = time.monotonic()
         try:
-            outcomes = await self._commit([unit for unit, _ in batch])
+            outcomes = await self._commit([unit for unit, _, _ in batch])
         except StoreUnavailable as exc:
             _fail(batch, exc)
             return
@@ -88,12 +96,15 @@ class GroupCommitWriter:
             for pending in batch:
                 await self._commit_and_release([pending])
             return
-        for (_, future), outcome in zip(batch, outcomes, strict=True):
+        if self._observe is not None:
+            size = sum(len(unit.submissions) for unit, _, _ in batch)
+            self._observe(size, started - batch[0][2], time.monotonic() - started)  # batch[0] queued first
+        for (_, future, _), outcome in zip(batch, outcomes, strict=True):
             if not future.done():
                 future.set_result(outcome)
 
 
 def _fail(batch: list[_Pending], exc: Exception) -> None:
-    for _, future in batch:
+    for _, future, _ in batch:
         if not future.done():
             future.set_exception(exc)

@@ -1,6 +1,8 @@
 """The `order-intake` command: serve, the schema, and (from their own modules) org, key and submit."""
 
 import os
+import shutil
+import tempfile
 
 import click
 
@@ -29,15 +31,26 @@ def serve(host: str, port: int, workers: int | None, *, no_worker: bool) -> None
 
     Each server process also processes accepted submissions and relays events, unless --no-worker.
     """
-    from granian import Granian  # noqa: PLC0415 - only this command needs the server
-    from granian.constants import Interfaces  # noqa: PLC0415
-    from granian.http import HTTP1Settings  # noqa: PLC0415
-
     url = database()
     if no_worker:
         os.environ["ORDER_INTAKE_IN_PROCESS_WORKER"] = "0"  # read by each worker process's settings
     if workers is None:
         workers = 1 if url.backend == "sqlite" else (os.cpu_count() or 1)
+    # Each worker process writes its metrics here and /metrics sums them all: a fresh directory per
+    # run, so that no figure of an earlier run is counted again, removed when the server stops.
+    metrics_dir = tempfile.mkdtemp(prefix="order-intake-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir  # inherited by every worker process
+    try:
+        _serve(host, port, workers)
+    finally:
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _serve(host: str, port: int, workers: int) -> None:
+    from granian import Granian  # noqa: PLC0415 - only this command needs the server
+    from granian.constants import Interfaces  # noqa: PLC0415
+    from granian.http import HTTP1Settings  # noqa: PLC0415
+
     Granian(
         "order_intake.entrypoints.http.app:create_app",
         factory=True,

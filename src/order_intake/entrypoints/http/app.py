@@ -5,6 +5,7 @@ import gc
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
 from order_intake import logs
 from order_intake.bootstrap import Services
@@ -13,7 +14,9 @@ from order_intake.domain import catalogue
 from order_intake.entrypoints.http import answers, batch_routes, openapi, openapi_paths, routes
 from order_intake.entrypoints.http.exchange import Exchange, Protocol_, Scope
 from order_intake.errors import BodyTimeout, ClientGone, StoreUnavailable, WriterClosed
-from order_intake.metrics import Metrics
+
+if TYPE_CHECKING:
+    from order_intake.metrics import Metrics
 
 log = logging.getLogger("order_intake.http")
 _GC_YOUNG_THRESHOLD = 20_000

@@ -56,7 +56,7 @@ class Protocol_(Protocol):  # noqa: N801 - RSGI's own name for it is "protocol"
 class Exchange:
     """The request's method, path and headers, and the answer once sent (for the access log)."""
 
-    __slots__ = ("_body_timeout", "_headers", "_proto", "method", "path", "request_id", "status", "trkref")
+    __slots__ = ("_body_timeout", "_headers", "_proto", "method", "path", "request_id", "route", "status", "trkref")
 
     def __init__(self, scope: Scope, proto: Protocol_, body_timeout: float) -> None:
         self.method: str = scope.method
@@ -67,6 +67,8 @@ class Exchange:
         self._body_timeout = body_timeout
         self.status = 0
         self.trkref: str | None = None
+        # The matched route's template, for metrics ("other" until a route matches).
+        self.route = "other"
         given = self._headers.get("x-request-id") or ""
         valid = 0 < len(given) <= _MAX_REQUEST_ID and all(c in _REQUEST_ID_CHARS for c in given)
         self.request_id = given if valid else uuid.uuid4().hex
@@ -106,10 +108,12 @@ class Exchange:
             raise ClientGone from exc
         return b"".join(chunks)
 
-    async def answer_bytes(self, status: int, body: bytes, extra: Headers | None = None) -> None:
-        """Send a JSON answer whose body is already encoded."""
+    async def answer_bytes(
+        self, status: int, body: bytes, extra: Headers | None = None, content_type: str = "application/json"
+    ) -> None:
+        """Send an answer whose body is already encoded (JSON unless told otherwise)."""
         self.status = status
-        headers = [("content-type", "application/json"), ("x-request-id", self.request_id)]
+        headers = [("content-type", content_type), ("x-request-id", self.request_id)]
         if extra:
             headers.extend(extra)
         self._proto.response_bytes(status, headers, body)

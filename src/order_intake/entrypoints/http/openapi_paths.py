@@ -156,6 +156,18 @@ def paths() -> dict[str, Any]:
             "get": {"summary": "Liveness", "operationId": "health", "responses": {"200": _json("Health", "OK")}}
         },
         "/ready": {"get": {"summary": "Readiness: the database answers", "operationId": "ready", **probe}},
+        "/metrics": {
+            "get": {
+                "summary": "Prometheus metrics of every server process (no personal data, no per-customer labels)",
+                "operationId": "metrics",
+                "responses": {
+                    "200": {
+                        "description": "Prometheus text exposition format 0.0.4",
+                        "content": {"text/plain": {"schema": {"type": "string"}}},
+                    }
+                },
+            }
+        },
         "/openapi.json": {
             "get": {
                 "summary": "This document",

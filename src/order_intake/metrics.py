@@ -1,0 +1,196 @@
+"""Prometheus metrics: what each worker process counts, and one scrape that adds up every process.
+
+granian serves with several worker processes and a scrape reaches only one of them, so counters and
+histograms live in prometheus_client's multiprocess files (one per process, in the directory named by
+PROMETHEUS_MULTIPROC_DIR, which `order-intake serve` creates for each run) and the answering process
+sums them all. The database figures (processing lag, outbox backlog) are not per process: the
+answering process asks the database at scrape time, at most once a second. Labels are route
+templates, methods and statuses only: never a trkref, a key, an id or anything from an order.
+"""
+
+import asyncio
+import os
+import time
+from collections.abc import Iterator
+from typing import Final, Protocol
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, values
+from prometheus_client.metrics_core import GaugeMetricFamily, Metric
+from prometheus_client.multiprocess import MultiProcessCollector
+
+MULTIPROC_ENV: Final = "PROMETHEUS_MULTIPROC_DIR"
+CONTENT_TYPE: Final = "text/plain; version=0.0.4; charset=utf-8"
+_LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+_BATCH_BUCKETS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000)
+_WAIT_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+_KNOWN_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
+# The database is asked at most this often, and waited for at most this long, per process.
+_BACKLOG_CACHE_SECONDS = 1.0
+_BACKLOG_TIMEOUT_SECONDS = 0.5
+_SYNC_SECONDS = 1.0
+
+
+class BacklogSource(Protocol):
+    """What reports the processing backlog (a store)."""
+
+    async def backlog(self) -> tuple[float, int]:
+        """Age in seconds of the oldest submission still 'accepted' (0 when none), and unsent outbox rows."""
+
+
+class RateLimitCounters(Protocol):
+    """The rate limiter's running totals in this process."""
+
+    @property
+    def rejected(self) -> int: ...  # noqa: D102
+
+    @property
+    def backend_failures(self) -> int: ...  # noqa: D102
+
+
+class Metrics:
+    """One worker process's metrics, and the scrape that adds up every process's (made by bootstrap)."""
+
+    def __init__(self, *, multiprocess_dir: str | None = None) -> None:
+        directory = multiprocess_dir if multiprocess_dir is not None else os.environ.get(MULTIPROC_ENV)
+        own = None if directory else CollectorRegistry()
+        if directory and not getattr(values.ValueClass, "_multiprocess", False):
+            # prometheus_client picks its value store when first imported; if that happened before
+            # the directory was set, switch now, before any metric exists in this process.
+            values.ValueClass = values.MultiProcessValue()  # type: ignore[no-untyped-call] # library lacks hints
+        self._requests = Counter(
+            "order_intake_http_requests", "HTTP requests answered", ["route", "method", "status"], registry=own
+        )
+        self._latency = Histogram(
+            "order_intake_http_request_duration_seconds",
+            "Time from request to answer",
+            ["route"],
+            buckets=_LATENCY_BUCKETS,
+            registry=own,
+        )
+        self._batch = Histogram(
+            "order_intake_writer_batch_submissions",
+            "Submissions per group-commit transaction",
+            buckets=_BATCH_BUCKETS,
+            registry=own,
+        )
+        self._wait = Histogram(
+            "order_intake_writer_wait_seconds",
+            "Longest queue wait of a unit in each group-commit transaction, before the transaction began",
+            buckets=_WAIT_BUCKETS,
+            registry=own,
+        )
+        self._commit = Histogram(
+            "order_intake_writer_commit_seconds", "Duration of each group-commit transaction", registry=own
+        )
+        self._rejected = Counter(
+            "order_intake_rate_limit_rejections", "Requests answered 429 by the rate limiter", registry=own
+        )
+        self._backend_failures = Counter(
+            "order_intake_rate_limit_backend_failures",
+            "Rate-limit checks that failed open because the shared backend (Redis) did not answer",
+            registry=own,
+        )
+        self._children: dict[tuple[str, str, int], Counter] = {}
+        self._latencies: dict[str, Histogram] = {}
+        self._backlog_source: BacklogSource | None = None
+        self._backlog: tuple[float, int] | None = None
+        self._backlog_at = -_BACKLOG_CACHE_SECONDS
+        self._limiter: RateLimitCounters | None = None
+        self._limiter_seen = (0, 0)
+        self._sync: asyncio.Task[None] | None = None
+        self.registry = own if own is not None else CollectorRegistry()
+        if own is None:
+            MultiProcessCollector(self.registry, path=directory)  # type: ignore[no-untyped-call] # library lacks hints
+        self.registry.register(_BacklogCollector(self))
+
+    def request(self, route: str, method: str, status: int, seconds: float) -> None:
+        """Count one answered request (the hot path: two cached children, no label parsing)."""
+        key = (route, method, status)
+        child = self._children.get(key)
+        if child is None:
+            label = method if method in _KNOWN_METHODS else "other"
+            child = self._children[key] = self._requests.labels(route, label, str(status))
+        child.inc()
+        latency = self._latencies.get(route)
+        if latency is None:
+            latency = self._latencies[route] = self._latency.labels(route)
+        latency.observe(seconds)
+
+    def commit(self, size: int, waited: float, took: float) -> None:
+        """One group-commit transaction committed: its submissions, its oldest unit's wait, its duration."""
+        self._batch.observe(size)
+        self._wait.observe(waited)
+        self._commit.observe(took)
+
+    def watch_backlog(self, source: BacklogSource) -> None:
+        """Where the processing lag and the outbox backlog are read at scrape time."""
+        self._backlog_source = source
+
+    def watch_rate_limiter(self, limiter: RateLimitCounters) -> None:
+        """The hook for the rate limiter: its totals are copied into the shared counters every second."""
+        self._limiter = limiter
+        self._limiter_seen = (0, 0)
+
+    def start(self) -> None:
+        """Start copying the rate limiter's totals (call from the running event loop)."""
+        if self._limiter is not None and self._sync is None:
+            self._sync = asyncio.create_task(self._sync_forever(), name="metrics-sync")
+
+    async def stop(self) -> None:
+        """Stop copying, after a last copy."""
+        if self._sync is not None:
+            self._sync.cancel()
+            self._sync = None
+        self._sync_rate_limits()
+
+    async def _sync_forever(self) -> None:
+        while True:
+            await asyncio.sleep(_SYNC_SECONDS)
+            self._sync_rate_limits()
+
+    def _sync_rate_limits(self) -> None:
+        if self._limiter is None:
+            return
+        now = (self._limiter.rejected, self._limiter.backend_failures)
+        self._rejected.inc(max(0, now[0] - self._limiter_seen[0]))
+        self._backend_failures.inc(max(0, now[1] - self._limiter_seen[1]))
+        self._limiter_seen = now
+
+    async def exposition(self) -> bytes:
+        """The text exposition of every process's metrics and the current backlog."""
+        self._sync_rate_limits()
+        await self._refresh_backlog()
+        return generate_latest(self.registry)
+
+    async def _refresh_backlog(self) -> None:
+        now = time.monotonic()
+        if self._backlog_source is None or now - self._backlog_at < _BACKLOG_CACHE_SECONDS:
+            return
+        self._backlog_at = now
+        try:
+            async with asyncio.timeout(_BACKLOG_TIMEOUT_SECONDS):
+                self._backlog = await self._backlog_source.backlog()
+        except Exception:  # noqa: BLE001 - no database now: the scrape goes on without these two figures
+            self._backlog = None
+
+    def backlog(self) -> tuple[float, int] | None:
+        """The last backlog read (None when the database did not answer)."""
+        return self._backlog
+
+
+class _BacklogCollector:
+    """The two database figures, as read at this scrape (absent when the database did not answer)."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        self._metrics = metrics
+
+    def collect(self) -> Iterator[Metric]:
+        """Yield the gauges."""
+        found = self._metrics.backlog()
+        if found is None:
+            return
+        lag, unsent = found
+        yield GaugeMetricFamily(
+            "order_intake_processing_lag_seconds", "Age of the oldest submission not yet processed", value=lag
+        )
+        yield GaugeMetricFamily("order_intake_outbox_backlog", "Outbox events not yet sent to the broker", value=unsent)
