@@ -25,6 +25,10 @@ class Settings:
     log_level: str = "INFO"
     # A body must arrive within this many seconds, so that a client trickling it cannot hold a worker.
     body_timeout_seconds: float = 30.0
+    # Rate-limit buckets in Redis, shared by every process and node; None: in each process's memory.
+    redis_url: str | None = None
+    # Prefix of the buckets' keys, so that several deployments can share one Redis.
+    redis_prefix: str = "order-intake:ratelimit:"
     # RabbitMQ for the events (amqp://...); unset: events stay in the outbox (`order-intake events tail`).
     broker_url: str | None = None
     broker_exchange: str = "order-intake"
@@ -66,6 +70,8 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         pool_size=max(1, int(_number(env, "ORDER_INTAKE_POOL_SIZE", 8))),
         log_level=env.get("LOG_LEVEL", "INFO").upper(),
         body_timeout_seconds=_number(env, "ORDER_INTAKE_BODY_TIMEOUT_SECONDS", 30.0) or 30.0,
+        redis_url=env.get("REDIS_URL") or None,
+        redis_prefix=env.get("ORDER_INTAKE_REDIS_PREFIX") or "order-intake:ratelimit:",
         broker_url=env.get("BROKER_URL") or None,
         broker_exchange=env.get("ORDER_INTAKE_BROKER_EXCHANGE") or "order-intake",
         in_process_worker=env.get("ORDER_INTAKE_IN_PROCESS_WORKER", "1") != "0",

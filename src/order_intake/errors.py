@@ -8,6 +8,7 @@ OrderIntakeError
 ├── SubmitFailed           `submit`: a batch could not be delivered, or was refused whole (exit 2)
 ├── StoreUnavailable       the database cannot be reached or did not answer in time (HTTP 503)
 ├── BrokerUnavailable      the message broker cannot be reached or did not confirm (events stay in the outbox)
+├── LimiterUnavailable     the rate-limit store (Redis) failed or was slow (the request passes unchecked)
 ├── WriterClosed           the group-commit writer is draining for shutdown (HTTP 503)
 ├── ClientGone             the client disconnected before its body arrived (nothing answered)
 └── BodyTimeout            the body did not arrive in time (HTTP 408)
@@ -56,3 +57,7 @@ class BodyTimeout(OrderIntakeError):  # noqa: N818 - named for the answer it get
 
 class ClientGone(OrderIntakeError):  # noqa: N818 - a state of the connection, not a failure of ours
     """The client disconnected before its body arrived."""
+
+
+class LimiterUnavailable(OrderIntakeError):  # noqa: N818 - named like StoreUnavailable, for the state it reports
+    """The rate-limit store did not answer in time or failed; the limiter then lets the request pass."""

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from order_intake.adapters.database_url import DatabaseUrl
 from order_intake.adapters.records import KeySummary, Organisation
 from order_intake.adapters.schema import api_key_organisations, api_keys, organisations
+from order_intake.domain.ratelimit import DEFAULT_BURST, DEFAULT_RATE, limit_problem
 from order_intake.errors import AdminError
 
 T = TypeVar("T")
@@ -91,8 +92,11 @@ def add_key(  # noqa: PLR0913 - one argument per property of a new key
     trkrefs: Sequence[str],
     customer_order: bool,
     now: dt.datetime,
+    rate: float = DEFAULT_RATE,
+    burst: int = DEFAULT_BURST,
 ) -> None:
-    """Create an API key linked to these organisations (every trkref must exist)."""
+    """Create an API key linked to these organisations (every trkref must exist), with its rate limit."""
+    _check_limit(rate, burst)
     orgs = [_find_organisation(conn, trkref) for trkref in dict.fromkeys(trkrefs)]
     key_id = conn.execute(
         api_keys.insert()
@@ -102,6 +106,8 @@ def add_key(  # noqa: PLR0913 - one argument per property of a new key
             secret_hash=secret_hash,
             customer_order=customer_order,
             created_at=now,
+            rate=rate,
+            burst=burst,
         )
         .returning(api_keys.c.id)
     ).scalar_one()
@@ -118,6 +124,26 @@ def revoke_key(conn: sa.Connection, username: str, now: dt.datetime) -> None:
         conn.execute(api_keys.update().where(api_keys.c.id == row[0]).values(revoked_at=now))
 
 
+def _check_limit(rate: float, burst: int) -> None:
+    problem = limit_problem(rate, burst)
+    if problem is not None:
+        raise AdminError(problem)
+
+
+def set_key_limit(conn: sa.Connection, username: str, *, rate: float | None, burst: int | None) -> tuple[float, int]:
+    """Change a key's rate limit (a value not given stays as it is); returns the limit now stored."""
+    row = conn.execute(
+        sa.select(api_keys.c.id, api_keys.c.rate, api_keys.c.burst).where(api_keys.c.username == username)
+    ).first()
+    if row is None:
+        msg = f"unknown key {username!r}"
+        raise AdminError(msg)
+    limit = (row[1] if rate is None else rate, row[2] if burst is None else burst)
+    _check_limit(*limit)
+    conn.execute(api_keys.update().where(api_keys.c.id == row[0]).values(rate=limit[0], burst=limit[1]))
+    return limit
+
+
 def list_keys(conn: sa.Connection, trkref: str | None) -> list[KeySummary]:
     """Every key, or those linked to one organisation, by username; never a secret."""
     query = (
@@ -127,6 +153,8 @@ def list_keys(conn: sa.Connection, trkref: str | None) -> list[KeySummary]:
             api_keys.c.created_at,
             api_keys.c.revoked_at,
             organisations.c.trkref,
+            api_keys.c.rate,
+            api_keys.c.burst,
         )
         .select_from(api_keys.outerjoin(api_key_organisations).outerjoin(organisations))
         .order_by(api_keys.c.username, organisations.c.trkref)
@@ -138,7 +166,7 @@ def list_keys(conn: sa.Connection, trkref: str | None) -> list[KeySummary]:
         )
         query = query.where(api_keys.c.id.in_(linked))
     keys: dict[str, KeySummary] = {}
-    for username, customer_order, created_at, revoked_at, org_trkref in conn.execute(query):
+    for username, customer_order, created_at, revoked_at, org_trkref, rate, burst in conn.execute(query):
         previous = keys.get(username)
         trkrefs = (*previous.trkrefs, org_trkref) if previous else ((org_trkref,) if org_trkref else ())
         keys[username] = KeySummary(
@@ -147,5 +175,7 @@ def list_keys(conn: sa.Connection, trkref: str | None) -> list[KeySummary]:
             customer_order=bool(customer_order),
             created_at=created_at,
             revoked_at=revoked_at,
+            rate=rate,
+            burst=burst,
         )
     return list(keys.values())

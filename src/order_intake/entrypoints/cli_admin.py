@@ -6,6 +6,7 @@ import msgspec
 from order_intake.adapters import admin
 from order_intake.domain.access import MAX_TRKREF, is_valid_trkref
 from order_intake.domain.credentials import hash_secret, new_salt, new_secret, new_username
+from order_intake.domain.ratelimit import DEFAULT_BURST, DEFAULT_RATE
 from order_intake.entrypoints.cli_support import fail, in_admin_transaction, now
 
 
@@ -60,11 +61,21 @@ def key() -> None:
     """API keys."""
 
 
+def _limit_text(rate: float, burst: int) -> str:
+    return "unlimited" if rate == 0 else f"{rate:g}/s burst {burst}"
+
+
+_RATE_HELP = "Requests per second for this key (0: unlimited)."
+_BURST_HELP = "Most requests that may come at once (the size of the bucket)."
+
+
 @key.command("create")
 @click.option("--trkref", "trkrefs", multiple=True, required=True, help="Organisation to link (repeatable).")
 @click.option("--no-customer-order", is_flag=True, help="Without the customer_order permission.")
+@click.option("--rate", type=float, default=DEFAULT_RATE, show_default=True, help=_RATE_HELP)
+@click.option("--burst", type=int, default=DEFAULT_BURST, show_default=True, help=_BURST_HELP)
 @click.option("--json", "as_json", is_flag=True, help='Print {"username": ..., "password": ...}.')
-def key_create(trkrefs: tuple[str, ...], *, no_customer_order: bool, as_json: bool) -> None:
+def key_create(trkrefs: tuple[str, ...], rate: float, burst: int, *, no_customer_order: bool, as_json: bool) -> None:
     """Create a key; its password is shown once and stored only as a keyed hash."""
     username, secret, salt = new_username(), new_secret(), new_salt()
     in_admin_transaction(
@@ -76,6 +87,8 @@ def key_create(trkrefs: tuple[str, ...], *, no_customer_order: bool, as_json: bo
             trkrefs=trkrefs,
             customer_order=not no_customer_order,
             now=now(),
+            rate=rate,
+            burst=burst,
         )
     )
     if as_json:
@@ -92,6 +105,18 @@ def key_revoke(username: str) -> None:
     click.echo(f"revoked {username}")
 
 
+@key.command("limit")
+@click.argument("username")
+@click.option("--rate", type=float, default=None, help=_RATE_HELP)
+@click.option("--burst", type=int, default=None, help=_BURST_HELP)
+def key_limit(username: str, rate: float | None, burst: int | None) -> None:
+    """Change a key's rate limit (effective within 5 seconds; a new limit starts with a full bucket)."""
+    if rate is None and burst is None:
+        fail("give --rate, --burst or both")
+    stored = in_admin_transaction(lambda conn: admin.set_key_limit(conn, username, rate=rate, burst=burst))
+    click.echo(f"{username}: {_limit_text(*stored)}")
+
+
 @key.command("list")
 @click.option("--trkref", default=None, help="Only keys linked to this organisation.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
@@ -103,4 +128,5 @@ def key_list(trkref: str | None, *, as_json: bool) -> None:
         else:
             state = "revoked" if k.revoked_at else "active"
             perm = "customer_order" if k.customer_order else "-"
-            click.echo(f"{k.username}\t{state}\t{perm}\t{','.join(k.trkrefs)}")
+            limit = _limit_text(k.rate, k.burst)
+            click.echo(f"{k.username}\t{state}\t{perm}\t{','.join(k.trkrefs)}\t{limit}")
