@@ -2,24 +2,33 @@
 
 import asyncio
 import sqlite3
+from typing import Any
 
 import asyncpg
 
 
-def count_rows(database_url: str, sql: str, *params: object) -> int:
-    """Run a COUNT query written with `?` placeholders against either backend."""
+def fetch_rows(database_url: str, sql: str, *params: object) -> list[tuple[Any, ...]]:
+    """Run a query written with `?` placeholders against either backend; rows as tuples."""
     if database_url.startswith("sqlite:///"):
-        with sqlite3.connect(database_url.removeprefix("sqlite:///")) as conn:
-            return int(conn.execute(sql, params).fetchone()[0])
+        conn = sqlite3.connect(database_url.removeprefix("sqlite:///"))
+        try:
+            return [tuple(row) for row in conn.execute(sql, params)]
+        finally:
+            conn.close()
     numbered = sql
     for n in range(1, len(params) + 1):
         numbered = numbered.replace("?", f"${n}", 1)
 
-    async def query() -> int:
+    async def query() -> list[tuple[Any, ...]]:
         conn = await asyncpg.connect(database_url)
         try:
-            return int(await conn.fetchval(numbered, *params))
+            return [tuple(row) for row in await conn.fetch(numbered, *params)]
         finally:
             await conn.close()
 
     return asyncio.run(query())
+
+
+def count_rows(database_url: str, sql: str, *params: object) -> int:
+    """Run a COUNT query written with `?` placeholders against either backend."""
+    return int(fetch_rows(database_url, sql, *params)[0][0])

@@ -76,3 +76,38 @@ class Server:
     def log(self) -> str:
         """What the server printed so far."""
         return self._log_path.read_text(errors="replace")
+
+
+class Worker:
+    """One `order-intake worker` process."""
+
+    def __init__(self, database_url: str, log_path: Path, **env: str) -> None:
+        self._log_path = log_path
+        self._env = {**os.environ, "DATABASE_URL": database_url, **env}
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> "Worker":
+        """Start it (it works as soon as it has connected)."""
+        with self._log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                [str(BIN), "worker"], env=self._env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        return self
+
+    def kill(self) -> None:
+        """SIGKILL: whatever transaction it had open is left to the database to abort."""
+        assert self.process is not None
+        self.process.kill()
+        self.process.wait()
+
+    def stop(self, timeout: float = 20.0) -> int:
+        """SIGTERM and wait; its exit code."""
+        assert self.process is not None
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            self.process.wait(timeout)
+        return self.process.returncode
+
+    def log(self) -> str:
+        """What it printed so far."""
+        return self._log_path.read_text(errors="replace")
