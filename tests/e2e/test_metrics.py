@@ -1,0 +1,195 @@
+"""GET /metrics over the real server: counters move, labels are route templates, figures add up across workers."""
+
+import re
+import secrets
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.conftest import Tenants
+from tests.e2e.exchanges import json_body, post_order, submission_path, submit_path, wait_until
+from tests.support.cli import cli_ok, create_key
+from tests.support.databases import database
+from tests.support.factories import an_order
+from tests.support.server import Server
+
+SUBMIT_ROUTE = "/v4/organisations/{trkref}/customer_order"
+SHOW_ROUTE = "/v4/organisations/{trkref}/customer_order/{id}"
+Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
+
+
+def scrape(client: httpx.Client) -> tuple[str, Samples]:
+    """The exposition text and its samples, keyed by sample name and label set."""
+    answer = client.get("/metrics")
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["content-type"].startswith("text/plain; version=0.0.4")
+    samples = {
+        (s.name, frozenset(s.labels.items())): s.value
+        for family in text_string_to_metric_families(answer.text)
+        for s in family.samples
+    }
+    return answer.text, samples
+
+
+def _accepted(answer: httpx.Response) -> str:
+    """The id of a 202 answer."""
+    assert answer.status_code == 202, answer.text
+    return str(json_body(answer)["id"])
+
+
+def requests_of(samples: Samples, route: str, method: str, status: int) -> float:
+    """order_intake_http_requests_total for one label set (0 when never seen)."""
+    labels = frozenset({("route", route), ("method", method), ("status", str(status))})
+    return samples.get(("order_intake_http_requests_total", labels), 0.0)
+
+
+def test_request_counters_move_by_route_template_and_status(client: httpx.Client, tenants: Tenants) -> None:
+    """Each answered request adds one to its (route template, method, status) counter and to its latency histogram."""
+    _, before = scrape(client)
+    submission_id = _accepted(post_order(client, tenants.main.auth, an_order()))
+    assert post_order(client, tenants.main.auth, content=b"{}").status_code == 422
+    assert client.get(submission_path(submission_id), auth=tenants.main.auth).status_code == 200
+    assert client.get(submission_path(str(uuid.uuid4())), auth=tenants.main.auth).status_code == 404
+    assert client.get("/nope").status_code == 404
+    _, after = scrape(client)
+
+    def moved(route: str, method: str, status: int) -> float:
+        return requests_of(after, route, method, status) - requests_of(before, route, method, status)
+
+    assert moved(SUBMIT_ROUTE, "POST", 202) == 1
+    assert moved(SUBMIT_ROUTE, "POST", 422) == 1
+    assert moved(SHOW_ROUTE, "GET", 200) == 1
+    assert moved(SHOW_ROUTE, "GET", 404) == 1
+    assert moved("other", "GET", 404) == 1
+    assert moved("/metrics", "GET", 200) == 1  # the first scrape, counted once it was answered
+    count = ("order_intake_http_request_duration_seconds_count", frozenset({("route", SUBMIT_ROUTE)}))
+    assert after[count] - before.get(count, 0.0) == 2
+    batch = ("order_intake_writer_batch_submissions_count", frozenset())
+    assert after[batch] > before.get(batch, 0.0)
+    assert after[("order_intake_writer_wait_seconds_count", frozenset())] >= after[batch]
+
+
+def test_metrics_carry_no_trkref_id_email_or_path_and_only_route_template_labels(
+    client: httpx.Client, tenants: Tenants
+) -> None:
+    """No concrete trkref, submission id, email or unknown path ever appears; routes are templates or 'other'."""
+    marker = secrets.token_hex(5).upper()
+    email = f"metrics.person.{marker.lower()}@example.com"
+    submission_id = _accepted(post_order(client, tenants.main.auth, an_order(customer={"email": email})))
+    assert post_order(client, tenants.main.auth, trkref=f"NO-SUCH-{marker}").status_code == 400
+    assert client.get(submission_path(submission_id), auth=tenants.main.auth).status_code == 200
+    assert client.get(f"/v4/organisations/{marker}/customer_order", auth=tenants.main.auth).status_code == 405
+    assert client.get(f"/unknown-{marker}").status_code == 404
+    text, samples = scrape(client)
+    for secret in (marker, marker.lower(), email, submission_id, "TRKREF123", tenants.main.username):
+        assert secret not in text, f"{secret!r} appears in /metrics"
+    openapi_paths = set(json_body(client.get("/openapi.json"))["paths"])
+    routes = {value for _, labels in samples for name, value in labels if name == "route"}
+    assert routes
+    assert routes <= openapi_paths | {"other"}, routes - openapi_paths
+    label_names = {name for _, labels in samples for name, _ in labels}
+    assert label_names <= {"route", "method", "status", "le"}, label_names
+
+
+def test_processing_lag_and_outbox_backlog_are_read_from_the_database(client: httpx.Client) -> None:
+    """The two database gauges are present and sane on a healthy server."""
+    _, samples = scrape(client)
+    lag = samples[("order_intake_processing_lag_seconds", frozenset())]
+    backlog = samples[("order_intake_outbox_backlog", frozenset())]
+    assert lag >= 0
+    assert backlog >= 0
+    assert backlog == int(backlog)
+
+
+@pytest.fixture
+def two_workers(backend: str, run_dir: Path) -> Iterator[tuple[Server, Path, tuple[str, str]]]:
+    """A server with two worker processes and no in-process processing, on a fresh database, its own TMPDIR."""
+    label = f"metrics-{secrets.token_hex(3)}"
+    tmp = run_dir / label
+    tmp.mkdir()
+    with database(backend, run_dir, label.replace("-", "_")) as url:
+        cli_ok(url, "org", "add", "TRKREF123", "--name", "Acme Retail")
+        cli_ok(url, "org", "enable", "TRKREF123")
+        key = create_key(url, "--trkref", "TRKREF123")
+        server = Server(
+            url, run_dir / f"{label}.log", workers=2, TMPDIR=str(tmp), ORDER_INTAKE_IN_PROCESS_WORKER="0"
+        ).start()
+        try:
+            yield server, tmp, key.auth
+        finally:
+            server.stop()
+
+
+def _health_per_process(directory: Path) -> list[float]:
+    """How many /health requests each process's counter file holds."""
+    counts = []
+    for path in sorted(directory.glob("counter_*.db")):
+        metrics = MultiProcessCollector.merge([str(path)])
+        counts.append(
+            sum(
+                s.value
+                for m in metrics
+                for s in m.samples
+                if s.name == "order_intake_http_requests_total" and s.labels.get("route") == "/health"
+            )
+        )
+    return counts
+
+
+def test_figures_are_summed_over_every_worker_process(two_workers: tuple[Server, Path, tuple[str, str]]) -> None:
+    """With two workers each serving part of the requests, every scrape (whichever worker answers) shows the sum."""
+    server, tmp, _ = two_workers
+    (directory,) = tmp.glob("order-intake-metrics-*")
+
+    def both_served() -> list[float] | None:
+        for _ in range(10):  # a fresh connection each time, so the kernel spreads them over the workers
+            assert httpx.get(f"{server.base_url}/health", timeout=5).status_code == 200
+        counts = _health_per_process(directory)
+        return counts if sum(c > 0 for c in counts) >= 2 else None
+
+    counts = wait_until(both_served, deadline=time.monotonic() + 30, interval=0)
+    assert counts is not None, "the requests never reached both worker processes"
+    for _ in range(6):
+        with httpx.Client(base_url=server.base_url, timeout=5) as fresh:
+            _, samples = scrape(fresh)
+        assert requests_of(samples, "/health", "GET", 200) == sum(counts)
+    server.stop()
+    assert not directory.exists(), "the metrics directory outlived the server"
+
+
+def test_processing_lag_grows_while_nothing_processes(two_workers: tuple[Server, Path, tuple[str, str]]) -> None:
+    """With processing off, an accepted submission's age shows as the processing lag."""
+    server, _, auth = two_workers
+    with httpx.Client(base_url=server.base_url, timeout=5) as c:
+        _accepted(post_order(c, auth, an_order()))
+        _, first = scrape(c)
+        assert first[("order_intake_processing_lag_seconds", frozenset())] >= 0
+
+        def lagging() -> Samples | None:
+            _, samples = scrape(c)
+            return samples if samples[("order_intake_processing_lag_seconds", frozenset())] >= 1.0 else None
+
+        samples = wait_until(lagging, deadline=time.monotonic() + 10, interval=0.2)
+    assert samples is not None, "the lag never reached 1 s while nothing processed"
+    assert samples[("order_intake_outbox_backlog", frozenset())] == 0
+
+
+def test_rate_limit_counters_are_exposed(client: httpx.Client) -> None:
+    """Rate-limit rejections and backend failures are counters from the start (zero until they happen)."""
+    text, _ = scrape(client)
+    assert re.search(r"^order_intake_rate_limit_rejections_total \d", text, re.MULTILINE)
+    assert re.search(r"^order_intake_rate_limit_backend_failures_total \d", text, re.MULTILINE)
+
+
+def test_submit_path_in_a_label_is_never_concrete(client: httpx.Client, tenants: Tenants) -> None:
+    """A request to another organisation's path is counted under the template, not under that trkref."""
+    assert post_order(client, tenants.other.auth, an_order(trkref="OTHER-ORG"), trkref="OTHER-ORG").status_code == 202
+    text, _ = scrape(client)
+    assert "OTHER-ORG" not in text
+    assert submit_path("OTHER-ORG") not in text
