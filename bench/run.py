@@ -139,7 +139,7 @@ def make_tenant(env: dict[str, str]) -> tuple[str, str]:
     """Organisation BENCH, enabled, and a key for it: (username, password)."""
     _cli(env, "org", "add", "BENCH", "--name", "Bench")
     _cli(env, "org", "enable", "BENCH")
-    key = json.loads(_cli(env, "key", "create", "--trkref", "BENCH", "--json"))
+    key = json.loads(_cli(env, "key", "create", "--trkref", "BENCH", "--rate", "0", "--json"))  # unlimited
     return key["username"], key["password"]
 
 

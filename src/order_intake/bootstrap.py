@@ -2,6 +2,7 @@
 
 from order_intake.adapters.database_url import DatabaseUrl, parse_database_url
 from order_intake.adapters.postgres import PostgresStore
+from order_intake.adapters.redis_limiter import RedisBuckets
 from order_intake.adapters.sqlite import SqliteStore
 from order_intake.adapters.store import Store
 from order_intake.adapters.writer import GroupCommitWriter
@@ -10,6 +11,7 @@ from order_intake.config import Settings
 from order_intake.metrics import Metrics
 from order_intake.service.auth import Authenticator
 from order_intake.service.idempotency import InFlight
+from order_intake.service.ratelimit import BucketStore, LocalBuckets, RateLimiter
 from order_intake.service.submit import Intake
 
 
@@ -19,6 +21,13 @@ def make_store(url: DatabaseUrl, settings: Settings) -> Store:
         return SqliteStore(url.sqlite_path)
     assert url.dsn is not None  # noqa: S101 - parse_database_url sets one of the two
     return PostgresStore(url.dsn, pool_size=settings.pool_size)
+
+
+def make_buckets(settings: Settings) -> BucketStore:
+    """Rate-limit buckets in Redis when REDIS_URL is set (shared by all processes), else in this process."""
+    if settings.redis_url:
+        return RedisBuckets(settings.redis_url, prefix=settings.redis_prefix)
+    return LocalBuckets()
 
 
 class Services:
@@ -37,6 +46,7 @@ class Services:
         )
         self.intake = Intake(store=self.store, writer=self.writer, in_flight=InFlight())
         self.auth = Authenticator(self.store, ttl=settings.auth_cache_seconds)
+        self.limiter = RateLimiter(make_buckets(settings))
         # Canonical orders are read through the processing store; it also runs in-process work.
         self.processing = make_processing_store(parse_database_url(settings.database_url))
         self.background = Background(settings, self.processing) if settings.in_process_worker else None
@@ -59,3 +69,4 @@ class Services:
             await self.background.stop()
         await self.processing.close()
         await self.store.close()
+        await self.limiter.close()

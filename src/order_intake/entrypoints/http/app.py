@@ -137,6 +137,7 @@ class App:
             auth=self._services.auth,
             processing=self._services.processing,
             metrics=self._services.metrics,
+            limiter=self._services.limiter,
         )
         await handler(context, ex, *params)
 

@@ -5,7 +5,7 @@ from uuid import UUID
 from order_intake.adapters.records import ApiKey
 from order_intake.domain import catalogue
 from order_intake.domain.access import Denied
-from order_intake.entrypoints.http import answers, intake
+from order_intake.entrypoints.http import answers, intake, limits
 from order_intake.entrypoints.http.exchange import Exchange
 from order_intake.entrypoints.http.routes import Context
 from order_intake.service.batch import submit_batch
@@ -24,6 +24,8 @@ async def _key(ctx: Context, ex: Exchange) -> ApiKey | None:
     key = await ctx.auth.authenticate(ex.header("authorization"))
     if key is None:
         await answers.batch_unauthorized(ex)
+        return None
+    if not await limits.admit(ctx.limiter, ex, key):
         return None
     if not key.customer_order:
         await answers.denied(ex, Denied.ACCESS_DENIED)

@@ -56,7 +56,18 @@ class Protocol_(Protocol):  # noqa: N801 - RSGI's own name for it is "protocol"
 class Exchange:
     """The request's method, path and headers, and the answer once sent (for the access log)."""
 
-    __slots__ = ("_body_timeout", "_headers", "_proto", "method", "path", "request_id", "route", "status", "trkref")
+    __slots__ = (
+        "_body_timeout",
+        "_headers",
+        "_proto",
+        "limit_headers",
+        "method",
+        "path",
+        "request_id",
+        "route",
+        "status",
+        "trkref",
+    )
 
     def __init__(self, scope: Scope, proto: Protocol_, body_timeout: float) -> None:
         self.method: str = scope.method
@@ -67,6 +78,8 @@ class Exchange:
         self._body_timeout = body_timeout
         self.status = 0
         self.trkref: str | None = None
+        # The caller's rate-limit headers, sent with whatever answer follows (None: no limit).
+        self.limit_headers: Headers | None = None
         # The matched route's template, for metrics ("other" until a route matches).
         self.route = "other"
         given = self._headers.get("x-request-id") or ""
@@ -116,6 +129,8 @@ class Exchange:
         headers = [("content-type", content_type), ("x-request-id", self.request_id)]
         if extra:
             headers.extend(extra)
+        if self.limit_headers:
+            headers.extend(self.limit_headers)
         self._proto.response_bytes(status, headers, body)
 
     async def answer(self, status: int, value: object, extra: Headers | None = None) -> None:

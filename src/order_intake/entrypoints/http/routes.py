@@ -9,12 +9,13 @@ from order_intake.adapters.records import ApiKey, Organisation
 from order_intake.domain import catalogue
 from order_intake.domain.access import Denied, organisation_for
 from order_intake.domain.order import Rejected
-from order_intake.entrypoints.http import answers, intake
+from order_intake.entrypoints.http import answers, intake, limits
 from order_intake.entrypoints.http.exchange import Exchange
 from order_intake.metrics import CONTENT_TYPE, Metrics
 from order_intake.service.auth import Authenticator
 from order_intake.service.outcomes import Stored
 from order_intake.service.queries import find_canonical, find_submission, organisations_of
+from order_intake.service.ratelimit import RateLimiter
 from order_intake.service.submit import Intake, submit_order
 
 MAX_BODY = 1024 * 1024
@@ -28,13 +29,15 @@ class Context:
     auth: Authenticator
     processing: ProcessingStore
     metrics: Metrics
+    limiter: RateLimiter
 
 
 async def _key(ctx: Context, ex: Exchange) -> ApiKey | None:
     key = await ctx.auth.authenticate(ex.header("authorization"))
     if key is None:
         await answers.denied(ex, Denied.UNAUTHORIZED)
-    return key
+        return None
+    return key if await limits.admit(ctx.limiter, ex, key) else None
 
 
 async def _access(ctx: Context, ex: Exchange, trkref: str) -> tuple[ApiKey, Organisation] | None:
