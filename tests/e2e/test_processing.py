@@ -1,0 +1,132 @@
+"""The server's own processor: submissions become processed, the canonical order is served, events tail."""
+
+import json
+import signal
+import subprocess
+import time
+import uuid
+from decimal import Decimal
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import Tenants
+from tests.e2e.exchanges import NOT_FOUND, accepted_id, assert_answer, json_body, post_order, unique_ref, wait_until
+from tests.support.cli import cli_ok
+from tests.support.factories import an_order
+from tests.support.inspect_db import count_rows
+from tests.support.server import BIN
+
+# Processing runs every 0.2 s when idle; this only bounds a wait that polls.
+DEADLINE = 30.0
+
+
+def canonical_path(order_ref: str, trkref: str = "TRKREF123") -> str:
+    return f"/v4/organisations/{trkref}/customer_orders/{order_ref}"
+
+
+def _processed(client: httpx.Client, auth: tuple[str, str], submission_id: str) -> dict[str, Any] | None:
+    body = json_body(client.get(f"/v4/organisations/TRKREF123/customer_order/{submission_id}", auth=auth))
+    return body if body["state"] == "processed" else None
+
+
+def _submit_pair(client: httpx.Client, auth: tuple[str, str], ref: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """An order sent twice: the second lacks first_name and the language, adds a surname, changes items."""
+    first = an_order(order_ref=ref, language="fr", customer={"email": "Old@Example.com", "first_name": "Ann"})
+    first.pop("fulfilment_date")
+    second = an_order(
+        order_ref=ref,
+        language=...,
+        locale=...,
+        customer={"email": "new@example.com", "surname": "Lee"},
+        order_items=[{"sku": "ONLY", "price": "1.10"}],
+    )
+    ids = [accepted_id(post_order(client, auth, order)) for order in (first, second)]
+    deadline = time.monotonic() + DEADLINE
+    done = [wait_until(lambda i=i: _processed(client, auth, i), deadline=deadline) for i in ids]
+    assert all(done), "the server's processor did not process both submissions in time"
+    return done[0], done[1]  # type: ignore[return-value]
+
+
+def test_submissions_merge_into_one_canonical_order_served_by_order_ref(client: httpx.Client, tenants: Tenants) -> None:
+    ref = unique_ref("MERGE")
+    first, second = _submit_pair(client, tenants.main.auth, ref)
+    answer = client.get(canonical_path(ref), auth=tenants.main.auth)
+    body = json_body(answer)
+    assert answer.status_code == 200, answer.text
+    assert set(body) == {"status", "id", "order_ref", "version", "created_at", "updated_at", "order"}
+    assert body["id"] == first["customer_order_id"] == second["customer_order_id"]
+    assert (body["status"], body["order_ref"]) == (200, ref)
+    assert body["version"] in (1, 2)  # one transaction may have merged both
+    assert body["order"] == {
+        "trkref": "TRKREF123",
+        "order_ref": ref,
+        "order_date": "2014-12-10",
+        "fulfilment_date": "2014-12-24",  # only the second has it
+        "language": "fr",  # only the first has it
+        "locale": "en-GB",
+        "customer": {"email": "new@example.com", "first_name": "Ann", "surname": "Lee"},
+        "order_items": [{"sku": "ONLY", "price": Decimal("1.10")}],
+    }
+
+
+def test_the_canonical_order_checks_access_like_every_endpoint(client: httpx.Client, tenants: Tenants) -> None:
+    assert client.get(canonical_path("NOPE")).status_code == 401
+    assert_answer(client.get(canonical_path(unique_ref("NONE")), auth=tenants.main.auth), 404, NOT_FOUND)
+    assert client.get(canonical_path("X", trkref="UNKNOWN-ORG"), auth=tenants.main.auth).status_code == 400
+    assert client.get(canonical_path("X"), auth=tenants.no_permission.auth).status_code == 403
+    assert client.get(canonical_path("X", trkref="OTHER-ORG"), auth=tenants.main.auth).status_code == 400
+
+
+def test_another_organisations_order_ref_is_not_found(client: httpx.Client, tenants: Tenants) -> None:
+    ref = unique_ref("ISOLATED")
+    _submit_pair(client, tenants.main.auth, ref)
+    other = client.get(canonical_path(ref, trkref="OTHER-ORG"), auth=tenants.other.auth)
+    assert_answer(other, 404, NOT_FOUND)
+
+
+def _events(db_url: str, *args: str) -> list[dict[str, Any]]:
+    out = cli_ok(db_url, "events", "tail", *args)
+    return [json.loads(line, parse_float=Decimal) for line in out.splitlines()]
+
+
+def test_without_a_broker_events_stay_in_the_outbox_and_tail_prints_them(
+    client: httpx.Client, tenants: Tenants, db_url: str
+) -> None:
+    ref = unique_ref("TAIL")
+    _submit_pair(client, tenants.main.auth, ref)
+    mine = [e for e in _events(db_url, "--trkref", "TRKREF123") if e["order_ref"] == ref]
+    assert [e["version"] for e in mine] == list(range(1, len(mine) + 1))
+    assert len({e["event_id"] for e in mine}) == len(mine)
+    canonical = json_body(client.get(canonical_path(ref), auth=tenants.main.auth))
+    last = mine[-1]
+    assert (last["type"], last["trkref"], last["customer_order_id"]) == (
+        "customer_order.upserted",
+        "TRKREF123",
+        canonical["id"],
+    )
+    assert (last["version"], last["customer_order"]) == (canonical["version"], canonical["order"])
+    assert not [e for e in _events(db_url, "--trkref", "OTHER-ORG") if e["order_ref"] == ref]
+    unsent = "SELECT count(*) FROM outbox WHERE sent_at IS NULL AND canonical_id = ?"
+    cid = canonical["id"] if db_url.startswith("sqlite") else uuid.UUID(canonical["id"])
+    assert count_rows(db_url, unsent, cid) == len(mine)
+
+
+@pytest.mark.timeout(60)
+def test_tail_follow_prints_new_events_until_interrupted(client: httpx.Client, tenants: Tenants, db_url: str) -> None:
+    with subprocess.Popen(
+        [str(BIN), "events", "tail", "--follow", "--trkref", "TRKREF123"],
+        env={"DATABASE_URL": db_url, "PATH": ""},
+        stdout=subprocess.PIPE,
+        text=True,
+    ) as follower:
+        try:
+            ref = unique_ref("FOLLOW")
+            _submit_pair(client, tenants.main.auth, ref)
+            assert follower.stdout is not None
+            seen = next(event for line in follower.stdout if (event := json.loads(line))["order_ref"] == ref)
+            assert seen["trkref"] == "TRKREF123"
+        finally:
+            follower.send_signal(signal.SIGINT)
+            assert follower.wait(20) == 0
