@@ -1,0 +1,77 @@
+"""The broker goes away mid-run: intake and processing go on, events wait in the outbox, none is lost."""
+
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support.broker import BROKER_URL, ScratchExchange
+from tests.support.cli import Credentials, cli_ok, create_key
+from tests.support.databases import database
+from tests.support.factories import an_order
+from tests.support.inspect_db import count_rows, fetch_rows
+from tests.support.server import Server
+from tests.support.tcp_proxy import TcpProxy
+
+DEADLINE = 60.0
+UNSENT = "SELECT count(*) FROM outbox WHERE sent_at IS NULL"
+
+
+@pytest.fixture
+def relay_setup(backend: str, tmp_path: Path) -> Iterator[tuple[str, Credentials, ScratchExchange, TcpProxy]]:
+    """A database, an exchange with its queue, and a proxy in front of RabbitMQ that we can cut."""
+    with database(backend, tmp_path, "relay") as url:
+        cli_ok(url, "org", "add", "RELAY", "--name", "Relay Test")
+        cli_ok(url, "org", "enable", "RELAY")
+        key = create_key(url, "--trkref", "RELAY", "--rate", "0")
+        exchange = ScratchExchange("relay").declare()
+        proxy = TcpProxy("127.0.0.1", 5672).start()
+        try:
+            yield url, key, exchange, proxy
+        finally:
+            proxy.close()
+            exchange.delete()
+
+
+def _wait_for(what: str, check: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + DEADLINE
+    while not check():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.1)
+
+
+def _post(client: httpx.Client, refs: range) -> None:
+    for n in refs:
+        answer = client.post("/v4/organisations/RELAY/customer_order", json=an_order(trkref="RELAY", order_ref=f"O{n}"))
+        assert answer.status_code == 202, answer.text
+
+
+def test_events_written_while_the_broker_is_cut_off_arrive_once_it_returns(
+    relay_setup: tuple[str, Credentials, ScratchExchange, TcpProxy], tmp_path: Path
+) -> None:
+    url, key, exchange, proxy = relay_setup
+    broker = BROKER_URL.replace("127.0.0.1:5672", f"127.0.0.1:{proxy.port}")
+    env = {**exchange.env(), "BROKER_URL": broker}
+    server = Server(url, tmp_path / "server.log", **env).start()
+    try:
+        with httpx.Client(base_url=server.base_url, auth=key.auth, timeout=10) as client:
+            _post(client, range(50))
+            _wait_for(
+                "the first events sent",
+                lambda: count_rows(url, UNSENT) == 0 < count_rows(url, "SELECT count(*) FROM outbox"),
+            )
+            proxy.cut()
+            _post(client, range(50, 120))  # intake does not depend on the broker
+            _wait_for("processing without the broker", lambda: count_rows(url, "SELECT count(*) FROM outbox") == 120)
+            assert count_rows(url, UNSENT) > 0
+            proxy.start()
+            _wait_for("the backlog sent", lambda: count_rows(url, UNSENT) == 0)
+    finally:
+        assert server.stop() == 0
+    written = {str(e) for (e,) in fetch_rows(url, "SELECT event_id FROM outbox")}
+    delivered = {d.message_id for d in exchange.drain()}
+    assert len(written) == 120
+    assert written <= delivered
+    assert "event relay paused: broker unavailable" in server.log()
