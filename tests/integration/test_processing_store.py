@@ -1,0 +1,136 @@
+"""Processing on the real stores: twice, concurrently, or over a rolled-back attempt gives one result."""
+
+import asyncio
+import datetime as dt
+import json
+import uuid
+from typing import Any
+
+from order_intake.adapters.database_url import parse_database_url
+from order_intake.adapters.processing_records import ProcessingStore
+from order_intake.adapters.records import NewSubmission, WriteUnit
+from order_intake.adapters.store import Store
+from order_intake.background import make_processing_store
+from order_intake.service.processing import Processor
+from tests.integration.conftest import OnStore
+from tests.support.inspect_db import change_rows, count_rows, fetch_rows
+
+T0 = dt.datetime(2026, 11, 27, 12, 0, tzinfo=dt.UTC)
+REFS = 20
+
+
+def _order(ref: str, n: int) -> bytes:
+    customer: dict[str, Any] = {"email": f"n{n}@example.com"}
+    if n % 3:
+        customer["first_name"] = f"F{n}"
+    order: dict[str, Any] = {
+        "trkref": "ORG-A",
+        "order_ref": ref,
+        "customer": customer,
+        "order_items": [{"sku": f"S{n}"}],
+    }
+    if n % 2:
+        order["language"] = f"l{n}"
+    return json.dumps(order).encode()
+
+
+async def _submit(store: Store, prefix: str, count: int) -> None:
+    key = await store.find_key("key_a")
+    assert key is not None
+    rows = []
+    for n in range(count):
+        ref = f"{prefix}-{n % REFS}"
+        rows.append(
+            NewSubmission(
+                id=uuid.uuid4(),
+                organisation_id=key.organisations[0].id,
+                api_key_id=key.id,
+                received_at=T0 + dt.timedelta(milliseconds=n % 7),  # many share a time: the id decides
+                body=b"{}",
+                normalised=_order(ref, n),
+                order_ref=ref,
+                idempotency_key=None,
+                request_id=None,
+            )
+        )
+    await store.commit_units([WriteUnit(submissions=tuple(rows))])
+
+
+def _snapshot(url: str, prefix: str) -> dict[str, tuple[int, Any]]:
+    rows = fetch_rows(
+        url, "SELECT order_ref, version, document FROM canonical_orders WHERE order_ref LIKE ?", f"{prefix}-%"
+    )
+    return {ref: (version, json.loads(document)) for ref, version, document in rows}
+
+
+def _processing(url: str) -> ProcessingStore:
+    return make_processing_store(parse_database_url(url))
+
+
+async def _drain_with(url: str, processors: int, batch: int) -> int:
+    stores = [_processing(url) for _ in range(processors)]
+    for store in stores:
+        await store.open()
+    try:
+        done = await asyncio.gather(*(Processor(store, batch=batch).drain() for store in stores))
+    finally:
+        for store in stores:
+            await store.close()
+    return sum(done)
+
+
+def test_concurrent_processors_and_a_second_run_give_the_same_orders(on_store: OnStore, store_url: str) -> None:
+    on_store(lambda store: _submit(store, "CONC", 200))
+    assert asyncio.run(_drain_with(store_url, processors=1, batch=1000)) == 200
+    alone = _snapshot(store_url, "CONC")
+    events = count_rows(store_url, "SELECT count(*) FROM outbox")
+
+    # Run again over every submission (as if none had been marked): nothing changes, no new event.
+    change_rows(store_url, "UPDATE submissions SET state = 'accepted' WHERE order_ref LIKE 'CONC-%'")
+    assert asyncio.run(_drain_with(store_url, processors=3, batch=7)) == 200
+    assert _snapshot(store_url, "CONC") == alone
+    assert count_rows(store_url, "SELECT count(*) FROM outbox") == events
+
+    # The same submissions processed from scratch by three concurrent processors in small batches.
+    change_rows(store_url, "UPDATE submissions SET state = 'accepted' WHERE order_ref LIKE 'CONC-%'")
+    change_rows(
+        store_url,
+        "DELETE FROM outbox WHERE canonical_id IN (SELECT id FROM canonical_orders WHERE order_ref LIKE 'CONC-%')",
+    )
+    change_rows(store_url, "DELETE FROM canonical_orders WHERE order_ref LIKE 'CONC-%'")
+    assert asyncio.run(_drain_with(store_url, processors=3, batch=7)) == 200
+    again = _snapshot(store_url, "CONC")
+    assert {ref: doc for ref, (_, doc) in again.items()} == {ref: doc for ref, (_, doc) in alone.items()}
+    assert len(again) == REFS
+    # Versions count changes: one per transaction that changed the order, each with one event
+    # (the earlier events were deleted with their orders).
+    assert count_rows(store_url, "SELECT count(*) FROM outbox") == sum(v for v, _ in again.values())
+
+
+def test_a_failed_attempt_leaves_nothing_and_the_next_one_does_all(on_store: OnStore, store_url: str) -> None:
+    on_store(lambda store: _submit(store, "FAIL", 40))
+
+    def broken(*_: object) -> Any:  # noqa: ANN401 - stands for a planner that dies mid-transaction
+        raise RuntimeError("crash in the middle")
+
+    async def attempt() -> None:
+        store = _processing(store_url)
+        await store.open()
+        try:
+            await store.process(100, broken)
+        finally:
+            await store.close()
+
+    try:
+        asyncio.run(attempt())
+    except RuntimeError:
+        pass
+    else:
+        raise AssertionError("the planner's failure did not reach the caller")
+    assert (
+        count_rows(store_url, "SELECT count(*) FROM submissions WHERE order_ref LIKE 'FAIL-%' AND state = 'accepted'")
+        == 40
+    )
+    assert not _snapshot(store_url, "FAIL")
+    assert asyncio.run(_drain_with(store_url, processors=1, batch=100)) == 40
+    assert len(_snapshot(store_url, "FAIL")) == REFS
