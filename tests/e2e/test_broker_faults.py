@@ -51,6 +51,7 @@ def _post(client: httpx.Client, refs: range) -> None:
 def test_events_written_while_the_broker_is_cut_off_arrive_once_it_returns(
     relay_setup: tuple[str, Credentials, ScratchExchange, TcpProxy], tmp_path: Path
 ) -> None:
+    """RabbitMQ cut off mid-run through a proxy: 202s go on, events wait unsent, all arrive after."""
     url, key, exchange, proxy = relay_setup
     broker = BROKER_URL.replace("127.0.0.1:5672", f"127.0.0.1:{proxy.port}")
     env = {**exchange.env(), "BROKER_URL": broker}

@@ -6,6 +6,7 @@ import subprocess
 import time
 import uuid
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -13,6 +14,7 @@ import pytest
 
 from tests.conftest import Tenants
 from tests.e2e.exchanges import NOT_FOUND, accepted_id, assert_answer, json_body, post_order, unique_ref, wait_until
+from tests.e2e.json_schema import SchemaError, Validator
 from tests.support.cli import cli_ok
 from tests.support.factories import an_order
 from tests.support.inspect_db import count_rows
@@ -23,6 +25,7 @@ DEADLINE = 30.0
 
 
 def canonical_path(order_ref: str, trkref: str = "TRKREF123") -> str:
+    """The canonical order's URL."""
     return f"/v4/organisations/{trkref}/customer_orders/{order_ref}"
 
 
@@ -50,6 +53,7 @@ def _submit_pair(client: httpx.Client, auth: tuple[str, str], ref: str) -> tuple
 
 
 def test_submissions_merge_into_one_canonical_order_served_by_order_ref(client: httpx.Client, tenants: Tenants) -> None:
+    """Two submissions of one order_ref: newest value per field, customer merged field by field, newest items."""
     ref = unique_ref("MERGE")
     first, second = _submit_pair(client, tenants.main.auth, ref)
     answer = client.get(canonical_path(ref), auth=tenants.main.auth)
@@ -72,6 +76,7 @@ def test_submissions_merge_into_one_canonical_order_served_by_order_ref(client: 
 
 
 def test_the_canonical_order_checks_access_like_every_endpoint(client: httpx.Client, tenants: Tenants) -> None:
+    """401, 404, 400 and 403 as for the submission endpoints."""
     assert client.get(canonical_path("NOPE")).status_code == 401
     assert_answer(client.get(canonical_path(unique_ref("NONE")), auth=tenants.main.auth), 404, NOT_FOUND)
     assert client.get(canonical_path("X", trkref="UNKNOWN-ORG"), auth=tenants.main.auth).status_code == 400
@@ -80,6 +85,7 @@ def test_the_canonical_order_checks_access_like_every_endpoint(client: httpx.Cli
 
 
 def test_another_organisations_order_ref_is_not_found(client: httpx.Client, tenants: Tenants) -> None:
+    """An order_ref is scoped to its organisation."""
     ref = unique_ref("ISOLATED")
     _submit_pair(client, tenants.main.auth, ref)
     other = client.get(canonical_path(ref, trkref="OTHER-ORG"), auth=tenants.other.auth)
@@ -94,6 +100,7 @@ def _events(db_url: str, *args: str) -> list[dict[str, Any]]:
 def test_without_a_broker_events_stay_in_the_outbox_and_tail_prints_them(
     client: httpx.Client, tenants: Tenants, db_url: str
 ) -> None:
+    """Events are numbered 1.. per order, the last equals the canonical order, and they wait unsent."""
     ref = unique_ref("TAIL")
     _submit_pair(client, tenants.main.auth, ref)
     mine = [e for e in _events(db_url, "--trkref", "TRKREF123") if e["order_ref"] == ref]
@@ -115,6 +122,7 @@ def test_without_a_broker_events_stay_in_the_outbox_and_tail_prints_them(
 
 @pytest.mark.timeout(60)
 def test_tail_follow_prints_new_events_until_interrupted(client: httpx.Client, tenants: Tenants, db_url: str) -> None:
+    """`events tail --follow` prints an event written after it started, and exits 0 on Ctrl-C."""
     with subprocess.Popen(
         [str(BIN), "events", "tail", "--follow", "--trkref", "TRKREF123"],
         env={"DATABASE_URL": db_url, "PATH": ""},
@@ -130,3 +138,20 @@ def test_tail_follow_prints_new_events_until_interrupted(client: httpx.Client, t
         finally:
             follower.send_signal(signal.SIGINT)
             assert follower.wait(20) == 0
+
+
+def test_every_event_matches_the_published_schema_and_the_docs_hold_it(
+    client: httpx.Client, tenants: Tenants, db_url: str
+) -> None:
+    """Real events validate against `events schema`, which docs/event-schema.json holds verbatim."""
+    schema = json.loads(cli_ok(db_url, "events", "schema"))
+    documented = json.loads((Path(__file__).parents[2] / "docs" / "event-schema.json").read_text())
+    assert documented == schema, "docs/event-schema.json is stale: regenerate it with `order-intake events schema`"
+    _submit_pair(client, tenants.main.auth, unique_ref("SCHEMA"))
+    events = _events(db_url)
+    assert events
+    validator = Validator(schema)
+    for event in events:
+        validator.validate(event, schema)
+    with pytest.raises(SchemaError):
+        validator.validate({**events[0], "version": "1"}, schema)

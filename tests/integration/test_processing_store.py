@@ -80,6 +80,7 @@ async def _drain_with(url: str, processors: int, batch: int) -> int:
 
 
 def test_concurrent_processors_and_a_second_run_give_the_same_orders(on_store: OnStore, store_url: str) -> None:
+    """Idempotent and order-free: a re-run writes nothing new; concurrent small batches end the same."""
     on_store(lambda store: _submit(store, "CONC", 200))
     assert asyncio.run(_drain_with(store_url, processors=1, batch=1000)) == 200
     alone = _snapshot(store_url, "CONC")
@@ -108,9 +109,10 @@ def test_concurrent_processors_and_a_second_run_give_the_same_orders(on_store: O
 
 
 def test_a_failed_attempt_leaves_nothing_and_the_next_one_does_all(on_store: OnStore, store_url: str) -> None:
+    """A crash inside the transaction (the planner raising) rolls everything back."""
     on_store(lambda store: _submit(store, "FAIL", 40))
 
-    def broken(*_: object) -> Any:  # noqa: ANN401 - stands for a planner that dies mid-transaction
+    def broken(*_: object) -> Any:
         raise RuntimeError("crash in the middle")
 
     async def attempt() -> None:

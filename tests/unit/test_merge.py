@@ -57,13 +57,15 @@ def expected(submissions: list[merge.Submitted]) -> dict[str, Any]:
 
 @given(_submissions)
 def test_the_merge_takes_each_field_from_the_newest_submission_having_it(submissions: list[merge.Submitted]) -> None:
+    """Against the plain reading of the rule, computed independently."""
     merged = merge.fold(None, submissions)
     assert merged is not None
     assert merged.document == expected(submissions)
 
 
 @given(_submissions, st.randoms())
-def test_the_order_of_application_does_not_matter(submissions: list[merge.Submitted], rnd: Any) -> None:  # noqa: ANN401
+def test_the_order_of_application_does_not_matter(submissions: list[merge.Submitted], rnd: Any) -> None:
+    """Any permutation of the submissions merges to the same canonical order."""
     shuffled = list(submissions)
     rnd.shuffle(shuffled)
     assert merge.fold(None, shuffled) == merge.fold(None, submissions)
@@ -71,6 +73,8 @@ def test_the_order_of_application_does_not_matter(submissions: list[merge.Submit
 
 @given(_submissions, st.integers(0, 8))
 def test_applying_again_or_in_two_runs_changes_nothing(submissions: list[merge.Submitted], cut: int) -> None:
+    """Re-applying (as after a crash and retry) is harmless."""
+    """Any permutation of the submissions merges to the same canonical order."""
     once = merge.fold(None, submissions)
     # Two runs over overlapping parts (as after a crash and a retry) end where one run ends.
     first = merge.fold(None, submissions[:cut])
@@ -79,6 +83,7 @@ def test_applying_again_or_in_two_runs_changes_nothing(submissions: list[merge.S
 
 
 def test_a_newer_submission_without_a_field_keeps_the_older_value() -> None:
+    """Absent fields keep older values; at equal times the greater id is newer."""
     old = merge.Submitted(
         stamp=merge.stamp(_T0, uuid.UUID(int=1)),
         order={
@@ -112,6 +117,7 @@ def test_a_newer_submission_without_a_field_keeps_the_older_value() -> None:
 
 
 def test_stamps_order_by_time_then_id_across_time_zones() -> None:
+    """Stamps compare in UTC."""
     later_in_utc = dt.datetime(2026, 1, 1, 10, 0, tzinfo=dt.timezone(dt.timedelta(hours=5)))  # 05:00 UTC
     earlier = dt.datetime(2026, 1, 1, 6, 0, tzinfo=dt.UTC)
     assert merge.stamp(later_in_utc, uuid.UUID(int=9)) < merge.stamp(earlier, uuid.UUID(int=1))

@@ -6,6 +6,8 @@ from uuid import UUID
 
 import msgspec
 
+from order_intake.domain.order import CustomerOrder, decimals_as_numbers
+
 EXCHANGE = "order-intake"
 UPSERTED: Final = "customer_order.upserted"
 
@@ -35,5 +37,11 @@ class CustomerOrderUpserted(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def event_schema() -> dict[str, Any]:
-    """The event's JSON Schema, for the docs and for consumers."""
-    return msgspec.json.schema(CustomerOrderUpserted)
+    """The event's JSON Schema, for the docs and for consumers (`order-intake events schema`)."""
+    (event, _), components = msgspec.json.schema_components(
+        [CustomerOrderUpserted, CustomerOrder], ref_template="#/$defs/{name}"
+    )
+    components["CustomerOrderUpserted"]["properties"]["customer_order"] = {"$ref": "#/$defs/CustomerOrder"}
+    schema = decimals_as_numbers({**event, "$defs": components})
+    assert isinstance(schema, dict)  # noqa: S101 - a dict maps to a dict
+    return schema

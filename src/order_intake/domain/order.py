@@ -68,3 +68,17 @@ class Rejected(msgspec.Struct, frozen=True):
 
 
 Validation = Accepted | Rejected
+
+
+_DECIMAL_SCHEMA = {"type": "string", "format": "decimal"}
+
+
+def decimals_as_numbers(schema: object) -> object:
+    """A JSON Schema with Decimal as our encoder writes it: a number with exact digits (msgspec says string)."""
+    if schema == _DECIMAL_SCHEMA:
+        return {"type": "number"}
+    if isinstance(schema, dict):
+        return {k: decimals_as_numbers(v) for k, v in schema.items()}
+    if isinstance(schema, list):
+        return [decimals_as_numbers(v) for v in schema]
+    return schema

@@ -2,6 +2,7 @@
 
 import asyncio
 import contextlib
+import json
 import signal
 
 import click
@@ -9,6 +10,7 @@ import click
 from order_intake import logs
 from order_intake.background import Background, make_processing_store
 from order_intake.config import load_settings
+from order_intake.domain.events import event_schema
 from order_intake.entrypoints.cli_support import database
 from order_intake.service.loop import sleep_until
 
@@ -51,6 +53,12 @@ def worker() -> None:
 @click.group()
 def events() -> None:
     """The events of canonical orders, as written to the outbox."""
+
+
+@events.command("schema")
+def events_schema() -> None:
+    """Print the events' JSON Schema."""
+    click.echo(json.dumps(event_schema(), indent=2))
 
 
 @events.command("tail")

@@ -19,6 +19,7 @@ from order_intake.domain.answers import (
     Organisations,
     Submission,
 )
+from order_intake.domain.order import decimals_as_numbers
 from order_intake.domain.validation import input_json_schema
 from order_intake.entrypoints.http.exchange import Exchange
 from order_intake.entrypoints.http.openapi_paths import REF, paths
@@ -37,25 +38,11 @@ _ANSWERS = (
     BatchRefused,
     Batch,
 )
-_DECIMAL = {"type": "string", "format": "decimal"}
-
-
-def _decimals_as_numbers(schema: object) -> object:
-    """Decimal as our encoder writes it: a JSON number with exact digits (msgspec documents a string)."""
-    if schema == _DECIMAL:
-        return {"type": "number"}
-    if isinstance(schema, dict):
-        return {k: _decimals_as_numbers(v) for k, v in schema.items()}
-    if isinstance(schema, list):
-        return [_decimals_as_numbers(v) for v in schema]
-    return schema
-
-
 @cache
 def document() -> bytes:
     """The whole document, built once."""
     _, generated = msgspec.json.schema_components(_ANSWERS, ref_template=REF)
-    schemas = _decimals_as_numbers(generated)
+    schemas = decimals_as_numbers(generated)
     assert isinstance(schemas, dict)  # noqa: S101 - a dict maps to a dict
     schemas["CustomerOrderRequest"] = input_json_schema()
     doc = {
