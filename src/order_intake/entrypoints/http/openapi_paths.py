@@ -29,6 +29,19 @@ _AUTH_FAILURES = {
     "400": _json("Message", "Invalid TRKREF supplied (unknown, or not linked to this key)"),
     "403": _json("Forbidden", "Access denied: feature off for the organisation, or key lacks permission"),
 }
+# Every authenticated operation; limited keys get the RateLimit-Policy and RateLimit headers on
+# their other answers too (rate 0 keys: none). docs/decisions.md maps the token bucket to q, w, r, t.
+_RATE_LIMITED = {
+    "429": _json(
+        "Message",
+        "Too many requests: this API key's token bucket is empty",
+        {
+            "Retry-After": {"schema": {"type": "integer", "minimum": 1}, "description": "Seconds until a token"},
+            "RateLimit-Policy": {"schema": {"type": "string"}, "description": '"default";q=<burst>;w=<seconds>'},
+            "RateLimit": {"schema": {"type": "string"}, "description": '"default";r=<remaining>;t=<seconds>'},
+        },
+    )
+}
 _FAILURES = {
     "500": _json("Message", "Internal server error"),
     "503": _json("Message", "Service unavailable (the database does not answer)"),
@@ -53,6 +66,7 @@ def paths() -> dict[str, Any]:
             "409": _json("Message", "A request with this Idempotency-Key is in progress"),
             "413": _json("Message", "Payload too large (over 1 MiB)"),
             "422": _json("Invalid", "Invalid customer order, or no data provided"),
+            **_RATE_LIMITED,
             **_FAILURES,
         },
     }
@@ -65,6 +79,7 @@ def paths() -> dict[str, Any]:
             "200": _json("Submission", "The submission and its normalised order"),
             **_AUTH_FAILURES,
             "404": _json("Message", "No such submission for this organisation"),
+            **_RATE_LIMITED,
             **_FAILURES,
         },
     }
@@ -77,6 +92,7 @@ def paths() -> dict[str, Any]:
             "200": _json("CanonicalOrder", "The merged order and its version"),
             **_AUTH_FAILURES,
             "404": _json("Message", "No processed submission of this order_ref for this organisation"),
+            **_RATE_LIMITED,
             **_FAILURES,
         },
     }
@@ -85,7 +101,12 @@ def paths() -> dict[str, Any]:
         "operationId": "listOrganisations",
         "security": [{"basic": []}],
         "parameters": [_REQUEST_ID],
-        "responses": {"200": _json("Organisations", "Sorted by trkref"), "401": _AUTH_FAILURES["401"], **_FAILURES},
+        "responses": {
+            "200": _json("Organisations", "Sorted by trkref"),
+            "401": _AUTH_FAILURES["401"],
+            **_RATE_LIMITED,
+            **_FAILURES,
+        },
     }
     batch_failures = {
         "401": _json("BatchUnauthorized", "Missing or wrong credentials", {"WWW-Authenticate": _STRING}),
@@ -129,6 +150,7 @@ def paths() -> dict[str, Any]:
                     }
                 },
             },
+            **_RATE_LIMITED,
             **_FAILURES,
         },
     }
@@ -141,6 +163,7 @@ def paths() -> dict[str, Any]:
             "200": _json("Batch", "The batch's summary, ids and errors"),
             **batch_failures,
             "404": _json("Message", "No such batch for this key's organisations"),
+            **_RATE_LIMITED,
             **_FAILURES,
         },
     }
