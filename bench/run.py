@@ -1,6 +1,7 @@
 """Benchmark: the real server on SQLite and PostgreSQL under wrk, beside the no-op floor, in one run.
 
     .venv/bin/python bench/run.py [--duration 15] [--connections 64] [--workers N] [--only sqlite,postgres]
+                                  [--processing in-process|worker|off] [--processing-workers N]
 
 Prints orders/s, p50/p99 latency, the ratio to the floor, server RSS, and whether every answer was 202.
 """
@@ -21,6 +22,7 @@ from pathlib import Path
 
 import asyncpg
 import httpx
+from lag import LagSampler
 
 HERE = Path(__file__).parent
 BIN = Path(sys.executable).with_name("order-intake")
@@ -143,10 +145,10 @@ def make_tenant(env: dict[str, str]) -> tuple[str, str]:
     return key["username"], key["password"]
 
 
-def start_server(env: dict[str, str], port: int, workers: int) -> subprocess.Popen[bytes]:
+def start_server(env: dict[str, str], port: int, workers: int, *extra: str) -> subprocess.Popen[bytes]:
     """`order-intake serve` in its own process group, output discarded."""
     return subprocess.Popen(
-        [str(BIN), "serve", "--port", str(port), "--workers", str(workers)],
+        [str(BIN), "serve", "--port", str(port), "--workers", str(workers), *extra],
         env=env,
         start_new_session=True,
         stdout=subprocess.DEVNULL,
@@ -154,8 +156,21 @@ def start_server(env: dict[str, str], port: int, workers: int) -> subprocess.Pop
     )
 
 
+def _start_workers(env: dict[str, str], count: int) -> list[subprocess.Popen[bytes]]:
+    return [
+        subprocess.Popen(
+            [str(BIN), "worker"], env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        for _ in range(count)
+    ]
+
+
 def run_service(backend: str, args: argparse.Namespace, workdir: Path) -> tuple[Result, float, int]:
-    """order-intake on one backend: returns the result, start-up seconds and rows stored."""
+    """order-intake on one backend: returns the result, start-up seconds and rows stored.
+
+    Processing runs as `--processing` says: in the server processes (the default), in separate
+    `order-intake worker` processes, or not at all; with it on, the lag is sampled and printed.
+    """
     name = f"order_intake_bench_{os.getpid()}"
     if backend == "postgres":
         asyncio.run(_pg(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -167,15 +182,28 @@ def run_service(backend: str, args: argparse.Namespace, workdir: Path) -> tuple[
     key = make_tenant(env)
     port = _free_port()
     workers = args.workers if backend == "postgres" else args.sqlite_workers
-    proc = start_server(env, port, workers)
+    proc = start_server(env, port, workers, *([] if args.processing == "in-process" else ["--no-worker"]))
+    separate = _start_workers(env, args.processing_workers) if args.processing == "worker" else []
     try:
         startup = _wait_ready(f"http://127.0.0.1:{port}/health", proc)
         path = "/v4/organisations/BENCH/customer_order"
         auth = ":".join(key)
         _wrk("warm-up", port, path, auth, argparse.Namespace(**{**vars(args), "duration": 2}), proc.pid)
-        result = _wrk(f"order-intake, {backend} ({workers} workers)", port, path, auth, args, proc.pid)
+        with LagSampler(url) as lag:
+            result = _wrk(f"order-intake, {backend} ({workers} workers)", port, path, auth, args, proc.pid)
+        if args.processing != "off":
+            drain = lag.drain_seconds()
+            samples = sorted(lag.samples)
+            print(
+                f"{backend}: processing {args.processing}: lag during the run max {samples[-1]:.2f} s, "
+                f"median {samples[len(samples) // 2]:.2f} s ({len(samples)} samples); backlog gone "
+                f"{drain:.1f} s after the load stopped",
+                flush=True,
+            )
     finally:
         _stop(proc)
+        for worker in separate:
+            _stop(worker)
     rows = _count_rows(backend, url, name)
     if backend == "postgres":
         asyncio.run(_pg(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -209,6 +237,8 @@ def main() -> None:
     parser.add_argument("--sqlite-workers", type=int, default=1)
     parser.add_argument("--only", default="sqlite,postgres")
     parser.add_argument("--log-level", default="INFO")
+    parser.add_argument("--processing", choices=["in-process", "worker", "off"], default="in-process")
+    parser.add_argument("--processing-workers", type=int, default=1, help="`order-intake worker` processes")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is missing: run bench/setup")

@@ -1,0 +1,68 @@
+"""Processing lag while a benchmark runs: the age of the oldest unprocessed submission, sampled."""
+
+import asyncio
+import sqlite3
+import threading
+import time
+from typing import Self
+
+import asyncpg
+
+_PG_LAG = """
+SELECT coalesce(extract(epoch FROM now() - min(received_at)), 0)::float8
+  FROM submissions WHERE state = 'accepted'
+"""
+
+
+def lag_seconds(url: str) -> float:
+    """The age of the oldest submission not yet processed (0 when none waits)."""
+    if url.startswith("sqlite:///"):
+        conn = sqlite3.connect(url.removeprefix("sqlite:///"), timeout=10)
+        try:
+            row = conn.execute(
+                "SELECT (julianday('now') - julianday(min(received_at))) * 86400 FROM submissions"
+                " WHERE state = 'accepted'"
+            ).fetchone()
+        finally:
+            conn.close()
+        return float(row[0] or 0.0)
+
+    async def query() -> float:
+        conn = await asyncpg.connect(url)
+        try:
+            return float(await conn.fetchval(_PG_LAG))
+        finally:
+            await conn.close()
+
+    return asyncio.run(query())
+
+
+class LagSampler:
+    """Samples the lag every `every` seconds on a thread between __enter__ and __exit__."""
+
+    def __init__(self, url: str, every: float = 0.5) -> None:
+        self._url = url
+        self._every = every
+        self.samples: list[float] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.samples.append(lag_seconds(self._url))
+            self._stop.wait(self._every)
+
+    def __enter__(self) -> Self:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def drain_seconds(self, timeout: float = 120.0) -> float:
+        """After the load: how long until nothing waits (the backlog left when the load stopped)."""
+        started = time.monotonic()
+        while lag_seconds(self._url) > 0 and time.monotonic() - started < timeout:
+            time.sleep(0.1)
+        return time.monotonic() - started
