@@ -36,6 +36,8 @@ class Settings:
     in_process_worker: bool = True
     # Submissions one processing transaction takes at most.
     processing_batch: int = 500
+    # Who the audit log names for admin commands; unset: the OS user running them.
+    admin_actor: str | None = None
 
     @property
     def is_sqlite(self) -> bool:
@@ -76,4 +78,5 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         broker_exchange=env.get("ORDER_INTAKE_BROKER_EXCHANGE") or "order-intake",
         in_process_worker=env.get("ORDER_INTAKE_IN_PROCESS_WORKER", "1") != "0",
         processing_batch=max(1, int(_number(env, "ORDER_INTAKE_PROCESSING_BATCH", 500))),
+        admin_actor=env.get("ORDER_INTAKE_ACTOR", "").strip() or None,
     )

@@ -18,12 +18,20 @@ T = TypeVar("T")
 
 def run_admin(url: DatabaseUrl, work: Callable[[sa.Connection], T]) -> T:
     """Run `work` in one transaction on the database (PostgreSQL through asyncpg's greenlet bridge)."""
+    return run_repeatedly(url, work, again=lambda _: False)
+
+
+def run_repeatedly(url: DatabaseUrl, work: Callable[[sa.Connection], T], *, again: Callable[[T], bool]) -> T:
+    """Run `work` in a transaction, then in a new one each time, while `again(result)`; the last result."""
     if url.backend == "sqlite":
         engine = sa.create_engine(url.sqlalchemy_url)
         try:
-            with engine.begin() as conn:
-                conn.exec_driver_sql("PRAGMA foreign_keys=ON")
-                return work(conn)
+            while True:
+                with engine.begin() as conn:
+                    conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+                    result = work(conn)
+                if not again(result):
+                    return result
         finally:
             engine.dispose()
 
@@ -32,8 +40,11 @@ def run_admin(url: DatabaseUrl, work: Callable[[sa.Connection], T]) -> T:
 
         engine = create_async_engine(url.sqlalchemy_url)
         try:
-            async with engine.begin() as conn:
-                return await conn.run_sync(work)
+            while True:
+                async with engine.begin() as conn:
+                    result = await conn.run_sync(work)
+                if not again(result):
+                    return result
         finally:
             await engine.dispose()
 

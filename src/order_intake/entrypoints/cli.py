@@ -7,6 +7,7 @@ import tempfile
 import click
 
 from order_intake.entrypoints.cli_admin import key, org
+from order_intake.entrypoints.cli_data import audit_group, erase, purge
 from order_intake.entrypoints.cli_support import database
 from order_intake.entrypoints.submit_client import submit
 from order_intake.entrypoints.worker import events, worker
@@ -81,3 +82,6 @@ main.add_command(key)
 main.add_command(submit)
 main.add_command(worker)
 main.add_command(events)
+main.add_command(erase)
+main.add_command(purge)
+main.add_command(audit_group)

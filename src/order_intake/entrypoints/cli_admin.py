@@ -7,7 +7,7 @@ from order_intake.adapters import admin
 from order_intake.domain.access import MAX_TRKREF, is_valid_trkref
 from order_intake.domain.credentials import hash_secret, new_salt, new_secret, new_username
 from order_intake.domain.ratelimit import DEFAULT_BURST, DEFAULT_RATE
-from order_intake.entrypoints.cli_support import fail, in_admin_transaction, now
+from order_intake.entrypoints.cli_support import audited, fail, in_admin_transaction, now
 
 
 @click.group()
@@ -22,12 +22,18 @@ def org_add(trkref: str, name: str) -> None:
     """Add an organisation (its customer-order feature starts off)."""
     if not is_valid_trkref(trkref):
         fail(f"invalid trkref {trkref!r}: use A-Z, 0-9 and '-', at most {MAX_TRKREF} characters")
-    added = in_admin_transaction(lambda conn: admin.add_organisation(conn, trkref, name, now()))
+    added = audited(
+        "org.add",
+        trkref,
+        lambda conn: admin.add_organisation(conn, trkref, name, now()),
+        details=lambda o: {"name": o.name},
+    )
     click.echo(f"added organisation {added.trkref} ({added.name}); customer orders disabled")
 
 
 def _set_feature(trkref: str, *, enabled: bool) -> None:
-    changed = in_admin_transaction(lambda conn: admin.set_customer_order(conn, trkref, enabled=enabled))
+    action = "org.enable" if enabled else "org.disable"
+    changed = audited(action, trkref, lambda conn: admin.set_customer_order(conn, trkref, enabled=enabled))
     click.echo(f"organisation {changed.trkref}: customer orders {'enabled' if enabled else 'disabled'}")
 
 
@@ -78,7 +84,9 @@ _BURST_HELP = "Most requests that may come at once (the size of the bucket)."
 def key_create(trkrefs: tuple[str, ...], rate: float, burst: int, *, no_customer_order: bool, as_json: bool) -> None:
     """Create a key; its password is shown once and stored only as a keyed hash."""
     username, secret, salt = new_username(), new_secret(), new_salt()
-    in_admin_transaction(
+    audited(
+        "key.create",
+        username,
         lambda conn: admin.add_key(
             conn,
             username=username,
@@ -89,7 +97,14 @@ def key_create(trkrefs: tuple[str, ...], rate: float, burst: int, *, no_customer
             now=now(),
             rate=rate,
             burst=burst,
-        )
+        ),
+        # Never the secret: what the key may do, and where.
+        details=lambda _: {
+            "trkrefs": list(dict.fromkeys(trkrefs)),
+            "customer_order": not no_customer_order,
+            "rate": rate,
+            "burst": burst,
+        },
     )
     if as_json:
         click.echo(msgspec.json.encode({"username": username, "password": secret}).decode())
@@ -101,7 +116,7 @@ def key_create(trkrefs: tuple[str, ...], rate: float, burst: int, *, no_customer
 @click.argument("username")
 def key_revoke(username: str) -> None:
     """Revoke a key (effective within 5 seconds)."""
-    in_admin_transaction(lambda conn: admin.revoke_key(conn, username, now()))
+    audited("key.revoke", username, lambda conn: admin.revoke_key(conn, username, now()))
     click.echo(f"revoked {username}")
 
 
@@ -113,7 +128,12 @@ def key_limit(username: str, rate: float | None, burst: int | None) -> None:
     """Change a key's rate limit (effective within 5 seconds; a new limit starts with a full bucket)."""
     if rate is None and burst is None:
         fail("give --rate, --burst or both")
-    stored = in_admin_transaction(lambda conn: admin.set_key_limit(conn, username, rate=rate, burst=burst))
+    stored = audited(
+        "key.limit",
+        username,
+        lambda conn: admin.set_key_limit(conn, username, rate=rate, burst=burst),
+        details=lambda limit: {"rate": limit[0], "burst": limit[1]},
+    )
     click.echo(f"{username}: {_limit_text(*stored)}")
 
 

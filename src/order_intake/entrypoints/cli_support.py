@@ -1,14 +1,16 @@
-"""What the commands share: one-line failures, the migrated database, an admin transaction."""
+"""What the commands share: one-line failures, the migrated database, admin transactions and their audit rows."""
 
 import datetime as dt
+import getpass
+import os
 import sys
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import click
 import sqlalchemy as sa
 
-from order_intake.adapters import admin
+from order_intake.adapters import admin, audit
 from order_intake.adapters.database_url import DatabaseUrl, parse_database_url
 from order_intake.adapters.migrate import upgrade
 from order_intake.config import load_settings
@@ -39,9 +41,14 @@ def database() -> DatabaseUrl:
 
 def in_admin_transaction(work: Callable[[sa.Connection], T]) -> T:
     """Run `work` in one transaction on the migrated database; an AdminError becomes one line, exit 1."""
+    return in_admin_transactions(work, again=lambda _: False)
+
+
+def in_admin_transactions(work: Callable[[sa.Connection], T], *, again: Callable[[T], bool]) -> T:
+    """Run `work` in a transaction, and in a new one each time while `again(result)`; errors as above."""
     url = database()
     try:
-        return admin.run_admin(url, work)
+        return admin.run_repeatedly(url, work, again=again)
     except AdminError as exc:
         fail(str(exc))
         raise  # unreachable: _fail exits
@@ -53,3 +60,31 @@ def in_admin_transaction(work: Callable[[sa.Connection], T]) -> T:
 def now() -> dt.datetime:
     """The current UTC time."""
     return dt.datetime.now(dt.UTC)
+
+
+def actor() -> str:
+    """Who the audit log names: ORDER_INTAKE_ACTOR when set, else the OS user running the command."""
+    configured = load_settings().admin_actor
+    if configured:
+        return configured
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # no login name and no passwd entry (some containers)
+        return f"uid {os.getuid()}"
+
+
+def audited(
+    action: str,
+    target: str,
+    work: Callable[[sa.Connection], T],
+    details: Callable[[T], dict[str, Any]] = lambda _: {},
+) -> T:
+    """Run `work` and write its audit row in the same transaction: the change and its record, or neither."""
+    who = actor()
+
+    def work_and_record(conn: sa.Connection) -> T:
+        result = work(conn)
+        audit.record(conn, at=now(), actor=who, action=action, target=target, details=details(result))
+        return result
+
+    return in_admin_transaction(work_and_record)

@@ -1,0 +1,146 @@
+"""Erase one customer of one organisation: their submissions, canonical orders and events; answers scrubbed.
+
+Everything runs in the caller's transaction. Rows are found in SQL by a LIKE pattern that both
+backends lower-case alike, then kept only when `same_email` agrees (see domain/erasure.py).
+"""
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+from uuid import UUID
+
+import msgspec
+import sqlalchemy as sa
+
+from order_intake.adapters.erasure_answers import scrub_answers
+from order_intake.adapters.privacy_sql import chunks, json_of_bytes, json_text, lock_orders
+from order_intake.adapters.schema import canonical_orders, organisations, outbox, submissions
+from order_intake.domain.erasure import email_key, email_like_pattern, same_email
+from order_intake.errors import AdminError
+
+__all__ = ["Erased", "erase_customer"]
+
+
+class Erased(msgspec.Struct, frozen=True):
+    """What an erasure removed or changed (the audit row's details: counts only)."""
+
+    submissions: int
+    canonical_orders: int
+    outbox_events: int
+    answers_scrubbed: int
+    idempotency_records_removed: int
+    submissions_requeued: int
+
+
+class _Gone(msgspec.Struct, frozen=True):
+    """A deleted submission: what links it to other rows."""
+
+    id: UUID | str
+    batch_id: UUID | str | None
+    api_key_id: int
+    received_at: dt.datetime
+    idempotency_key: str | None
+    canonical_id: UUID | str | None
+
+
+def _matching(
+    conn: sa.Connection,
+    id_column: sa.ColumnElement[Any],
+    email: sa.ColumnElement[str],
+    where: sa.ColumnElement[bool],
+    key: str,
+) -> list[Any]:
+    rows = conn.execute(
+        sa.select(id_column, email).where(where, sa.func.lower(email).like(email_like_pattern(key), escape="\\"))
+    )
+    return [row[0] for row in rows if same_email(row[1], key)]
+
+
+def _delete_submissions(conn: sa.Connection, organisation_id: int, key: str) -> list[_Gone]:
+    email = json_text(conn, submissions.c.normalised, "customer", "email")
+    ids = _matching(conn, submissions.c.id, email, submissions.c.organisation_id == organisation_id, key)
+    returned = [submissions.c[name] for name in _Gone.__struct_fields__]
+    return [
+        _Gone(*row)
+        for part in chunks(ids)
+        for row in conn.execute(submissions.delete().where(submissions.c.id.in_(part)).returning(*returned))
+    ]
+
+
+def _delete_canonical_orders(conn: sa.Connection, organisation_id: int, key: str, merged: Sequence[Any]) -> list[Any]:
+    """Orders showing the email, and orders that merged an erased submission (they may hold its fields)."""
+    c = canonical_orders.c
+    email = json_text(conn, c.document, "customer", "email")
+    ids = set(_matching(conn, c.id, email, c.organisation_id == organisation_id, key))
+    ids.update(merged)
+    found = [
+        row
+        for part in chunks(list(ids))
+        for row in conn.execute(sa.select(c.id, c.organisation_id, c.order_ref).where(c.id.in_(part)))
+    ]
+    lock_orders(conn, [(row[1], row[2]) for row in found])
+    return [
+        row[0]
+        for part in chunks([row[0] for row in found])
+        for row in conn.execute(canonical_orders.delete().where(c.id.in_(part)).returning(c.id))
+    ]
+
+
+def _delete_events(conn: sa.Connection, organisation_id: int, key: str, canonical_ids: Sequence[Any]) -> int:
+    """Every event of a deleted order, and any other event whose order showed the email (an older version)."""
+    c = outbox.c
+    email = json_text(conn, json_of_bytes(conn, c.payload), "customer_order", "customer", "email")
+    ids = set(_matching(conn, c.id, email, c.organisation_id == organisation_id, key))
+    for part in chunks(canonical_ids):
+        ids.update(conn.execute(sa.select(c.id).where(c.canonical_id.in_(part))).scalars())
+    for part in chunks(list(ids)):
+        conn.execute(outbox.delete().where(c.id.in_(part)))
+    return len(ids)
+
+
+def _requeue(conn: sa.Connection, canonical_ids: Sequence[Any]) -> int:
+    """Other customers' submissions of a deleted order go back to `accepted`: the processor rebuilds it from them."""
+    requeued = 0
+    for part in chunks(canonical_ids):
+        done = conn.execute(
+            submissions.update()
+            .where(submissions.c.canonical_id.in_(part))
+            .values(state="accepted", processed_at=None, canonical_id=None)
+        )
+        requeued += done.rowcount
+    return requeued
+
+
+def _organisation_id(conn: sa.Connection, trkref: str) -> int:
+    found = conn.execute(sa.select(organisations.c.id).where(organisations.c.trkref == trkref)).scalar()
+    if found is None:
+        msg = f"unknown trkref {trkref!r}"
+        raise AdminError(msg)
+    return int(found)
+
+
+def erase_customer(conn: sa.Connection, *, trkref: str, email: str) -> Erased:
+    """Delete everything stored of the customer with this email at this organisation (one transaction).
+
+    Submissions go first: on PostgreSQL that waits for a processor merging one of them to commit,
+    so the canonical order it wrote is seen and deleted next.
+    """
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("PRAGMA secure_delete = ON")  # zero the deleted rows' bytes in the file's pages
+    organisation_id = _organisation_id(conn, trkref)
+    wanted = email_key(email)
+    gone = _delete_submissions(conn, organisation_id, wanted)
+    merged = list({g.canonical_id for g in gone if g.canonical_id is not None})
+    orders = _delete_canonical_orders(conn, organisation_id, wanted, merged)
+    events = _delete_events(conn, organisation_id, wanted, orders)
+    requeued = _requeue(conn, orders)
+    requests = [(g.api_key_id, g.received_at, g.batch_id) for g in gone if g.batch_id or g.idempotency_key]
+    scrubbed, removed = scrub_answers(conn, requests, frozenset(str(g.id) for g in gone), wanted)
+    return Erased(
+        submissions=len(gone),
+        canonical_orders=len(orders),
+        outbox_events=events,
+        answers_scrubbed=scrubbed,
+        idempotency_records_removed=removed,
+        submissions_requeued=requeued,
+    )

@@ -1,0 +1,54 @@
+"""SQL pieces erase and purge share, where SQLite and PostgreSQL differ: JSON fields, order locks."""
+
+from collections.abc import Iterable, Iterator, Sequence
+from typing import TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+
+from order_intake.adapters import pg_processing_sql
+from order_intake.adapters.pg_processing import lock_key
+from order_intake.adapters.processing_records import OrderKey
+
+T = TypeVar("T")
+
+# Ids per `IN (...)`: far below both backends' limits on bound parameters.
+CHUNK = 500
+
+
+def chunks(values: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
+    """`values` in slices of at most `size`."""
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def _is_postgres(conn: sa.Connection) -> bool:
+    return conn.dialect.name == "postgresql"
+
+
+def json_text(conn: sa.Connection, document: sa.ColumnElement[object], *path: str) -> sa.ColumnElement[str]:
+    """A text field of a JSON document column (JSONB on PostgreSQL, JSON text on SQLite)."""
+    if not _is_postgres(conn):
+        return sa.func.json_extract(document, "$." + ".".join(path), type_=sa.Text)
+    expr: sa.ColumnElement[object] = document
+    for name in path[:-1]:
+        expr = expr.op("->", return_type=postgresql.JSONB)(sa.literal_column(f"'{name}'"))
+    return expr.op("->>", return_type=sa.Text)(sa.literal_column(f"'{path[-1]}'"))
+
+
+def json_of_bytes(conn: sa.Connection, payload: sa.ColumnElement[bytes]) -> sa.ColumnElement[object]:
+    """A bytes column holding UTF-8 JSON, as a document `json_text` reads."""
+    if _is_postgres(conn):
+        return sa.cast(sa.func.convert_from(payload, sa.literal_column("'UTF8'")), postgresql.JSONB)
+    return sa.cast(payload, sa.Text)
+
+
+def lock_orders(conn: sa.Connection, keys: Iterable[OrderKey]) -> None:
+    """Take the advisory locks the processor holds while it merges these orders (PostgreSQL only).
+
+    Then no processor can have read one of them before this transaction changes it and write it
+    back afterwards. SQLite has one writer at a time, which already gives that.
+    """
+    numbers = sorted({lock_key(key) for key in keys})
+    if numbers and _is_postgres(conn):
+        conn.exec_driver_sql(pg_processing_sql.LOCK_ORDERS, (numbers,))
