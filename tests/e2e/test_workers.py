@@ -152,6 +152,10 @@ def test_three_workers_one_killed_give_exactly_the_merge_and_every_final_version
     links = fetch_rows(url, "SELECT order_ref, canonical_id FROM submissions")
     assert all(str(cid) == canonical[ref][0] for ref, cid in links)
 
+    # No double processing: each order's versions 1..v were each written exactly once.
+    versions = fetch_rows(url, "SELECT canonical_id, version FROM outbox")
+    assert len(versions) == len(set(versions)) == sum(version for _, version, _ in canonical.values())
+
     # At least once: every event written reached the queue; each order's final version among them.
     written = {str(e) for (e,) in fetch_rows(url, "SELECT event_id FROM outbox")}
     delivered = exchange.drain()
