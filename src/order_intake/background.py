@@ -7,16 +7,18 @@ from order_intake.adapters.database_url import DatabaseUrl
 from order_intake.adapters.pg_processing import PgProcessingStore
 from order_intake.adapters.processing_records import ProcessingStore
 from order_intake.adapters.rabbitmq import RabbitPublisher
+from order_intake.adapters.sqlite import SqliteStore
 from order_intake.adapters.sqlite_processing import SqliteProcessingStore
+from order_intake.adapters.store import Store
 from order_intake.config import Settings
 from order_intake.service.processing import Processor
 from order_intake.service.relay import Relay
 
 
-def make_processing_store(url: DatabaseUrl) -> ProcessingStore:
-    """The processing store for this DATABASE_URL."""
+def make_processing_store(url: DatabaseUrl, intake: Store | None = None) -> ProcessingStore:
+    """The processing store for this DATABASE_URL; on SQLite, sharing the intake store's writer if given."""
     if url.sqlite_path is not None:
-        return SqliteProcessingStore(url.sqlite_path)
+        return SqliteProcessingStore(url.sqlite_path, shared=intake if isinstance(intake, SqliteStore) else None)
     assert url.dsn is not None  # noqa: S101 - parse_database_url sets one of the two
     return PgProcessingStore(url.dsn)
 

@@ -91,6 +91,10 @@ class SqliteStore:
                 conn.close()
             self._connections.clear()
 
+    async def run_on_writer(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `work` on the writer's thread and connection, between the writer's own transactions."""
+        return await self._run(self._writer, work)
+
     async def ping(self) -> bool:
         """True while the file can be read."""
         try:

@@ -12,7 +12,7 @@ from uuid import UUID
 from order_intake.adapters import sqlite_processing_sql as sql
 from order_intake.adapters.processing_records import Claimed, OutboxRow, Plan, Planner, Publisher, StoredCanonical
 from order_intake.adapters.schema import to_sqlite_time
-from order_intake.adapters.sqlite import connect
+from order_intake.adapters.sqlite import SqliteStore, connect
 from order_intake.errors import StoreUnavailable
 
 T = TypeVar("T")
@@ -116,14 +116,23 @@ def _process(conn: sqlite3.Connection, limit: int, plan: Planner) -> int:
 
 
 class SqliteProcessingStore:
-    """ProcessingStore on the SQLite file; its work runs on one thread with its own connection."""
+    """ProcessingStore on the SQLite file; its work runs on one thread with its own connection.
 
-    def __init__(self, path: Path) -> None:
+    Inside `serve`, it is given the intake store and runs on that store's writer thread instead:
+    one writer in the process, so the two never wait for each other's lock (SQLite's busy handler
+    sleeps in steps of up to 100 ms, which showed as intake latency).
+    """
+
+    def __init__(self, path: Path, *, shared: SqliteStore | None = None) -> None:
         self._path = path
+        self._shared = shared
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-processing")
         self._conn: sqlite3.Connection | None = None
 
     async def _run(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        if self._shared is not None:
+            return await self._shared.run_on_writer(work)
+
         def call() -> T:
             if self._conn is None:
                 self._conn = connect(self._path)
@@ -145,7 +154,7 @@ class SqliteProcessingStore:
             conn.close()
             self._conn = None
 
-        if self._conn is not None:
+        if self._conn is not None and self._shared is None:
             await self._run(shut)
         self._thread.shutdown(wait=True)
 
