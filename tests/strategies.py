@@ -218,3 +218,14 @@ def request_gaps(interval: int) -> st.SearchStrategy[list[int]]:
         st.sampled_from([interval - 1, interval, interval + 1]),
     )
     return st.lists(gap, min_size=1, max_size=120)
+
+
+@st.composite
+def address_and_case_variant(draw: st.DrawFn) -> tuple[str, str]:
+    """An address (LIKE's own characters and letters beyond ASCII included) and it with letters' case changed."""
+    local = draw(st.text("aZq._%\\+-üÜßéÉøØİıǅ", min_size=1, max_size=12))
+    domain = draw(st.text("abcXYZäÄ-", min_size=1, max_size=10))
+    address = f"{local}@{domain}.example"
+    flips = draw(st.lists(st.booleans(), min_size=len(address), max_size=len(address)))
+    variant = "".join(c.upper() if flip else c.lower() for c, flip in zip(address, flips, strict=True))
+    return address, variant

@@ -1,0 +1,135 @@
+"""`order-intake purge --older-than DAYS`: what was received before the cutoff goes, and only that."""
+
+import datetime as dt
+import json
+import secrets
+from typing import Any
+
+import httpx
+import sqlalchemy as sa
+
+from order_intake.adapters.admin import run_repeatedly
+from order_intake.adapters.database_url import parse_database_url
+from order_intake.adapters.retention import Purged, purge_chunk
+from tests.e2e.exchanges import NOT_FOUND, assert_answer
+from tests.e2e.test_privacy import BATCH, Shop, a_shop, canonical, order_of, submission, submit, wait_processed
+from tests.support.cli import cli_ok
+from tests.support.inspect_db import count_rows, fetch_rows
+from tests.support.privacy_db import backdate, plant_canonical_order
+
+OLD = 40  # days ago, past the 30-day retention the tests purge with
+
+
+def age_submission(db_url: str, submission_id: str) -> None:
+    """Received OLD days ago, with its Idempotency-Key record."""
+    backdate(db_url, OLD, "UPDATE submissions SET received_at = ? WHERE CAST(id AS TEXT) = ?", submission_id)
+    backdate(
+        db_url,
+        OLD,
+        "UPDATE idempotency_keys SET created_at = ? WHERE api_key_id = "
+        "(SELECT api_key_id FROM submissions WHERE CAST(id AS TEXT) = ?) AND key = "
+        "(SELECT idempotency_key FROM submissions WHERE CAST(id AS TEXT) = ?)",
+        submission_id,
+        submission_id,
+    )
+
+
+def age_batch(db_url: str, batch_id: str, idempotency_key: str) -> None:
+    """A batch, its submissions and its Idempotency-Key record, all received OLD days ago."""
+    backdate(db_url, OLD, "UPDATE batches SET received_at = ? WHERE CAST(id AS TEXT) = ?", batch_id)
+    backdate(db_url, OLD, "UPDATE submissions SET received_at = ? WHERE CAST(batch_id AS TEXT) = ?", batch_id)
+    backdate(db_url, OLD, "UPDATE idempotency_keys SET created_at = ? WHERE key = ?", idempotency_key)
+
+
+_AGE_ORDER = (
+    "UPDATE canonical_orders SET updated_at = ?"
+    " WHERE organisation_id = (SELECT id FROM organisations WHERE trkref = ?) AND order_ref = ?"
+)
+_AGE_EVENTS = (
+    "UPDATE outbox SET created_at = ?, sent_at = ? WHERE canonical_id IN (SELECT id FROM canonical_orders"
+    " WHERE organisation_id = (SELECT id FROM organisations WHERE trkref = ?) AND order_ref = ?)"
+)
+
+
+def age_order(db_url: str, shop: Shop, order_ref: str) -> None:
+    """A canonical order last changed OLD days ago, each of its events sent then."""
+    backdate(db_url, OLD, _AGE_ORDER, shop.trkref, order_ref)
+    backdate(db_url, OLD, _AGE_EVENTS, shop.trkref, order_ref)
+
+
+def a_batch(client: httpx.Client, shop: Shop, refs: list[str], idempotency_key: str) -> dict[str, Any]:
+    """POST a batch of orders with these order_refs; its answer."""
+    orders = [order_of(shop, {"email": f"{ref.lower()}@example.com"}, ref) for ref in refs]
+    answer = client.post(BATCH, json=orders, auth=shop.key.auth, headers={"Idempotency-Key": idempotency_key})
+    assert answer.status_code == 202, answer.text
+    return dict(answer.json())
+
+
+def test_purge_deletes_only_what_was_received_before_the_cutoff(client: httpx.Client, db_url: str) -> None:
+    """Old submissions, their batch, idempotency records and finished orders go; recent ones and pending events stay."""
+    shop, tag = a_shop(db_url), secrets.token_hex(4).upper()
+    old_single = submit(client, shop, order_of(shop, {"email": "old@example.com"}, f"OLD-{tag}"), f"old-{tag}")
+    batch = a_batch(client, shop, [f"B1-{tag}", f"B2-{tag}"], f"batch-{tag}")
+    shared_old = submit(client, shop, order_of(shop, {"email": "s@example.com"}, f"SHARED-{tag}"))
+    shared_new = submit(client, shop, order_of(shop, {"email": "s@example.com"}, f"SHARED-{tag}"))
+    recent = submit(client, shop, order_of(shop, {"email": "new@example.com"}, f"NEW-{tag}"), f"new-{tag}")
+    batch_ids = [str(i) for i in batch["ids"]]
+    wait_processed(client, shop, [old_single, *batch_ids, shared_old, shared_new, recent])
+    for submission_id in (old_single, shared_old):
+        age_submission(db_url, submission_id)
+    age_batch(db_url, str(batch["id"]), f"batch-{tag}")
+    for ref in (f"OLD-{tag}", f"B1-{tag}", f"B2-{tag}"):
+        age_order(db_url, shop, ref)
+    plant_canonical_order(db_url, trkref=shop.trkref, order_ref=f"UNSENT-{tag}", email="u@example.com", sent=[False])
+    backdate(db_url, OLD, "UPDATE canonical_orders SET updated_at = ? WHERE order_ref = ?", f"UNSENT-{tag}")
+
+    out = cli_ok(db_url, "purge", "--older-than", "30")
+
+    assert out.startswith("purged before ")
+    assert out.endswith(": 4 submissions, 1 batches, 2 idempotency records, 3 canonical orders, 3 events\n")
+    for gone in (old_single, *batch_ids, shared_old):
+        assert_answer(submission(client, shop, gone), 404, NOT_FOUND)
+    for kept in (shared_new, recent):
+        assert submission(client, shop, kept).status_code == 200
+    assert_answer(client.get(f"{BATCH}/{batch['id']}", auth=shop.key.auth), 404, NOT_FOUND)
+    for ref in (f"OLD-{tag}", f"B1-{tag}", f"B2-{tag}"):
+        assert_answer(canonical(client, shop, ref), 404, NOT_FOUND)
+    for ref in (f"SHARED-{tag}", f"NEW-{tag}"):
+        assert canonical(client, shop, ref).status_code == 200
+    assert count_rows(db_url, "SELECT count(*) FROM canonical_orders WHERE order_ref = ?", f"UNSENT-{tag}") == 1
+    assert count_rows(db_url, "SELECT count(*) FROM idempotency_keys WHERE key = ?", f"new-{tag}") == 1
+    actor, action, target, details = fetch_rows(
+        db_url, "SELECT actor, action, target, details FROM audit_log ORDER BY id DESC LIMIT 1"
+    )[0]
+    assert (action, target.startswith("received before ")) == ("data.purge", True)
+    assert (json.loads(details) if isinstance(details, str) else details) == {
+        "older_than_days": 30,
+        "submissions": 4,
+        "batches": 1,
+        "idempotency_records": 2,
+        "canonical_orders": 3,
+        "outbox_events": 3,
+    }
+    assert actor
+
+
+def test_purge_works_in_bounded_chunks_each_its_own_transaction(client: httpx.Client, db_url: str) -> None:
+    """With chunks of 2, five old submissions take three transactions and a fourth finds nothing left."""
+    shop, tag = a_shop(db_url), secrets.token_hex(4).upper()
+    batch = a_batch(client, shop, [f"C{n}-{tag}" for n in range(5)], f"chunks-{tag}")
+    wait_processed(client, shop, [str(i) for i in batch["ids"]])
+    age_batch(db_url, str(batch["id"]), f"chunks-{tag}")
+    cutoff = dt.datetime.now(dt.UTC) - dt.timedelta(days=30)
+    chunks: list[Purged] = []
+
+    def one(conn: sa.Connection) -> Purged:
+        done = purge_chunk(conn, cutoff=cutoff, idempotency_before=cutoff, limit=2)
+        chunks.append(done)
+        return done
+
+    run_repeatedly(parse_database_url(db_url), one, again=bool)
+
+    assert [c.submissions for c in chunks] == [2, 2, 1, 0]
+    assert [c.batches for c in chunks] == [0, 0, 1, 0]  # once its last submission is gone
+    assert all(max(c.canonical_orders, c.outbox_events, c.idempotency_records) <= 2 for c in chunks)
+    assert count_rows(db_url, "SELECT count(*) FROM submissions WHERE order_ref LIKE ?", f"C_-{tag}") == 0
