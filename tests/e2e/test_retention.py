@@ -12,7 +12,7 @@ from order_intake.adapters.admin import run_repeatedly
 from order_intake.adapters.database_url import parse_database_url
 from order_intake.adapters.retention import Purged, purge_chunk
 from tests.e2e.exchanges import NOT_FOUND, assert_answer
-from tests.e2e.test_privacy import BATCH, Shop, a_shop, canonical, order_of, submission, submit, wait_processed
+from tests.e2e.shops import BATCH, Shop, a_shop, canonical, order_of, submission, submit, wait_processed
 from tests.support.cli import cli_ok
 from tests.support.inspect_db import count_rows, fetch_rows
 from tests.support.privacy_db import backdate, plant_canonical_order
