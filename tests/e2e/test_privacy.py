@@ -166,7 +166,9 @@ def test_erase_refuses_an_unknown_trkref_or_a_blank_email_and_writes_no_audit_ro
     before = count_rows(db_url, "SELECT count(*) FROM audit_log")
     for args, says in (
         (("--trkref", "NO-SUCH-SHOP", "--email", "a@example.com"), "unknown trkref 'NO-SUCH-SHOP'"),
-        (("--trkref", "TRKREF123", "--email", "   "), "--email must not be blank"),
+        (("--trkref", "bad trkref", "--email", "a@example.com"), "unknown trkref 'bad trkref'"),
+        (("--trkref", "TRKREF123", "--email", "   "), "--email must be an address"),
+        (("--trkref", "TRKREF123", "--email", "a\0@example.com"), "--email must be an address"),
     ):
         result = run_cli(db_url, "erase", *args)
         assert (result.exit_code, result.stdout) == (1, "")

@@ -13,7 +13,7 @@ from order_intake.adapters.database_url import parse_database_url
 from order_intake.adapters.retention import Purged, purge_chunk
 from tests.e2e.exchanges import NOT_FOUND, assert_answer
 from tests.e2e.shops import BATCH, Shop, a_shop, canonical, order_of, submission, submit, wait_processed
-from tests.support.cli import cli_ok
+from tests.support.cli import cli_ok, run_cli
 from tests.support.inspect_db import count_rows, fetch_rows
 from tests.support.privacy_db import backdate, plant_canonical_order
 
@@ -133,3 +133,13 @@ def test_purge_works_in_bounded_chunks_each_its_own_transaction(client: httpx.Cl
     assert [c.batches for c in chunks] == [0, 0, 1, 0]  # once its last submission is gone
     assert all(max(c.canonical_orders, c.outbox_events, c.idempotency_records) <= 2 for c in chunks)
     assert count_rows(db_url, "SELECT count(*) FROM submissions WHERE order_ref LIKE ?", f"C_-{tag}") == 0
+
+
+def test_purge_refuses_a_negative_or_absurd_age_and_deletes_nothing(db_url: str) -> None:
+    """DAYS is 0 to 36,500; anything else is a usage error before the database is touched."""
+    before = count_rows(db_url, "SELECT count(*) FROM audit_log")
+    for days in ("-1", "36501", "ten"):
+        result = run_cli(db_url, "purge", "--older-than", days)
+        assert result.exit_code == 2
+        assert "--older-than" in result.stderr
+    assert count_rows(db_url, "SELECT count(*) FROM audit_log") == before

@@ -7,6 +7,10 @@ from order_intake.domain.formats import library_email, plain_email
 __all__ = ["email_key", "email_like_pattern", "same_email", "scrub_answer"]
 
 
+# As the validator: longer input is never an address, and is not worth the library's time.
+_LONGEST_ADDRESS_INPUT: Final = 1024
+
+
 def email_key(email: str) -> str:
     """The form two addresses are compared in: normalised as the validator stores it, then lower-cased.
 
@@ -14,6 +18,8 @@ def email_key(email: str) -> str:
     request is still carried out against whatever matches it.
     """
     trimmed = email.strip()
+    if len(trimmed) > _LONGEST_ADDRESS_INPUT:
+        return trimmed.lower()
     normalised = plain_email(trimmed) or library_email(trimmed) or trimmed
     return normalised.lower()
 

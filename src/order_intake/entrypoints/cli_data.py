@@ -8,6 +8,7 @@ import sqlalchemy as sa
 
 from order_intake.adapters import audit, erasure, retention
 from order_intake.adapters.store import IDEMPOTENCY_WINDOW
+from order_intake.domain.access import is_valid_trkref
 from order_intake.entrypoints.cli_support import actor, audited, fail, in_admin_transaction, in_admin_transactions, now
 
 
@@ -16,8 +17,10 @@ from order_intake.entrypoints.cli_support import actor, audited, fail, in_admin_
 @click.option("--email", required=True, help="The customer's email (compared without regard to case).")
 def erase(trkref: str, email: str) -> None:
     """Erase a customer's data at one organisation, in one transaction; the audit row keeps counts only."""
-    if not email.strip():
-        fail("--email must not be blank")
+    if not email.strip() or "\0" in email:
+        fail("--email must be an address")
+    if not is_valid_trkref(trkref):
+        fail(f"unknown trkref {trkref!r}")
     erased = audited(
         "data.erase",
         trkref,
@@ -33,7 +36,7 @@ def erase(trkref: str, email: str) -> None:
 
 
 @click.command()
-@click.option("--older-than", "days", type=click.IntRange(min=0), required=True, metavar="DAYS")
+@click.option("--older-than", "days", type=click.IntRange(0, 36_500), required=True, metavar="DAYS")
 def purge(days: int) -> None:
     """Delete submissions received more than DAYS days ago, and what only they kept; in chunks of 500."""
     started = now()
