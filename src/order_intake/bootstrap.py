@@ -47,6 +47,7 @@ class Services:
         self.intake = Intake(store=self.store, writer=self.writer, in_flight=InFlight())
         self.auth = Authenticator(self.store, ttl=settings.auth_cache_seconds)
         self.limiter = RateLimiter(make_buckets(settings))
+        self.metrics.watch_rate_limiter(self.limiter)
         # Canonical orders are read through the processing store; it also runs in-process work.
         self.processing = make_processing_store(parse_database_url(settings.database_url), self.store)
         self.background = Background(settings, self.processing) if settings.in_process_worker else None

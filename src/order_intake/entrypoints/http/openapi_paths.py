@@ -16,7 +16,15 @@ def _json(ref: str, description: str, headers: dict[str, Any] | None = None) -> 
 
 
 _STRING = {"schema": {"type": "string"}}
-_TRKREF = {"name": "trkref", "in": "path", "required": True, **_STRING, "description": "The organisation"}
+_UUID = {"schema": {"type": "string", "format": "uuid"}}
+# The contract's form of a trkref: upper-case letters, digits and '-', at most 64 characters.
+_TRKREF = {
+    "name": "trkref",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string", "pattern": "^[A-Z0-9-]{1,64}$"},
+    "description": "The organisation",
+}
 _IDEMPOTENCY_KEY = {
     "name": "Idempotency-Key",
     "in": "header",
@@ -74,7 +82,7 @@ def paths() -> dict[str, Any]:
         "summary": "One accepted submission",
         "operationId": "getCustomerOrderSubmission",
         "security": [{"basic": []}],
-        "parameters": [_TRKREF, {"name": "id", "in": "path", "required": True, **_STRING}, _REQUEST_ID],
+        "parameters": [_TRKREF, {"name": "id", "in": "path", "required": True, **_UUID}, _REQUEST_ID],
         "responses": {
             "200": _json("Submission", "The submission and its normalised order"),
             **_AUTH_FAILURES,
@@ -123,6 +131,7 @@ def paths() -> dict[str, Any]:
                 "application/json": {
                     "schema": {
                         "type": "array",
+                        "minItems": 1,
                         "maxItems": 10000,
                         "items": {"$ref": REF.format(name="CustomerOrderRequest")},
                     }
@@ -138,13 +147,18 @@ def paths() -> dict[str, Any]:
             "409": _json("Message", "A request with this Idempotency-Key is in progress"),
             "413": _json("Message", "Payload too large (over 16 MiB)"),
             "422": {
-                "description": "Batch is invalid: no element accepted, or a problem of the whole batch",
+                "description": (
+                    "Batch is invalid: no element accepted, or a problem of the whole batch;"
+                    " or an Idempotency-Key reused with a different body"
+                ),
                 "content": {
                     "application/json": {
                         "schema": {
-                            "oneOf": [
+                            # anyOf, not oneOf: a BatchRefused answer also has the shape of Invalid.
+                            "anyOf": [
                                 {"$ref": REF.format(name="BatchOutcome")},
                                 {"$ref": REF.format(name="BatchRefused")},
+                                {"$ref": REF.format(name="Invalid")},
                             ]
                         }
                     }
@@ -158,7 +172,7 @@ def paths() -> dict[str, Any]:
         "summary": "One batch's outcome",
         "operationId": "getCustomerOrderBatch",
         "security": [{"basic": []}],
-        "parameters": [{"name": "batch_id", "in": "path", "required": True, **_STRING}, _REQUEST_ID],
+        "parameters": [{"name": "batch_id", "in": "path", "required": True, **_UUID}, _REQUEST_ID],
         "responses": {
             "200": _json("Batch", "The batch's summary, ids and errors"),
             **batch_failures,
