@@ -5,12 +5,15 @@ import re
 from typing import Any
 
 import httpx
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import Tenants
 from tests.e2e.exchanges import UUID4, assert_json_headers, encode, json_body, post_order
+from tests.e2e.json_schema import Validator
 from tests.support.factories import REFERENCE_EXAMPLE
+from tests.support.server import Server
 
 FIELDS = "trkref|order_ref|order_date|fulfilment_date|language|locale|customer|order_items"
 PATH = rf"(?:{FIELDS})(?:[\[.][\s\S]*)?"
@@ -53,11 +56,37 @@ def mutated_examples(draw: st.DrawFn) -> dict[str, Any]:
     return order
 
 
-def assert_contract_answer(answer: httpx.Response) -> None:
-    """202 with an id and warnings, or 422 whose every error is a message of the contract's table."""
+class Documented:
+    """The answers the served OpenAPI document gives POST /v4/organisations/{trkref}/customer_order."""
+
+    def __init__(self, document: dict[str, Any]) -> None:
+        self._validator = Validator(document)
+        self._responses = document["paths"]["/v4/organisations/{trkref}/customer_order"]["post"]["responses"]
+
+    def check(self, answer: httpx.Response) -> None:
+        """The status is documented and the body matches the schema documented for it."""
+        documented = self._responses.get(str(answer.status_code))
+        assert documented is not None, f"undocumented status {answer.status_code}: {answer.text}"
+        self._validator.validate(json_body(answer), documented["content"]["application/json"]["schema"])
+
+
+@pytest.fixture(scope="session")
+def documented(server: Server) -> Documented:
+    """The served document's answers of the single submission endpoint."""
+    answer = httpx.get(f"{server.base_url}/openapi.json", timeout=10)
+    assert answer.status_code == 200
+    return Documented(json_body(answer))
+
+
+def assert_contract_answer(answer: httpx.Response, documented: Documented) -> None:
+    """202 with an id and warnings, or 422 whose every error is a message of the contract's table.
+
+    Either way, the answer matches the schema the OpenAPI document gives that status.
+    """
     body = json_body(answer)
     assert_json_headers(answer)
     assert answer.status_code in {202, 422}, answer.text
+    documented.check(answer)
     if answer.status_code == 202:
         assert set(body) <= {"status", "id", "message", "warnings"}
         assert (body["status"], body["message"]) == (202, "Customer order accepted")
@@ -76,14 +105,16 @@ def assert_contract_answer(answer: httpx.Response) -> None:
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(order=mutated_examples())
 def test_any_mutation_of_the_reference_example_gets_a_contract_answer(
-    client: httpx.Client, tenants: Tenants, order: dict[str, Any]
+    client: httpx.Client, tenants: Tenants, documented: Documented, order: dict[str, Any]
 ) -> None:
     """Fields replaced by any JSON value, removed or added: 202 or 422 with contract messages, never 500."""
-    assert_contract_answer(post_order(client, tenants.main.auth, order))
+    assert_contract_answer(post_order(client, tenants.main.auth, order), documented)
 
 
 @settings(max_examples=75, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(value=json_values)
-def test_any_json_value_gets_a_contract_answer(client: httpx.Client, tenants: Tenants, value: Any) -> None:
+def test_any_json_value_gets_a_contract_answer(
+    client: httpx.Client, tenants: Tenants, documented: Documented, value: Any
+) -> None:
     """Any JSON document at all: 202 or 422 with contract messages, never 500."""
-    assert_contract_answer(post_order(client, tenants.main.auth, content=encode(value)))
+    assert_contract_answer(post_order(client, tenants.main.auth, content=encode(value)), documented)

@@ -1,5 +1,6 @@
 """Properties of validate_order over open-ended input: it never raises, accepts valid orders, is deterministic."""
 
+import json
 import re
 from decimal import Decimal
 from typing import Any, Final
@@ -9,9 +10,12 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from order_intake.domain.answers import Invalid
 from order_intake.domain.fields import plain_number
 from order_intake.domain.order import Accepted, CustomerOrder, Rejected
 from order_intake.domain.validation import validate_order
+from order_intake.entrypoints.http.openapi import document
+from tests.e2e.json_schema import Validator
 from tests.strategies import (
     CUSTOMER_FIELDS,
     ITEM_FIELDS,
@@ -115,6 +119,27 @@ def test_accepted_order_survives_the_round_trip_through_stored_json(body: dict[s
     if isinstance(result, Accepted):
         stored = msgspec.json.Encoder(decimal_format="number").encode(result.order)
         assert msgspec.json.Decoder(CustomerOrder, float_hook=Decimal).decode(stored) == result.order
+
+
+_DOCUMENTED = Validator(msgspec.json.decode(document()))
+_AS_SENT = msgspec.json.Encoder(decimal_format="number")  # how the HTTP layer and the stores write values
+
+
+def _conforms(value: object, schema_name: str) -> None:
+    """The value, written as JSON the way the service writes it, matches a schema of the OpenAPI document."""
+    written = json.loads(_AS_SENT.encode(value), parse_float=Decimal)
+    _DOCUMENTED.validate(written, {"$ref": f"#/components/schemas/{schema_name}"})
+
+
+@ORDERS
+@given(valid_orders() | mutated_orders() | any_json())
+def test_every_outcome_matches_the_schema_documented_for_its_answer(value: object) -> None:
+    """A rejection is a documented 422 body; an accepted order is the documented normalised order (GET shows it)."""
+    result = validate_order(value, trkref=TRKREF)
+    if isinstance(result, Rejected):
+        _conforms(Invalid(status=422, message=result.message, errors=result.errors), "Invalid")
+    else:
+        _conforms(result.order, "CustomerOrder")
 
 
 @st.composite
