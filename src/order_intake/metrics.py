@@ -9,14 +9,14 @@ templates, methods and statuses only: never a trkref, a key, an id or anything f
 """
 
 import asyncio
+import contextlib
 import os
-import time
-from collections.abc import Iterator
 from typing import Final, Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, values
-from prometheus_client.metrics_core import GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
+
+from order_intake.backlog_probe import BacklogProbe, BacklogSource
 
 MULTIPROC_ENV: Final = "PROMETHEUS_MULTIPROC_DIR"
 CONTENT_TYPE: Final = "text/plain; version=0.0.4; charset=utf-8"
@@ -24,17 +24,7 @@ _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0
 _BATCH_BUCKETS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000)
 _WAIT_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 _KNOWN_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
-# The database is asked at most this often, and waited for at most this long, per process.
-_BACKLOG_CACHE_SECONDS = 1.0
-_BACKLOG_TIMEOUT_SECONDS = 0.5
 _SYNC_SECONDS = 1.0
-
-
-class BacklogSource(Protocol):
-    """What reports the processing backlog (a store)."""
-
-    async def backlog(self) -> tuple[float, int]:
-        """Age in seconds of the oldest submission still 'accepted' (0 when none), and unsent outbox rows."""
 
 
 class RateLimitCounters(Protocol):
@@ -92,16 +82,14 @@ class Metrics:
         )
         self._children: dict[tuple[str, str, int], Counter] = {}
         self._latencies: dict[str, Histogram] = {}
-        self._backlog_source: BacklogSource | None = None
-        self._backlog: tuple[float, int] | None = None
-        self._backlog_at = -_BACKLOG_CACHE_SECONDS
+        self._backlog = BacklogProbe()
         self._limiter: RateLimitCounters | None = None
         self._limiter_seen = (0, 0)
         self._sync: asyncio.Task[None] | None = None
         self.registry = own if own is not None else CollectorRegistry()
         if own is None:
             MultiProcessCollector(self.registry, path=directory)  # type: ignore[no-untyped-call] # library lacks hints
-        self.registry.register(_BacklogCollector(self))
+        self.registry.register(self._backlog)
 
     def request(self, route: str, method: str, status: int, seconds: float) -> None:
         """Count one answered request (the hot path: two cached children, no label parsing)."""
@@ -124,7 +112,7 @@ class Metrics:
 
     def watch_backlog(self, source: BacklogSource) -> None:
         """Where the processing lag and the outbox backlog are read at scrape time."""
-        self._backlog_source = source
+        self._backlog.watch(source)
 
     def watch_rate_limiter(self, limiter: RateLimitCounters) -> None:
         """The hook for the rate limiter: its totals are copied into the shared counters every second."""
@@ -140,6 +128,8 @@ class Metrics:
         """Stop copying, after a last copy."""
         if self._sync is not None:
             self._sync.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sync
             self._sync = None
         self._sync_rate_limits()
 
@@ -159,38 +149,5 @@ class Metrics:
     async def exposition(self) -> bytes:
         """The text exposition of every process's metrics and the current backlog."""
         self._sync_rate_limits()
-        await self._refresh_backlog()
+        await self._backlog.refresh()
         return generate_latest(self.registry)
-
-    async def _refresh_backlog(self) -> None:
-        now = time.monotonic()
-        if self._backlog_source is None or now - self._backlog_at < _BACKLOG_CACHE_SECONDS:
-            return
-        self._backlog_at = now
-        try:
-            async with asyncio.timeout(_BACKLOG_TIMEOUT_SECONDS):
-                self._backlog = await self._backlog_source.backlog()
-        except Exception:  # noqa: BLE001 - no database now: the scrape goes on without these two figures
-            self._backlog = None
-
-    def backlog(self) -> tuple[float, int] | None:
-        """The last backlog read (None when the database did not answer)."""
-        return self._backlog
-
-
-class _BacklogCollector:
-    """The two database figures, as read at this scrape (absent when the database did not answer)."""
-
-    def __init__(self, metrics: Metrics) -> None:
-        self._metrics = metrics
-
-    def collect(self) -> Iterator[Metric]:
-        """Yield the gauges."""
-        found = self._metrics.backlog()
-        if found is None:
-            return
-        lag, unsent = found
-        yield GaugeMetricFamily(
-            "order_intake_processing_lag_seconds", "Age of the oldest submission not yet processed", value=lag
-        )
-        yield GaugeMetricFamily("order_intake_outbox_backlog", "Outbox events not yet sent to the broker", value=unsent)
