@@ -1,8 +1,17 @@
 """Request bodies as JSON values: what counts as malformed, and how a batch is split."""
 
+import json
 from decimal import Decimal
+from typing import Any
 
-from order_intake.domain.jsonbody import Malformed, NotArray, TooMany, parse_batch, parse_body
+import msgspec
+from hypothesis import given, reject
+from hypothesis import strategies as st
+
+from order_intake.domain.jsonbody import Malformed, NotArray, TooMany, count_elements, parse_batch, parse_body
+from tests.strategies import any_json
+
+_encoder = msgspec.json.Encoder(decimal_format="number")
 
 
 def test_floats_become_exact_decimals_and_integers_stay_integers() -> None:
@@ -29,3 +38,37 @@ def test_a_batch_over_the_limit_is_counted_without_decoding_its_elements() -> No
 def test_batch_elements_keep_their_exact_bytes() -> None:
     """Each element comes with the bytes it was sent as."""
     assert parse_batch(b'[ {"a": 1.50} , 2 ]', 10) == [(b'{"a": 1.50}', {"a": Decimal("1.50")}), (b"2", 2)]
+
+
+@given(st.lists(any_json(), min_size=1, max_size=30), st.sampled_from([None, 0, 2]))
+def test_an_array_is_counted_exactly_from_its_structure(elements: list[Any], indent: int | None) -> None:
+    """Strings holding brackets, commas, quotes or backslashes, nested containers: the count is len()."""
+    try:
+        body = _encoder.encode(elements)
+    except ValueError:  # an int past Python's 4300-digit limit for str(): it cannot be sent from here
+        reject()
+    if indent is not None:
+        body = msgspec.json.format(body, indent=indent)
+    assert count_elements(body) == len(elements)
+    assert parse_batch(body, 0) == TooMany(len(elements))
+
+
+def test_a_million_tiny_elements_are_counted_not_decoded() -> None:
+    """1,000,000 empty objects (3 MB) against the batch limit: TooMany with the exact count."""
+    body = b"[" + b",".join([b"{}"] * 1_000_000) + b"]"
+    assert parse_batch(body, 10_000) == TooMany(1_000_000)
+
+
+def test_tricky_strings_do_not_change_the_count() -> None:
+    """Escaped quotes and backslashes, brackets and commas inside strings: 3 elements."""
+    body = rb'["a\\", "[,{", "\"]\\\"", {"k\\\\": ["\\\\\"],"]}, 0]'.replace(b", 0]", b"]")
+    assert json.loads(body) == ["a\\", "[,{", '"]\\"', {"k\\\\": ['\\\\"],']}]
+    assert count_elements(body) == 4
+
+
+def test_a_huge_value_that_is_not_an_array_is_refused_without_being_built() -> None:
+    """An object of 16 MiB: NotArray; the same object cut short: Malformed."""
+    body = b'{"junk": [' + b",".join([b"{}"] * 5_000_000) + b"]}"
+    assert parse_batch(body, 10_000) == NotArray()
+    assert isinstance(parse_batch(body[:-1], 10_000), Malformed)
+    assert isinstance(parse_batch(b'{"a": "\xff"}', 10_000), Malformed)
