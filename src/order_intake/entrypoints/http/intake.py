@@ -33,7 +33,9 @@ async def receive(ex: Exchange, key: ApiKey, organisation: Organisation | None, 
         return None
     body = await ex.read_body(limit)
     if body is None:
-        await answers.message(ex, 413, catalogue.PAYLOAD_TOO_LARGE)
+        # The rest of the body is never read, so the connection cannot carry another request: say so,
+        # or a client that reuses it finds it closed under its next request.
+        await answers.message(ex, 413, catalogue.PAYLOAD_TOO_LARGE, [("connection", "close")])
         return None
     return Request(
         key=key,
