@@ -25,6 +25,9 @@ class Settings:
     log_level: str = "INFO"
     # A body must arrive within this many seconds, so that a client trickling it cannot hold a worker.
     body_timeout_seconds: float = 30.0
+    # A connection must deliver a request's headers within this many seconds of opening or of its last
+    # answer (idle keep-alive included), else it is closed: trickled headers and idle sockets cannot pile up.
+    header_timeout_seconds: float = 10.0
     # Rate-limit buckets in Redis, shared by every process and node; None: in each process's memory.
     redis_url: str | None = None
     # Prefix of the buckets' keys, so that several deployments can share one Redis.
@@ -72,6 +75,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         pool_size=max(1, int(_number(env, "ORDER_INTAKE_POOL_SIZE", 8))),
         log_level=env.get("LOG_LEVEL", "INFO").upper(),
         body_timeout_seconds=_number(env, "ORDER_INTAKE_BODY_TIMEOUT_SECONDS", 30.0) or 30.0,
+        header_timeout_seconds=_number(env, "ORDER_INTAKE_HEADER_TIMEOUT_SECONDS", 10.0) or 10.0,
         redis_url=env.get("REDIS_URL") or None,
         redis_prefix=env.get("ORDER_INTAKE_REDIS_PREFIX") or "order-intake:ratelimit:",
         broker_url=env.get("BROKER_URL") or None,

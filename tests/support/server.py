@@ -77,6 +77,20 @@ class Server:
         """What the server printed so far."""
         return self._log_path.read_text(errors="replace")
 
+    def worker_pids(self) -> list[int]:
+        """The processes that serve requests: granian's workers, the group's members but its main process."""
+        assert self.process is not None
+        pids = []
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit() or int(entry.name) == self.process.pid:
+                continue
+            try:
+                if os.getpgid(int(entry.name)) == self.process.pid:
+                    pids.append(int(entry.name))
+            except ProcessLookupError:
+                continue
+        return pids
+
 
 class Worker:
     """One `order-intake worker` process."""

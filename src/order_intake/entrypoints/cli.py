@@ -1,11 +1,13 @@
 """The `order-intake` command: serve, the schema, and (from their own modules) org, key and submit."""
 
 import os
+import resource
 import shutil
 import tempfile
 
 import click
 
+from order_intake.config import load_settings
 from order_intake.entrypoints.cli_admin import key, org
 from order_intake.entrypoints.cli_data import audit_group, erase, purge
 from order_intake.entrypoints.cli_support import database
@@ -47,11 +49,33 @@ def serve(host: str, port: int, workers: int | None, *, no_worker: bool) -> None
         shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
+# Connections one server process holds at once (granian's "backpressure"); more wait in the kernel's
+# listen queue (up to _BACKLOG, capped by net.core.somaxconn) and past that are refused.
+_CONNECTIONS_PER_PROCESS = 4096
+_BACKLOG = 4096
+# Files a process needs besides its connections: database, logs, metrics, libraries.
+_SPARE_FILES = 256
+
+
+def _open_files_limit() -> int:
+    """Raise this process's soft limit on open files to the hard one (the workers inherit it); the limit."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = hard if hard != resource.RLIM_INFINITY else max(soft, 1 << 16)
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    except (ValueError, OSError):
+        return soft
+    return target
+
+
 def _serve(host: str, port: int, workers: int) -> None:
     from granian import Granian  # noqa: PLC0415 - only this command needs the server
-    from granian.constants import Interfaces  # noqa: PLC0415
+    from granian.constants import HTTPModes, Interfaces  # noqa: PLC0415
     from granian.http import HTTP1Settings  # noqa: PLC0415
 
+    settings = load_settings()
+    # Each connection is a file: never admit more than the process may open (accept would fail in a loop).
+    connections = max(64, min(_CONNECTIONS_PER_PROCESS, _open_files_limit() - _SPARE_FILES))
     Granian(
         "order_intake.entrypoints.http.app:create_app",
         factory=True,
@@ -60,8 +84,17 @@ def _serve(host: str, port: int, workers: int) -> None:
         interface=Interfaces.RSGI,
         workers=workers,
         log_access=False,
-        # Headers must arrive within 10 s and fit in 64 KiB (bodies stream past this buffer).
-        http1_settings=HTTP1Settings(header_read_timeout=10_000, max_buffer_size=64 * 1024),
+        # HTTP/1.1 only: in "auto" mode the protocol sniffing waits for the first bytes before HTTP/1's
+        # header timer starts, so a connection that never sends anything was never closed.
+        http=HTTPModes.http1,
+        backlog=_BACKLOG,
+        backpressure=connections,
+        # Headers must arrive within the header timeout, counted from the connection's opening or its
+        # last answer (so it also closes idle keep-alive connections), and fit in 64 KiB (bodies stream
+        # past this buffer).
+        http1_settings=HTTP1Settings(
+            header_read_timeout=max(1, round(settings.header_timeout_seconds * 1000)), max_buffer_size=64 * 1024
+        ),
     ).serve()
 
 
