@@ -10,7 +10,7 @@ from contextlib import ExitStack
 import httpx
 import pytest
 
-from tests.support.cli import Credentials, cli_ok, create_key
+from tests.support.cli import Credentials
 from tests.support.factories import an_order
 from tests.support.server import Server
 
@@ -21,15 +21,6 @@ HEADER_TIMEOUT = 3  # seconds; the default is 10
 CLOSE_DEADLINE = 2.5 * HEADER_TIMEOUT
 IDLE_CONNECTIONS = 1_200  # more than granian's default of 1,024 connections per worker process
 KEPT_ALIVE = 20
-
-
-@pytest.fixture(scope="module")
-def sqlite_tenant(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Credentials]:
-    """A SQLite database with TRKREF123 enabled and a key for it (connections do not depend on the database)."""
-    url = f"sqlite:///{tmp_path_factory.mktemp('connections') / 'connections.db'}"
-    cli_ok(url, "org", "add", "TRKREF123", "--name", "Acme Retail")
-    cli_ok(url, "org", "enable", "TRKREF123")
-    return url, create_key(url, "--trkref", "TRKREF123")
 
 
 @pytest.fixture(scope="module")
