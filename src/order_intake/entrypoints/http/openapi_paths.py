@@ -29,7 +29,8 @@ _IDEMPOTENCY_KEY = {
     "name": "Idempotency-Key",
     "in": "header",
     "required": False,
-    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+    # 1 to 255 printable ASCII characters, not all spaces (else 400 Invalid Idempotency-Key).
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[ -~]*[!-~][ -~]*$"},
 }
 _REQUEST_ID = {"name": "X-Request-Id", "in": "header", "required": False, **_STRING}
 _AUTH_FAILURES = {
