@@ -17,7 +17,7 @@ from tests.support.server import Server
 
 # Enough to find what a mistake in the document or the server shows at once, small enough for CI:
 # each operation's coverage phase (schema edges, each required part missing, ...) comes on top.
-EXAMPLES = 25
+EXAMPLES = 60
 TRKREF = "TRKREF123"  # the organisation tests.conftest links the main key to
 
 CONFIG = schemathesis.Config.from_dict(
