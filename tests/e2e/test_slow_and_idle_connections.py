@@ -126,3 +126,13 @@ def test_idle_connections_do_not_keep_others_out_and_are_closed_after_the_header
     answers = _wait_until_closed(idle + kept_alive, time.monotonic() + CLOSE_DEADLINE)
     assert answers == [b""] * (IDLE_CONNECTIONS + KEPT_ALIVE)
     assert httpx.get(f"{strict_server.base_url}/health", timeout=10).status_code == 200
+
+
+@pytest.mark.parametrize(("size", "status"), [(30 * 1024, b"200"), (64 * 1024, b"431")])
+def test_headers_of_30_kib_pass_and_of_64_kib_or_more_get_431(
+    connect: Callable[[], socket.socket], size: int, status: bytes
+) -> None:
+    """The header limit: 32 KiB always fit; 64 KiB never does (431 Request Header Fields Too Large)."""
+    sock = connect()
+    sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * size + b"\r\n\r\n")
+    assert sock.recv(12) == b"HTTP/1.1 " + status

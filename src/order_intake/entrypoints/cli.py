@@ -90,10 +90,11 @@ def _serve(host: str, port: int, workers: int) -> None:
         backlog=_BACKLOG,
         backpressure=connections,
         # Headers must arrive within the header timeout, counted from the connection's opening or its
-        # last answer (so it also closes idle keep-alive connections), and fit in 64 KiB (bodies stream
-        # past this buffer).
+        # last answer (so it also closes idle keep-alive connections), and fit in the read buffer (bodies
+        # stream past it). hyper checks the buffer's size before each read of at most its size, so headers
+        # of 32 KiB always pass and headers of 64 KiB or more never do (431).
         http1_settings=HTTP1Settings(
-            header_read_timeout=max(1, round(settings.header_timeout_seconds * 1000)), max_buffer_size=64 * 1024
+            header_read_timeout=max(1, round(settings.header_timeout_seconds * 1000)), max_buffer_size=32 * 1024
         ),
     ).serve()
 
