@@ -26,9 +26,7 @@ def main() -> None:
 @click.option(
     "--workers", type=click.IntRange(1, 64), help="Processes (default: 1 on SQLite, one per core on PostgreSQL)."
 )
-@click.option(
-    "--no-worker", is_flag=True, help="Do not process submissions in the server (run `order-intake worker`)."
-)
+@click.option("--no-worker", is_flag=True, help="Do not process submissions in the server (run `order-intake worker`).")
 def serve(host: str, port: int, workers: int | None, *, no_worker: bool) -> None:
     """Serve the HTTP API (SIGTERM drains in-flight requests and flushes the writer).
 

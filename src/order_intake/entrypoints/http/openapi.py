@@ -38,6 +38,8 @@ _ANSWERS = (
     BatchRefused,
     Batch,
 )
+
+
 @cache
 def document() -> bytes:
     """The whole document, built once."""
