@@ -121,8 +121,8 @@ def _report(tally: Tally, memory: MemorySampler, lags: list[float], drain: float
         )
     for pid, values in sorted(memory.samples.items()):
         print(
-            f"process {pid} RSS MB over {len(values)} samples: first {values[0]:.0f}, max {max(values):.0f}, "
-            f"last {values[-1]:.0f}"
+            f"process {pid} RSS MB: first {values[0]:.0f}, max {max(values):.0f}, last {values[-1]:.0f}; "
+            f"every 10 s: {' '.join(f'{v:.0f}' for v in values)}"
         )
     print(
         f"processing lag: max {max(lags, default=0):.2f} s over {len(lags)} samples; backlog gone {drain:.1f} s after"
