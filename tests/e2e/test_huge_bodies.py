@@ -1,4 +1,4 @@
-"""Bodies built to exhaust a parser: deep nesting and millions of tiny items get their 4xx in bounded memory."""
+"""Hostile bodies (deep nesting, millions of tiny items or of errors) get their 4xx in bounded memory."""
 
 import re
 import uuid
@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import msgspec
 import pytest
 
 from tests.support.cli import Credentials
@@ -37,6 +38,62 @@ def _array(element: bytes, count: int) -> bytes:
     return b"[" + b",".join([element] * count) + b"]"
 
 
+# An order item whose metadata has 100 invalid keys (upper case): 100 errors in 800 bytes.
+BAD_KEYS = [f"K{k}" for k in range(100)]
+BAD_ITEM = b'{"metadata":{' + b",".join(b'"%s":0' % k.encode() for k in BAD_KEYS) + b"}}"
+
+
+def _bad_keys(item: int) -> list[str]:
+    return [f"invalid order_items[{item}].metadata.{k}" for k in BAD_KEYS]
+
+
+def _batch_of_bad_items() -> tuple[bytes, int, dict[str, object]]:
+    """10,000 elements of two such items and nothing else (205 errors each): 16 MiB, 2 million errors.
+
+    Each element lists its first 100 errors and counts the rest, until 100,000 errors are listed
+    in the batch; from then on each lists only its first error.
+    """
+    element = b'{"order_items":[' + BAD_ITEM + b"," + BAD_ITEM + b"]}"
+    first = ["order_ref cannot be blank", "order_date or fulfilment_date must be present", "customer cannot be blank"]
+    every = [*first, "order_items[0].sku cannot be blank", *_bad_keys(0), "order_items[1].sku cannot be blank"]
+    errors, listed = [], 0
+    for index in range(10_000):
+        shown = (
+            [*every[:100], "105 more errors not listed"]
+            if listed < 100_000
+            else [first[0], "204 more errors not listed"]
+        )
+        listed += len(shown)
+        errors.append({"index": index, "order_ref": None, "errors": shown})
+    expected = {
+        "status": 422,
+        "message": "Batch is invalid",
+        "summary": {"accepted": 0, "rejected": 10_000},
+        "ids": [None] * 10_000,
+        "errors": errors,
+    }
+    return _array(element, 10_000), 422, expected
+
+
+def _batch_of_junk() -> tuple[bytes, int, dict[str, object]]:
+    """10,000 elements each holding 500 empty objects and nothing else: 15 MiB, 5 million objects."""
+    element = b'{"junk":' + _array(b"{}", 500) + b"}"
+    missing = [
+        "order_ref cannot be blank",
+        "order_date or fulfilment_date must be present",
+        "customer cannot be blank",
+        "order_items cannot be blank",
+    ]
+    expected = {
+        "status": 422,
+        "message": "Batch is invalid",
+        "summary": {"accepted": 0, "rejected": 10_000},
+        "ids": [None] * 10_000,
+        "errors": [{"index": i, "order_ref": None, "errors": missing} for i in range(10_000)],
+    }
+    return _array(element, 10_000), 422, expected
+
+
 CASES = {
     "single: 1 MiB of nested arrays": (SINGLE, b"[" * (MIB // 2) + b"]" * (MIB // 2), *MALFORMED),
     "single: 1 MiB of nested objects": (SINGLE, b'{"a":' * (MIB // 6) + b"1" + b"}" * (MIB // 6), *MALFORMED),
@@ -62,6 +119,17 @@ CASES = {
         422,
         {"status": 422, "message": "Invalid customer order", "errors": ["body must be a JSON object"]},
     ),
+    "single: 1000 items of 100 invalid metadata keys": (
+        SINGLE,
+        msgspec.json.encode(an_order(order_items=...))[:-1]
+        + b',"order_items":'
+        + _array(BAD_ITEM.replace(b"{", b'{"sku":"S",', 1), 1000)
+        + b"}",
+        422,
+        {"status": 422, "message": "Invalid customer order", "errors": [*_bad_keys(0), "99900 more errors not listed"]},
+    ),
+    "batch: 2 million errors": (BATCH, *_batch_of_bad_items()),
+    "batch: 15 MiB of empty objects in 10,000 elements": (BATCH, *_batch_of_junk()),
     "batch: 16 MiB of nested arrays": (BATCH, b"[" * (8 * MIB) + b"]" * (8 * MIB), *MALFORMED),
     "batch: a million empty objects": (BATCH, _array(b"{}", 1_000_000), *_too_many(1_000_000)),
     "batch: 16 MiB of zeros": (BATCH, _array(b"0", 8 * MIB - 1), *_too_many(8 * MIB - 1)),

@@ -37,7 +37,9 @@ def test_a_batch_over_the_limit_is_counted_without_decoding_its_elements() -> No
 
 def test_batch_elements_keep_their_exact_bytes() -> None:
     """Each element comes with the bytes it was sent as."""
-    assert parse_batch(b'[ {"a": 1.50} , 2 ]', 10) == [(b'{"a": 1.50}', {"a": Decimal("1.50")}), (b"2", 2)]
+    elements = parse_batch(b'[ {"a": 1.50} , 2 ]', 10)
+    assert isinstance(elements, list)
+    assert [bytes(e) for e in elements] == [b'{"a": 1.50}', b"2"]
 
 
 @given(st.lists(any_json(), min_size=1, max_size=30), st.sampled_from([None, 0, 2]))

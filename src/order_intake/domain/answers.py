@@ -24,7 +24,7 @@ class Forbidden(msgspec.Struct, frozen=True):
 
 
 class Invalid(msgspec.Struct, frozen=True):
-    """422: every violation at once."""
+    """422: every violation at once (the first 100, then one that counts the others)."""
 
     status: Literal[422]
     message: str

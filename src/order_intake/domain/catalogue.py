@@ -64,6 +64,18 @@ def more_unknown_fields(count: int) -> str:
     return f"{count} more unknown fields not listed"
 
 
+# Errors listed for one order at most; past that, one more says how many were left out. No order
+# written in good faith comes near: the cap is there for bodies built to produce millions of errors.
+MAX_ERRORS: Final = 100
+# Errors listed for a whole batch in full; past that, each rejected element lists only its first.
+MAX_BATCH_ERRORS: Final = 100_000
+
+
+def more_errors(count: int) -> str:
+    """The last error of an order with more than its cap of errors."""
+    return f"{count} more errors not listed"
+
+
 # Batches (POST /v4/customer_orders).
 MAX_BATCH: Final = 10_000
 BATCH_ACCEPTED: Final = "Batch Accepted"

@@ -7,7 +7,7 @@ from typing import Final
 import pycountry
 
 from order_intake.domain.catalogue import invalid
-from order_intake.domain.fields import Kind, fail
+from order_intake.domain.fields import Errors, Kind, fail
 
 __all__ = ["COUNTRIES", "COUNTRY", "CURRENCIES", "CURRENCY", "LANGUAGE", "LANGUAGES", "LOCALE"]
 
@@ -22,7 +22,7 @@ CURRENCIES: Final = frozenset(currency.alpha_3.upper() for currency in pycountry
 def _code(codes: frozenset[str], case: Callable[[str], str], pattern: str) -> Kind:
     """Make the kind of a code of `codes`, matched case-insensitively, stored in their case."""
 
-    def check(value: object, path: str, errors: list[str]) -> object:
+    def check(value: object, path: str, errors: Errors) -> object:
         # ASCII first: case mapping would turn the Kelvin sign into "k", "ß" into "SS".
         if isinstance(value, str) and value.isascii():
             code = case(value)
@@ -41,7 +41,7 @@ _LOCALE_PATTERN: Final = "[A-Za-z]{2}[-_][A-Za-z]{2}"
 _LOCALE: Final = re.compile(_LOCALE_PATTERN)
 
 
-def _check_locale(value: object, path: str, errors: list[str]) -> object:
+def _check_locale(value: object, path: str, errors: Errors) -> object:
     if isinstance(value, str) and _LOCALE.fullmatch(value):
         language, country = value[:2].lower(), value[3:].upper()
         if language in LANGUAGES and country in COUNTRIES:

@@ -5,12 +5,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Final, TypeGuard
 
-from order_intake.domain.catalogue import invalid, too_long
+from order_intake.domain.catalogue import MAX_ERRORS, invalid, more_errors, too_long
 
 __all__ = [
     "FAILED",
     "MAX_TEXT",
     "Check",
+    "Errors",
     "Kind",
     "fail",
     "is_number",
@@ -20,11 +21,48 @@ __all__ = [
     "text_or_number",
 ]
 
-# A check receives a value that is not blank (strings already stripped and free of U+0000), its
-# path and the error list; it returns the normalised value, or appends its errors and returns FAILED.
-Check = Callable[[object, str, list[str]], object]
 FAILED: Final = object()
 MAX_TEXT: Final = 255
+
+
+class Errors:
+    """The errors of one order in the order found: the first `limit` kept, the others only counted.
+
+    len() counts them all, so that a check can tell whether it added any; a body built to produce
+    millions of errors costs one counter, not millions of strings.
+    """
+
+    __slots__ = ("_count", "_kept", "_limit")
+
+    def __init__(self, limit: int = MAX_ERRORS) -> None:
+        self._kept: list[str] = []
+        self._count = 0
+        self._limit = limit
+
+    def append(self, message: str) -> None:
+        """Record one error."""
+        if self._count < self._limit:
+            self._kept.append(message)
+        self._count += 1
+
+    def add(self, message: Callable[[str], str], path: str) -> None:
+        """Record one error, writing its message only if it is kept."""
+        if self._count < self._limit:
+            self._kept.append(message(path))
+        self._count += 1
+
+    def __len__(self) -> int:
+        return self._count
+
+    def listed(self) -> tuple[str, ...]:
+        """The kept errors, then one that counts the others if there are any."""
+        unlisted = self._count - len(self._kept)
+        return (*self._kept, more_errors(unlisted)) if unlisted else tuple(self._kept)
+
+
+# A check receives a value that is not blank (strings already stripped and free of U+0000), its
+# path and the error list; it returns the normalised value, or appends its errors and returns FAILED.
+Check = Callable[[object, str, Errors], object]
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +75,7 @@ class Kind:
     pattern: str | None = None
 
 
-def fail(errors: list[str], message: str) -> object:
+def fail(errors: Errors, message: str) -> object:
     """Record one error and answer FAILED."""
     errors.append(message)
     return FAILED
@@ -75,7 +113,7 @@ def plain_number(value: int | Decimal, maximum: int) -> str | None:
 def text(maximum: int) -> Kind:
     """Make the kind of a string of at most `maximum` characters."""
 
-    def check(value: object, path: str, errors: list[str]) -> object:
+    def check(value: object, path: str, errors: Errors) -> object:
         if not isinstance(value, str):
             return fail(errors, invalid(path))
         if len(value) > maximum:
@@ -88,7 +126,7 @@ def text(maximum: int) -> Kind:
 def text_or_number(maximum: int) -> Kind:
     """Make the kind of a string, or a number stored as its string form, of `maximum` characters at most."""
 
-    def check(value: object, path: str, errors: list[str]) -> object:
+    def check(value: object, path: str, errors: Errors) -> object:
         if isinstance(value, str):
             result = value
         elif not is_number(value):

@@ -8,7 +8,7 @@ from typing import Final
 from email_validator import validate_email
 
 from order_intake.domain.catalogue import invalid
-from order_intake.domain.fields import MAX_TEXT, Kind, fail, is_number, plain_number
+from order_intake.domain.fields import MAX_TEXT, Errors, Kind, fail, is_number, plain_number
 
 __all__ = ["DATE", "EMAIL", "PRICE", "library_email", "plain_email"]
 
@@ -19,7 +19,7 @@ _DATE_PATTERN: Final = "[0-9]{2}-[0-9]{2}-[0-9]{4}"
 _DATE: Final = re.compile(_DATE_PATTERN)
 
 
-def _check_date(value: object, path: str, errors: list[str]) -> object:
+def _check_date(value: object, path: str, errors: Errors) -> object:
     if isinstance(value, str) and _DATE.fullmatch(value):
         try:
             return dt.date(int(value[6:]), int(value[3:5]), int(value[:2]))
@@ -34,7 +34,7 @@ _PRICE_PATTERN: Final = "[0-9]+(?:[.,][0-9]+)?"
 _PRICE: Final = re.compile(_PRICE_PATTERN)
 
 
-def _check_price(value: object, path: str, errors: list[str]) -> object:
+def _check_price(value: object, path: str, errors: Errors) -> object:
     if isinstance(value, str):
         if len(value) <= MAX_TEXT and _PRICE.fullmatch(value):
             return Decimal(value.replace(",", "."))
@@ -93,7 +93,7 @@ def library_email(value: str) -> str | None:
     return f"{email.local_part}@{email.domain.lower()}"
 
 
-def _check_email(value: object, path: str, errors: list[str]) -> object:
+def _check_email(value: object, path: str, errors: Errors) -> object:
     if not isinstance(value, str) or len(value) > _MAX_EMAIL_INPUT:
         return fail(errors, invalid(path))
     normalised = plain_email(value) or library_email(value)

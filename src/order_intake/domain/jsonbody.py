@@ -136,19 +136,12 @@ def count_elements(body: bytes) -> int:
     return commas + 1
 
 
-def parse_batch(body: bytes, max_elements: int) -> list[tuple[bytes, object]] | NotArray | TooMany | Malformed:
-    """Each element's exact bytes and JSON value; NotArray or Malformed otherwise (never raises).
+def parse_batch(body: bytes, max_elements: int) -> list[msgspec.Raw] | NotArray | TooMany | Malformed:
+    """Each element's exact bytes, undecoded; NotArray or Malformed otherwise (never raises).
 
-    An empty body is `null`, as for single submissions: not an array.
+    An empty body is `null`, as for single submissions: not an array. The syntax is checked, but
+    what only decoding finds (invalid UTF-8, lone surrogates, numbers out of range) is left to
+    parse_body of each element: the caller decodes one element at a time, so that the decoded
+    values of a 16 MiB batch are never all held at once.
     """
-    raws = _raw_elements(body, max_elements)
-    if not isinstance(raws, list):
-        return raws
-    elements: list[tuple[bytes, object]] = []
-    for raw in raws:
-        exact = bytes(raw)
-        value = parse_body(exact)
-        if isinstance(value, Malformed):
-            return value
-        elements.append((exact, value))
-    return elements
+    return _raw_elements(body, max_elements)

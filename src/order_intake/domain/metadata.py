@@ -5,7 +5,7 @@ from collections.abc import Callable
 from typing import Final
 
 from order_intake.domain.catalogue import invalid, too_long
-from order_intake.domain.fields import FAILED, Kind, fail, is_number, plain_number, printable_key
+from order_intake.domain.fields import FAILED, Errors, Kind, fail, is_number, plain_number, printable_key
 
 __all__ = ["MAX_KEYS", "MAX_VALUE", "METADATA"]
 
@@ -36,14 +36,14 @@ def _problem(value: object) -> Callable[[str], str] | None:
     return invalid
 
 
-def _check_metadata(value: object, path: str, errors: list[str]) -> object:
+def _check_metadata(value: object, path: str, errors: Errors) -> object:
     if not isinstance(value, dict) or len(value) > MAX_KEYS:
         return fail(errors, invalid(path))
     count = len(errors)
     for key, item in value.items():
         problem = _problem(item) if isinstance(key, str) and _KEY.fullmatch(key) else invalid
         if problem is not None:
-            errors.append(problem(f"{path}.{printable_key(key)}"))
+            errors.add(problem, f"{path}.{printable_key(key)}")
     # A copy: the order must not change if the caller later changes the body it decoded.
     return dict(value) if len(errors) == count else FAILED
 

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from order_intake.domain.catalogue import ITEMS_EMPTY, ITEMS_TOO_MANY, MAX_ITEMS, blank, invalid
-from order_intake.domain.fields import FAILED, Kind, fail
+from order_intake.domain.fields import FAILED, Errors, Kind, fail
 
 __all__ = ["Field", "check_fields", "is_blank", "items_kind", "object_kind", "object_schema"]
 
@@ -25,7 +25,7 @@ def is_blank(value: object) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
-def check_fields(body: dict[Any, Any], prefix: str, fields: tuple[Field, ...], errors: list[str]) -> dict[str, Any]:
+def check_fields(body: dict[Any, Any], prefix: str, fields: tuple[Field, ...], errors: Errors) -> dict[str, Any]:
     """Check `body`'s fields in table order; answer the normalised values of the valid ones."""
     values: dict[str, Any] = {}
     for field in fields:
@@ -50,7 +50,7 @@ def check_fields(body: dict[Any, Any], prefix: str, fields: tuple[Field, ...], e
 def object_kind(fields: tuple[Field, ...], build: Callable[..., object]) -> Kind:
     """Make the kind of an object checked against `fields` and built into `build(**values)`."""
 
-    def check(value: object, path: str, errors: list[str]) -> object:
+    def check(value: object, path: str, errors: Errors) -> object:
         if not isinstance(value, dict):
             return fail(errors, invalid(path))
         count = len(errors)
@@ -63,7 +63,7 @@ def object_kind(fields: tuple[Field, ...], build: Callable[..., object]) -> Kind
 def items_kind(item: Kind) -> Kind:
     """Make the kind of the order_items array: 1 to MAX_ITEMS elements, each of kind `item`."""
 
-    def check(value: object, path: str, errors: list[str]) -> object:
+    def check(value: object, path: str, errors: Errors) -> object:
         if not isinstance(value, list):
             return fail(errors, invalid(path))
         if not value:

@@ -10,6 +10,7 @@ from order_intake.domain.catalogue import (
     DATE_MISSING,
     DATES_OUT_OF_ORDER,
     INVALID_ORDER,
+    MAX_ERRORS,
     MAX_WARNINGS,
     NO_DATA,
     TRKREF_MISMATCH,
@@ -18,7 +19,7 @@ from order_intake.domain.catalogue import (
     unknown_field,
 )
 from order_intake.domain.codes import COUNTRY, CURRENCY, LANGUAGE, LOCALE
-from order_intake.domain.fields import MAX_TEXT, Kind, fail, printable_key, text, text_or_number
+from order_intake.domain.fields import MAX_TEXT, Errors, Kind, fail, printable_key, text, text_or_number
 from order_intake.domain.formats import DATE, EMAIL, PRICE
 from order_intake.domain.metadata import METADATA
 from order_intake.domain.objects import Field, check_fields, is_blank, items_kind, object_kind, object_schema
@@ -44,7 +45,7 @@ _ITEM_FIELDS: Final = (
 )
 
 
-def _check_trkref(value: object, path: str, errors: list[str]) -> object:
+def _check_trkref(value: object, path: str, errors: Errors) -> object:
     """Any string: validate_order then compares it with the URL's trkref."""
     return value if isinstance(value, str) else fail(errors, invalid(path))
 
@@ -73,16 +74,19 @@ _CUSTOMER_NAMES: Final = frozenset(field.name for field in _CUSTOMER_FIELDS)
 _ITEM_NAMES: Final = frozenset(field.name for field in _ITEM_FIELDS)
 
 
-def validate_order(value: object, *, trkref: str, trkref_optional: bool = False) -> Accepted | Rejected:
+def validate_order(
+    value: object, *, trkref: str, trkref_optional: bool = False, max_errors: int = MAX_ERRORS
+) -> Accepted | Rejected:
     """Check a decoded body against every rule of the contract; never raises.
 
     The errors come in the reference table's order; the order's trkref is always `trkref`.
-    With `trkref_optional`, a body without trkref belongs to `trkref`.
+    With `trkref_optional`, a body without trkref belongs to `trkref`. Past `max_errors`, errors
+    are counted, not listed.
     """
     body = {} if value is None else value
     if not isinstance(body, dict):
         return Rejected(INVALID_ORDER, (BODY_NOT_OBJECT,))
-    errors: list[str] = []
+    errors = Errors(max_errors)
     got = check_fields(body, "", (_TRKREF_OPTIONAL if trkref_optional else _TRKREF,), errors)
     if got and body["trkref"] != trkref:  # compared as sent: " TRKREF123" is another trkref
         errors.append(TRKREF_MISMATCH)
@@ -94,7 +98,7 @@ def validate_order(value: object, *, trkref: str, trkref_optional: bool = False)
         errors.append(DATES_OUT_OF_ORDER)
     values.update(check_fields(body, "", _TAIL, errors))
     if errors:
-        return Rejected(INVALID_ORDER if body else NO_DATA, tuple(errors))
+        return Rejected(INVALID_ORDER if body else NO_DATA, errors.listed())
     return Accepted(order=CustomerOrder(trkref=trkref, **values), warnings=_unknown_fields(body))
 
 

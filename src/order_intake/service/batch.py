@@ -15,7 +15,7 @@ from order_intake.domain.answers import (
     ElementErrors,
     ElementWarnings,
 )
-from order_intake.domain.jsonbody import Malformed, NotArray, TooMany, parse_batch
+from order_intake.domain.jsonbody import Malformed, NotArray, TooMany, parse_batch, parse_body
 from order_intake.domain.order import Accepted, Rejected
 from order_intake.domain.validation import validate_order
 from order_intake.service.idempotency import replay_or_mismatch
@@ -31,7 +31,7 @@ def _order_ref(value: object) -> str | None:
     return ref.strip() if isinstance(ref, str) and ref.strip() else None
 
 
-def _judge(value: object, key: ApiKey) -> tuple[Organisation | None, Accepted | Rejected]:
+def _judge(value: object, key: ApiKey, max_errors: int) -> tuple[Organisation | None, Accepted | Rejected]:
     """The element's organisation (from its own trkref, or the key's only one) and its validation."""
     trkref = value.get("trkref") if isinstance(value, dict) else None
     named = isinstance(trkref, str) and trkref.strip() != ""
@@ -45,7 +45,9 @@ def _judge(value: object, key: ApiKey) -> tuple[Organisation | None, Accepted | 
         org = None  # a trkref of the wrong type: the validator says `invalid trkref`
     if org is not None and not org.customer_order_enabled:
         return org, Rejected(catalogue.INVALID_ORDER, (catalogue.ACCESS_DENIED,))
-    return org, validate_order(value, trkref=org.trkref if org else "", trkref_optional=org is not None and not named)
+    return org, validate_order(
+        value, trkref=org.trkref if org else "", trkref_optional=org is not None and not named, max_errors=max_errors
+    )
 
 
 @dataclass
@@ -57,6 +59,8 @@ class _Tally:
     warnings: list[ElementWarnings] = field(default_factory=list)
     rows: list[NewSubmission] = field(default_factory=list)
     organisation_ids: set[int] = field(default_factory=set)
+    # Error strings listed so far: past MAX_BATCH_ERRORS, an element lists only its first error.
+    listed: int = 0
 
 
 def _refused(message: str, rejected: int) -> BatchRefusedWhole:
@@ -92,18 +96,27 @@ def _outcome(batch_id: uuid.UUID, tally: _Tally) -> BatchOutcome:
     )
 
 
-async def _judge_all(elements: list[tuple[bytes, object]], request: Request, batch_id: uuid.UUID) -> _Tally:
-    """Each element accepted (its row made) or rejected (its errors kept), in order."""
+async def _judge_all(elements: list[msgspec.Raw], request: Request, batch_id: uuid.UUID) -> _Tally | Malformed:
+    """Each element decoded, then accepted (its row made) or rejected (its errors kept), in order.
+
+    Only the element being judged is held decoded; Malformed as soon as one element is.
+    """
     tally = _Tally()
-    for index, (exact, value) in enumerate(elements):
+    for index, raw in enumerate(elements):
         if index % _YIELD_EVERY == _YIELD_EVERY - 1:
             await asyncio.sleep(0)  # a 10,000-order batch must not hold the event loop for seconds
-        org, result = _judge(value, request.key)
+        exact = bytes(raw)
+        value = parse_body(exact)
+        if isinstance(value, Malformed):
+            return value
+        max_errors = catalogue.MAX_ERRORS if tally.listed < catalogue.MAX_BATCH_ERRORS else 1
+        org, result = _judge(value, request.key, max_errors)
         if org is not None:
             tally.organisation_ids.add(org.id)
         if isinstance(result, Rejected) or org is None:
             tally.ids.append(None)
             errors = result.errors if isinstance(result, Rejected) else (catalogue.blank("trkref"),)
+            tally.listed += len(errors)
             tally.errors.append(ElementErrors(index=index, order_ref=_order_ref(value), errors=errors))
             continue
         submission_id = uuid.uuid4()
@@ -120,18 +133,26 @@ async def _judge_all(elements: list[tuple[bytes, object]], request: Request, bat
     return tally
 
 
-async def _validate_and_store(intake: Intake, request: Request, print_: bytes) -> BatchSubmitOutcome:
-    elements = parse_batch(request.body, catalogue.MAX_BATCH)
+def _elements(body: bytes) -> list[msgspec.Raw] | MalformedBody | BatchRefusedWhole:
+    """The batch's elements, undecoded, or the answer to a body that is not a batch."""
+    elements = parse_batch(body, catalogue.MAX_BATCH)
     if isinstance(elements, Malformed):
         return MalformedBody(elements.detail)
     if isinstance(elements, NotArray):
         return _refused(catalogue.BATCH_NOT_ARRAY, 0)
     if isinstance(elements, TooMany):
         return _refused(catalogue.BATCH_TOO_MANY, elements.count)
-    if not elements:
-        return _refused(catalogue.BATCH_EMPTY, 0)
+    return elements or _refused(catalogue.BATCH_EMPTY, 0)
+
+
+async def _validate_and_store(intake: Intake, request: Request, print_: bytes) -> BatchSubmitOutcome:
+    elements = _elements(request.body)
+    if not isinstance(elements, list):
+        return elements
     batch_id = uuid.uuid4()
     tally = await _judge_all(elements, request, batch_id)
+    if isinstance(tally, Malformed):
+        return MalformedBody(tally.detail)
     answer = _outcome(batch_id, tally)
     encoded = encoder.encode(answer)
     batch = NewBatch(
