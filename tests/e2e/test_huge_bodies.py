@@ -133,6 +133,19 @@ CASES = {
     "batch: 16 MiB of nested arrays": (BATCH, b"[" * (8 * MIB) + b"]" * (8 * MIB), *MALFORMED),
     "batch: a million empty objects": (BATCH, _array(b"{}", 1_000_000), *_too_many(1_000_000)),
     "batch: 16 MiB of zeros": (BATCH, _array(b"0", 8 * MIB - 1), *_too_many(8 * MIB - 1)),
+    # An element over 1 MiB is refused as the single endpoint would refuse it, without being decoded.
+    "batch: one 15 MiB element": (
+        BATCH,
+        b'[{"order_items":' + _array(b"{}", 5 * MIB) + b"}]",
+        422,
+        {
+            "status": 422,
+            "message": "Batch is invalid",
+            "summary": {"accepted": 0, "rejected": 1},
+            "ids": [None],
+            "errors": [{"index": 0, "order_ref": None, "errors": ["Payload too large"]}],
+        },
+    ),
     "batch: 16 MiB object of empty objects": (
         BATCH,
         b'{"junk":' + _array(b"{}", (16 * MIB - 10) // 3) + b"}",

@@ -78,6 +78,8 @@ def more_errors(count: int) -> str:
 
 # Batches (POST /v4/customer_orders).
 MAX_BATCH: Final = 10_000
+# One order's body, alone or as a batch element: larger is "Payload too large" (413 alone; an element error in a batch).
+MAX_ORDER_BYTES: Final = 1024 * 1024
 BATCH_ACCEPTED: Final = "Batch Accepted"
 BATCH_PARTIAL: Final = "Batch partially accepted"
 BATCH_INVALID: Final = "Batch is invalid"

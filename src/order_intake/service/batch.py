@@ -105,6 +105,11 @@ async def _judge_all(elements: list[msgspec.Raw], request: Request, batch_id: uu
     for index, raw in enumerate(elements):
         if index % _YIELD_EVERY == _YIELD_EVERY - 1:
             await asyncio.sleep(0)  # a 10,000-order batch must not hold the event loop for seconds
+        if len(raw) > catalogue.MAX_ORDER_BYTES:  # not decoded: as a single order it would be refused unread
+            tally.ids.append(None)
+            tally.listed += 1
+            tally.errors.append(ElementErrors(index=index, order_ref=None, errors=(catalogue.PAYLOAD_TOO_LARGE,)))
+            continue
         exact = bytes(raw)
         value = parse_body(exact)
         if isinstance(value, Malformed):

@@ -18,7 +18,7 @@ from order_intake.service.queries import find_canonical, find_submission, organi
 from order_intake.service.ratelimit import RateLimiter
 from order_intake.service.submit import Intake, submit_order
 
-MAX_BODY = 1024 * 1024
+MAX_BODY = catalogue.MAX_ORDER_BYTES
 
 
 @dataclass(frozen=True, slots=True)
