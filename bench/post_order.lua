@@ -15,10 +15,30 @@ local threads = {}
 
 function setup(thread)
   table.insert(threads, thread)
+  thread:set("id", #threads)
 end
+
+-- Each request names one of BENCH_REFS order_refs in turn (per thread), so that processing merges
+-- and publishes as it would for real orders; BENCH_REFS=0 sends the file's body unchanged.
+local refs = tonumber(os.getenv("BENCH_REFS") or "100000")
+local marker = "BENCH-000123456"
+local at = string.find(body, marker, 1, true)
+local before, after = string.sub(body, 1, at - 1), string.sub(body, at + #marker)
+local counter = 0
+local offset = 0
 
 function init(args)
   statuses = {}
+  offset = id * 7919  -- threads start at different refs
+end
+
+function request()
+  if refs == 0 then
+    return wrk.format(nil, nil, nil, body)
+  end
+  counter = counter + 1
+  local ref = string.format("BENCH-%09d", (counter + offset) % refs)
+  return wrk.format(nil, nil, nil, before .. ref .. after)
 end
 
 function response(status, headers, body)

@@ -76,6 +76,7 @@ def _wrk(name: str, port: int, path: str, auth: str, args: argparse.Namespace, p
         "BENCH_PATH": path,
         "BENCH_AUTH": base64.b64encode(auth.encode()).decode(),
         "BENCH_BODY_FILE": str(HERE / "order.json"),
+        "BENCH_REFS": str(args.refs),
     }
     cmd = [
         "wrk",
@@ -237,6 +238,7 @@ def main() -> None:
     parser.add_argument("--sqlite-workers", type=int, default=1)
     parser.add_argument("--only", default="sqlite,postgres")
     parser.add_argument("--log-level", default="INFO")
+    parser.add_argument("--refs", type=int, default=100_000, help="distinct order_refs cycled through (0: one)")
     parser.add_argument("--processing", choices=["in-process", "worker", "off"], default="in-process")
     parser.add_argument("--processing-workers", type=int, default=1, help="`order-intake worker` processes")
     args = parser.parse_args()
