@@ -17,20 +17,29 @@ class Malformed(msgspec.Struct, frozen=True):
     detail: str
 
 
+def _malformed(exc: Exception) -> Malformed:
+    """What a decoding failure says about the body."""
+    if isinstance(exc, UnicodeDecodeError):
+        return Malformed("invalid UTF-8")
+    if isinstance(exc, RecursionError):
+        return Malformed("nested too deeply")
+    if isinstance(exc, ArithmeticError):  # decimal.InvalidOperation: e.g. 1e1000000000000000000
+        return Malformed("number out of range")
+    return Malformed(str(exc))
+
+
+# Everything decoding a body can raise on bad input.
+_BAD_INPUT = (msgspec.DecodeError, UnicodeDecodeError, RecursionError, ArithmeticError)
+
+
 def parse_body(body: bytes) -> object:
     """The JSON value of the body (None when empty: the contract treats it as `null`), or Malformed."""
     if not body.strip():
         return None
     try:
         return _decoder.decode(body)
-    except msgspec.DecodeError as exc:
-        return Malformed(str(exc))
-    except UnicodeDecodeError:
-        return Malformed("invalid UTF-8")
-    except RecursionError:
-        return Malformed("nested too deeply")
-    except ArithmeticError:  # decimal.InvalidOperation: an exponent too large to represent, e.g. 1e1000000000000000000
-        return Malformed("number out of range")
+    except _BAD_INPUT as exc:
+        return _malformed(exc)
 
 
 class NotArray(msgspec.Struct, frozen=True):
@@ -71,12 +80,8 @@ def _not_array(body: bytes) -> NotArray | Malformed:
     try:
         _one_value.decode(body)
         body.decode()
-    except msgspec.DecodeError as exc:
-        return Malformed(str(exc))
-    except UnicodeDecodeError:
-        return Malformed("invalid UTF-8")
-    except RecursionError:
-        return Malformed("nested too deeply")
+    except _BAD_INPUT as exc:
+        return _malformed(exc)
     return NotArray()
 
 
@@ -88,10 +93,8 @@ def _first_elements_of(body: bytes, limit: int) -> list[msgspec.Raw] | NotArray 
         first = msgspec.structs.astuple(_first_elements(limit + 1).decode(body))
     except msgspec.ValidationError:
         return _not_array(body)
-    except msgspec.DecodeError as exc:
-        return Malformed(str(exc))
-    except (UnicodeDecodeError, RecursionError):
-        return Malformed("invalid UTF-8 or nested too deeply")
+    except _BAD_INPUT as exc:
+        return _malformed(exc)
     return list(first[: first.index(_MISSING)] if _MISSING in first else first)
 
 
