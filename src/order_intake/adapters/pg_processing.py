@@ -1,5 +1,6 @@
 """Processing and the event relay on PostgreSQL: row claiming with SKIP LOCKED, per-order advisory locks."""
 
+import asyncio
 import datetime as dt
 import hashlib
 from contextlib import AbstractAsyncContextManager
@@ -104,7 +105,7 @@ class PgProcessingStore:
             await conn.execute(sql.LOCK_ORDERS, [lock_key(k) for k in keys])
             rows = await conn.fetch(sql.SELECT_CANONICALS, [k[0] for k in keys], [k[1] for k in keys])
             existing = {(r["organisation_id"], r["order_ref"]): _canonical(r) for r in rows}
-            result = plan(claimed, existing)
+            result = await asyncio.to_thread(plan, claimed, existing)
             await _write(conn, result.canonicals, result.events)
             await conn.execute(
                 sql.MARK_PROCESSED,
