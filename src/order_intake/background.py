@@ -27,7 +27,6 @@ class Background:
     """The processor and the relay as tasks of the running event loop, stopped together."""
 
     def __init__(self, settings: Settings, store: ProcessingStore) -> None:
-        self.store = store
         self.processor = Processor(store, batch=settings.processing_batch)
         self._publisher = (
             RabbitPublisher(settings.broker_url, settings.broker_exchange) if settings.broker_url else None

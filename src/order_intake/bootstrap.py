@@ -35,7 +35,8 @@ class Services:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.store = make_store(parse_database_url(settings.database_url), settings)
+        url = parse_database_url(settings.database_url)
+        self.store = make_store(url, settings)
         inflight = 1 if settings.is_sqlite else settings.writer_inflight
         self.metrics = Metrics()
         self.writer = GroupCommitWriter(
@@ -49,7 +50,7 @@ class Services:
         self.limiter = RateLimiter(make_buckets(settings))
         self.metrics.watch_rate_limiter(self.limiter)
         # Canonical orders are read through the processing store; it also runs in-process work.
-        self.processing = make_processing_store(parse_database_url(settings.database_url), self.store)
+        self.processing = make_processing_store(url, self.store)
         self.background = Background(settings, self.processing) if settings.in_process_worker else None
         self.metrics.watch_backlog(self.processing)
 

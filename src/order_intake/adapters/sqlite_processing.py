@@ -1,10 +1,8 @@
-"""Processing and the event relay on SQLite: one connection on one thread, write transactions immediate."""
+"""Processing and the event relay on SQLite: on one writer thread and connection, write transactions immediate."""
 
-import asyncio
 import datetime as dt
 import sqlite3
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 from uuid import UUID
@@ -12,8 +10,7 @@ from uuid import UUID
 from order_intake.adapters import sqlite_processing_sql as sql
 from order_intake.adapters.processing_records import Claimed, OutboxRow, Plan, Planner, Publisher, StoredCanonical
 from order_intake.adapters.schema import to_sqlite_time
-from order_intake.adapters.sqlite import SqliteStore, connect
-from order_intake.errors import StoreUnavailable
+from order_intake.adapters.sqlite import SqliteStore
 
 T = TypeVar("T")
 
@@ -116,47 +113,29 @@ def _process(conn: sqlite3.Connection, limit: int, plan: Planner) -> int:
 
 
 class SqliteProcessingStore:
-    """ProcessingStore on the SQLite file; its work runs on one thread with its own connection.
+    """ProcessingStore on the SQLite file; its work runs on a SqliteStore's writer thread and connection.
 
-    Inside `serve`, it is given the intake store and runs on that store's writer thread instead:
-    one writer in the process, so the two never wait for each other's lock (SQLite's busy handler
-    sleeps in steps of up to 100 ms, which showed as intake latency).
+    Inside `serve`, it is given the intake store and shares its writer: one writer in the process, so
+    the two never wait for each other's lock (SQLite's busy handler sleeps in steps of up to 100 ms,
+    which showed as intake latency). Elsewhere (`worker`, `events tail`) it opens a store of its own.
     """
 
     def __init__(self, path: Path, *, shared: SqliteStore | None = None) -> None:
-        self._path = path
-        self._shared = shared
-        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-processing")
-        self._conn: sqlite3.Connection | None = None
+        self._owned = shared is None
+        self._store = SqliteStore(path) if shared is None else shared
 
     async def _run(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        if self._shared is not None:
-            return await self._shared.run_on_writer(work)
-
-        def call() -> T:
-            if self._conn is None:
-                self._conn = connect(self._path)
-            try:
-                return work(self._conn)
-            except sqlite3.OperationalError as exc:
-                raise StoreUnavailable(str(exc)) from exc
-
-        return await asyncio.get_running_loop().run_in_executor(self._thread, call)
+        return await self._store.run_on_writer(work)
 
     async def open(self) -> None:
-        """Connect."""
-        await self._run(lambda conn: conn.execute("SELECT 1").fetchone())
+        """Connect (a shared store is opened by its owner)."""
+        if self._owned:
+            await self._store.open()
 
     async def close(self) -> None:
-        """Close the connection and stop the thread."""
-
-        def shut(conn: sqlite3.Connection) -> None:
-            conn.close()
-            self._conn = None
-
-        if self._conn is not None and self._shared is None:
-            await self._run(shut)
-        self._thread.shutdown(wait=True)
+        """Close its own store's connections and threads (a shared one is closed by its owner)."""
+        if self._owned:
+            await self._store.close()
 
     async def process(self, limit: int, plan: Planner) -> int:
         """Claim, read the orders, write the plan: one immediate transaction."""
