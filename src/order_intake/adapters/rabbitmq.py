@@ -8,6 +8,7 @@ import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractExchange
 
 from order_intake.adapters.processing_records import OutboxRow
+from order_intake.domain import events
 from order_intake.errors import BrokerUnavailable
 
 # Seconds to wait for the broker to connect or to confirm a message.
@@ -46,7 +47,7 @@ class RabbitPublisher:
                             content_type="application/json",
                             delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
                             message_id=str(row.event_id),
-                            type="customer_order.upserted",
+                            type=events.UPSERTED,
                             headers={"version": row.version},
                         ),
                         routing_key=row.routing_key,
