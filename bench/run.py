@@ -40,6 +40,9 @@ class Result:
     statuses: dict[str, int]
     errors: int
     rss_mb: float
+    # CPU time per answered request: the server's processes, and PostgreSQL's (0 on SQLite and the floors).
+    server_cpu_us: float = 0.0
+    database_cpu_us: float = 0.0
 
 
 def _free_port() -> int:
@@ -70,7 +73,32 @@ def _rss_mb(pid: int) -> float:
     return max(values, default=0) / 1024
 
 
-def _wrk(name: str, port: int, path: str, auth: str, args: argparse.Namespace, pid: int) -> Result:
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_seconds(pgids: set[int]) -> tuple[float, float]:
+    """CPU seconds used so far by these process groups (the server's, separate workers'), and by PostgreSQL's."""
+    server = database = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:  # the process ended meanwhile
+            continue
+        command = stat[stat.index("(") + 1 : stat.rindex(")")]
+        fields = stat[stat.rindex(")") + 2 :].split()
+        seconds = (int(fields[11]) + int(fields[12])) / _TICK  # utime + stime
+        if int(fields[2]) in pgids:
+            server += seconds
+        elif command.startswith("postgres"):
+            database += seconds
+    return server, database
+
+
+def _wrk(
+    name: str, port: int, path: str, auth: str, args: argparse.Namespace, pid: int, also: tuple[int, ...] = ()
+) -> Result:
     env = {
         **os.environ,
         "BENCH_PATH": path,
@@ -90,11 +118,23 @@ def _wrk(name: str, port: int, path: str, auth: str, args: argparse.Namespace, p
         str(HERE / "post_order.lua"),
         f"http://127.0.0.1:{port}",
     ]
+    groups = {os.getpgid(pid), *also}
+    before = _cpu_seconds(groups)
     out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stdout
+    after = _cpu_seconds(groups)
     rate = float(next(line.split()[1] for line in out.splitlines() if line.startswith("Requests/sec")))
     stats = json.loads(next(line[6:] for line in out.splitlines() if line.startswith("BENCH ")))
+    answered = max(1, stats["requests"])
     return Result(
-        name, rate, stats["p50_us"] / 1000, stats["p99_us"] / 1000, stats["statuses"], stats["errors"], _rss_mb(pid)
+        name,
+        rate,
+        stats["p50_us"] / 1000,
+        stats["p99_us"] / 1000,
+        stats["statuses"],
+        stats["errors"],
+        _rss_mb(pid),
+        (after[0] - before[0]) / answered * 1e6,
+        (after[1] - before[1]) / answered * 1e6,
     )
 
 
@@ -191,7 +231,8 @@ def run_service(backend: str, args: argparse.Namespace, workdir: Path) -> tuple[
         auth = ":".join(key)
         _wrk("warm-up", port, path, auth, argparse.Namespace(**{**vars(args), "duration": 2}), proc.pid)
         with LagSampler(url) as lag:
-            result = _wrk(f"order-intake, {backend} ({workers} workers)", port, path, auth, args, proc.pid)
+            label = f"order-intake, {backend} ({workers} workers)"
+            result = _wrk(label, port, path, auth, args, proc.pid, tuple(w.pid for w in separate))
         if args.processing != "off":
             drain = lag.drain_seconds()
             samples = sorted(lag.samples)
@@ -251,8 +292,11 @@ def main() -> None:
             result, startup, stored = run_service(backend, args, Path(tmp))
             rows.append((result, startup, stored))
     print(f"\n{args.connections} connections, {args.duration}s, wrk -t{args.threads}, ~1 KB order, Basic auth\n")
-    print("| implementation | orders/s | p50 ms | p99 ms | vs floor | RSS MB/process | answers | start-up s | rows |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print(
+        "| implementation | orders/s | p50 ms | p99 ms | vs floor | server CPU µs/req | PostgreSQL CPU µs/req "
+        "| RSS MB/process | answers | start-up s | rows |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for result, startup, stored in rows:
         ratio = f"{result.rate / floor.rate:.0%}"
         answers = ", ".join(f"{k}: {v}" for k, v in sorted(result.statuses.items()))
@@ -260,7 +304,8 @@ def main() -> None:
             answers += f", socket errors: {result.errors}"
         print(
             f"| {result.name} | {result.rate:,.0f} | {result.p50_ms:.1f} | {result.p99_ms:.1f} | {ratio} | "
-            f"{result.rss_mb:.0f} | {answers} | {'' if startup is None else f'{startup:.2f}'} | "
+            f"{result.server_cpu_us:.0f} | {result.database_cpu_us:.0f} | {result.rss_mb:.0f} | {answers} | "
+            f"{'' if startup is None else f'{startup:.2f}'} | "
             f"{'' if stored is None else stored} |"
         )
 

@@ -38,7 +38,7 @@ class Settings:
     # Whether each `serve` process also processes submissions and relays events (`serve --no-worker`: no).
     in_process_worker: bool = True
     # Submissions one processing transaction takes at most.
-    processing_batch: int = 500
+    processing_batch: int = 100
     # Who the audit log names for admin commands; unset: the OS user running them.
     admin_actor: str | None = None
 
@@ -81,6 +81,6 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         broker_url=env.get("BROKER_URL") or None,
         broker_exchange=env.get("ORDER_INTAKE_BROKER_EXCHANGE") or "order-intake",
         in_process_worker=env.get("ORDER_INTAKE_IN_PROCESS_WORKER", "1") != "0",
-        processing_batch=max(1, int(_number(env, "ORDER_INTAKE_PROCESSING_BATCH", 500))),
+        processing_batch=max(1, int(_number(env, "ORDER_INTAKE_PROCESSING_BATCH", 100))),
         admin_actor=env.get("ORDER_INTAKE_ACTOR", "").strip() or None,
     )

@@ -7,6 +7,7 @@ OrderIntakeError
 ├── OrderFileError         `submit`: the file cannot be read as orders (one line, exit 2)
 ├── SubmitFailed           `submit`: a batch could not be delivered, or was refused whole (exit 2)
 ├── StoreUnavailable       the database cannot be reached or did not answer in time (HTTP 503)
+├── ProcessingOvertaken    a SQLite processing round holding the lock saw its snapshot change (a bug; retried)
 ├── BrokerUnavailable      the message broker cannot be reached or did not confirm (events stay in the outbox)
 ├── LimiterUnavailable     the rate-limit store (Redis) failed or was slow (the request passes unchecked)
 ├── WriterClosed           the group-commit writer is draining for shutdown (HTTP 503)
@@ -61,3 +62,7 @@ class ClientGone(OrderIntakeError):  # noqa: N818 - a state of the connection, n
 
 class LimiterUnavailable(OrderIntakeError):  # noqa: N818 - named like StoreUnavailable, for the state it reports
     """The rate-limit store did not answer in time or failed; the limiter then lets the request pass."""
+
+
+class ProcessingOvertaken(OrderIntakeError):  # noqa: N818 - named for what happened: the round was overtaken
+    """A processing round that held the write lock from read to write found what it read changed."""

@@ -6,12 +6,14 @@ import json
 import uuid
 from typing import Any
 
+import pytest
+
 from order_intake.adapters.database_url import parse_database_url
 from order_intake.adapters.processing_records import ProcessingStore
 from order_intake.adapters.records import NewSubmission, WriteUnit
 from order_intake.adapters.store import Store
 from order_intake.background import make_processing_store
-from order_intake.service.processing import Processor
+from order_intake.service.processing import Processor, plan
 from tests.integration.conftest import OnStore
 from tests.support.inspect_db import change_rows, count_rows, fetch_rows
 
@@ -34,18 +36,18 @@ def _order(ref: str, n: int) -> bytes:
     return json.dumps(order).encode()
 
 
-async def _submit(store: Store, prefix: str, count: int) -> None:
+async def _submit(store: Store, prefix: str, count: int, *, first: int = 0, at: dt.datetime = T0) -> None:
     key = await store.find_key("key_a")
     assert key is not None
     rows = []
-    for n in range(count):
+    for n in range(first, first + count):
         ref = f"{prefix}-{n % REFS}"
         rows.append(
             NewSubmission(
                 id=uuid.uuid4(),
                 organisation_id=key.organisations[0].id,
                 api_key_id=key.id,
-                received_at=T0 + dt.timedelta(milliseconds=n % 7),  # many share a time: the id decides
+                received_at=at + dt.timedelta(milliseconds=n % 7),  # many share a time: the id decides
                 body=b"{}",
                 normalised=_order(ref, n),
                 order_ref=ref,
@@ -136,3 +138,55 @@ def test_a_failed_attempt_leaves_nothing_and_the_next_one_does_all(on_store: OnS
     assert not _snapshot(store_url, "FAIL")
     assert asyncio.run(_drain_with(store_url, processors=1, batch=100)) == 40
     assert len(_snapshot(store_url, "FAIL")) == REFS
+
+
+def test_a_plan_overtaken_before_its_write_is_made_again(on_store: OnStore, store_url: str) -> None:
+    """SQLite plans outside the write lock: a plan whose orders changed meanwhile is dropped, not written.
+
+    Between the read and the write, another writer moves one order to a new version and removes
+    another (as an erasure would). Writing the stale plan would lose the first change and bring
+    back the removed order's old content; instead the round is made again from what is there now.
+    """
+    if not store_url.startswith("sqlite:///"):
+        pytest.skip("PostgreSQL's processor holds its locks from read to write: there is no such window")
+    on_store(lambda store: _submit(store, "OVR", REFS))  # one submission per order
+    assert asyncio.run(_drain_with(store_url, processors=1, batch=100)) == REFS
+    removed = fetch_rows(store_url, "SELECT id FROM canonical_orders WHERE order_ref = 'OVR-1'")[0][0]
+    # A later submission per order, with other content: each order changes once more.
+    on_store(lambda store: _submit(store, "OVR", REFS, first=REFS, at=T0 + dt.timedelta(seconds=1)))
+    calls = 0
+
+    def interfering(claimed: Any, existing: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls == 1:  # after this round read its snapshot, before it writes
+            change_rows(store_url, "UPDATE canonical_orders SET version = version + 1 WHERE order_ref = 'OVR-0'")
+            change_rows(store_url, "DELETE FROM canonical_orders WHERE order_ref = 'OVR-1'")
+        return plan(claimed, existing, now=T0)
+
+    async def once() -> int:
+        store = _processing(store_url)
+        await store.open()
+        try:
+            return await store.process(100, interfering)
+        finally:
+            await store.close()
+
+    assert asyncio.run(once()) == REFS
+    assert calls == 2  # the first plan was dropped and the round made again
+    orders = {ref: version for ref, version, _ in fetch_rows(store_url, _OVR_ORDERS)}
+    assert orders["OVR-0"] == 3  # 1, moved on to 2 by the other writer, then this round's change
+    assert orders["OVR-1"] == 1  # made anew from the waiting submission, not from the removed row
+    assert all(version == 2 for ref, version in orders.items() if ref not in {"OVR-0", "OVR-1"})
+    assert fetch_rows(store_url, "SELECT id FROM canonical_orders WHERE order_ref = 'OVR-1'")[0][0] != removed
+    waiting = "SELECT count(*) FROM submissions WHERE order_ref LIKE 'OVR-%' AND state = 'accepted'"
+    assert count_rows(store_url, waiting) == 0
+    # One event per version written by processing (the removed order's first one included): none
+    # from the dropped plan.
+    assert count_rows(store_url, _OVR_EVENTS, removed) == 2 * REFS
+
+
+_OVR_ORDERS = "SELECT order_ref, version, document FROM canonical_orders WHERE order_ref LIKE 'OVR-%'"
+_OVR_EVENTS = """SELECT count(*) FROM outbox
+                  WHERE canonical_id IN (SELECT id FROM canonical_orders WHERE order_ref LIKE 'OVR-%')
+                     OR canonical_id = ?"""

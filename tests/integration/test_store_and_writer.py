@@ -2,16 +2,21 @@
 
 import asyncio
 import datetime as dt
+import subprocess
+import sys
 import uuid
 from collections.abc import Sequence
+from pathlib import Path
 
 import pytest
 
+from order_intake.adapters import sqlite as sqlite_adapter
 from order_intake.adapters.records import IdempotencyRecord, NewSubmission, UnitOutcome, WriteUnit
 from order_intake.adapters.store import Store
 from order_intake.adapters.writer import GroupCommitWriter
-from order_intake.errors import WriterClosed
+from order_intake.errors import StoreUnavailable, WriterClosed
 from tests.integration.conftest import OnStore
+from tests.support.inspect_db import count_rows
 
 NOW = dt.datetime(2026, 11, 27, 12, 0, tzinfo=dt.UTC)
 
@@ -159,3 +164,38 @@ def test_stopping_writer_commits_what_is_queued_and_refuses_more(on_store: OnSto
             assert await store.get_submission(org_id, s.id) is not None
 
     on_store(scenario)
+
+
+def test_sqlite_writers_of_two_processes_take_turns_and_a_stuck_one_costs_an_error_not_a_hang(
+    on_store: OnStore, store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another process holding the file's write lock: a commit waits for it, then gives up with StoreUnavailable."""
+    if not store_url.startswith("sqlite:///"):
+        pytest.skip("the write lock is SQLite's; PostgreSQL has row locks and a statement timeout")
+    monkeypatch.setattr(sqlite_adapter, "LOCK_TIMEOUT", 0.3)
+    path = Path(store_url.removeprefix("sqlite:///"))
+    stored = count_rows(store_url, "SELECT count(*) FROM submissions")
+    # The lock is taken by a child process, as another server or worker would hold it.
+    command = [sys.executable, "-c", _HOLD_LOCK, str(path.with_name(path.name + ".write-lock"))]
+    with subprocess.Popen(command, stdout=subprocess.PIPE) as holder:
+        assert holder.stdout is not None
+        assert holder.stdout.readline() == b"held\n"
+
+        async def commit(store: Store) -> None:
+            key_id, org_id = await _ids(store)
+            await store.commit_units([WriteUnit(submissions=(a_submission(key_id, org_id),))])
+
+        with pytest.raises(StoreUnavailable):
+            on_store(commit)
+        holder.kill()  # the other process goes, and its lock with it
+    on_store(commit)  # the next commit goes through
+    assert count_rows(store_url, "SELECT count(*) FROM submissions") == stored + 1
+
+
+_HOLD_LOCK = """
+import fcntl, sys, time
+with open(sys.argv[1], "a") as lock:
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    print("held", flush=True)
+    time.sleep(60)
+"""

@@ -1,14 +1,17 @@
 """The store on a local SQLite file: one writer thread (WAL, synchronous=FULL), a few reader threads."""
 
 import asyncio
+import contextlib
 import datetime as dt
+import fcntl
 import json
 import sqlite3
 import threading
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TypeVar
+from typing import TextIO, TypeVar
 from uuid import UUID
 
 from order_intake.adapters import sqlite_sql as sql
@@ -28,10 +31,15 @@ from order_intake.errors import StoreUnavailable
 
 T = TypeVar("T")
 
+# Seconds a writer waits for another to let go of the file before giving up (StoreUnavailable: 503).
+LOCK_TIMEOUT = 5.0
+# Seconds between tries for the write lock while another process holds it.
+_LOCK_POLL = 0.0005
+
 
 def connect(path: Path) -> sqlite3.Connection:
     """A connection in autocommit mode (transactions are explicit), WAL, synchronous=FULL."""
-    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=5.0)
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=LOCK_TIMEOUT)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=FULL")
     conn.execute("PRAGMA foreign_keys=ON")
@@ -59,6 +67,33 @@ class SqliteStore:
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
+        self._lock_file: TextIO | None = None  # opened by the writer thread at its first write
+
+    @contextlib.contextmanager
+    def _write_lock(self) -> Iterator[None]:
+        """Hold the file's write lock, shared with every other process's writer (a server, a worker).
+
+        SQLite's own lock waits by sleeping in growing steps (1, 2, 5, 10, ... ms), so a writer
+        that found another process writing waited much longer than that writer took; this one is
+        tried every half millisecond. Like SQLite's, the wait ends after LOCK_TIMEOUT seconds (a
+        stuck process must cost 503s, not hang every writer), and SQLite's lock stays the
+        authority: this only orders the writers that share it.
+        """
+        if self._lock_file is None:
+            self._lock_file = self._path.with_name(self._path.name + ".write-lock").open("a")
+        deadline = time.monotonic() + LOCK_TIMEOUT
+        while True:
+            try:
+                fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise StoreUnavailable("database is locked by another process") from None
+                time.sleep(_LOCK_POLL)
+        try:
+            yield
+        finally:
+            fcntl.flock(self._lock_file, fcntl.LOCK_UN)
 
     def _conn(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
@@ -69,10 +104,15 @@ class SqliteStore:
                 self._connections.append(conn)
         return conn
 
-    async def _run(self, pool: ThreadPoolExecutor, work: Callable[[sqlite3.Connection], T]) -> T:
+    async def _run(
+        self, pool: ThreadPoolExecutor, work: Callable[[sqlite3.Connection], T], *, write_lock: bool = False
+    ) -> T:
         def call() -> T:
             try:
-                return work(self._conn())
+                if not write_lock:
+                    return work(self._conn())
+                with self._write_lock():
+                    return work(self._conn())
             except sqlite3.OperationalError as exc:
                 raise StoreUnavailable(str(exc)) from exc
 
@@ -90,10 +130,16 @@ class SqliteStore:
             for conn in self._connections:
                 conn.close()
             self._connections.clear()
+        if self._lock_file is not None:
+            self._lock_file.close()
 
     async def run_on_writer(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        """Run `work` on the writer's thread and connection, between the writer's own transactions."""
-        return await self._run(self._writer, work)
+        """Run `work` (which writes) on the writer's thread and connection, holding the write lock."""
+        return await self._run(self._writer, work, write_lock=True)
+
+    async def run_on_reader(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `work` on a reader thread and its connection (which must not write)."""
+        return await self._run(self._readers, work)
 
     async def ping(self) -> bool:
         """True while the file can be read."""
@@ -105,7 +151,7 @@ class SqliteStore:
 
     async def commit_units(self, units: Sequence[WriteUnit]) -> list[UnitOutcome]:
         """Store the units in one IMMEDIATE transaction on the writer thread."""
-        return await self._run(self._writer, lambda conn: _commit(conn, units))
+        return await self._run(self._writer, lambda conn: _commit(conn, units), write_lock=True)
 
     async def find_key(self, username: str) -> ApiKey | None:
         """The key and its organisations."""

@@ -2,17 +2,32 @@
 
 import datetime as dt
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 from uuid import UUID
 
 from order_intake.adapters import sqlite_processing_sql as sql
-from order_intake.adapters.processing_records import Claimed, OutboxRow, Plan, Planner, Publisher, StoredCanonical
+from order_intake.adapters.processing_records import (
+    Claimed,
+    OrderKey,
+    OutboxRow,
+    Plan,
+    Planner,
+    Publisher,
+    StoredCanonical,
+)
 from order_intake.adapters.schema import to_sqlite_time
 from order_intake.adapters.sqlite import SqliteStore
+from order_intake.errors import ProcessingOvertaken
 
 T = TypeVar("T")
+
+
+class _Planned(NamedTuple):
+    claimed: int
+    plan: Plan
+    existing: dict[OrderKey, StoredCanonical]
 
 
 def _time(value: str | None) -> dt.datetime | None:
@@ -38,9 +53,84 @@ def _outbox_row(row: tuple[Any, ...]) -> OutboxRow:
     )
 
 
-def _write(conn: sqlite3.Connection, result: Plan) -> None:
-    conn.executemany(
-        sql.UPSERT_CANONICAL,
+def _waiting(conn: sqlite3.Connection, limit: int) -> tuple[list[Claimed], dict[OrderKey, StoredCanonical]]:
+    """The oldest accepted submissions and their orders' canonical versions (inside a transaction)."""
+    claimed = [
+        Claimed(
+            id=UUID(r[0]),
+            organisation_id=r[1],
+            trkref=r[2],
+            order_ref=r[3],
+            received_at=dt.datetime.fromisoformat(r[4]),
+            normalised=r[5].encode(),
+        )
+        for r in conn.execute(sql.CLAIM, (limit,))
+    ]
+    existing = {}
+    for key in {(c.organisation_id, c.order_ref) for c in claimed}:
+        row = conn.execute(sql.SELECT_CANONICAL, key).fetchone()
+        if row is not None:
+            existing[key] = _canonical(row)
+    return claimed, existing
+
+
+def _read_and_plan(conn: sqlite3.Connection, limit: int, plan: Planner) -> _Planned | None:
+    """On a reader: one snapshot of what waits, and the plan made of it (None if nothing waits)."""
+    conn.execute("BEGIN")
+    try:
+        claimed, existing = _waiting(conn, limit)
+    finally:
+        conn.execute("COMMIT")
+    return _Planned(len(claimed), plan(claimed, existing), existing) if claimed else None
+
+
+def _must(written: bool) -> None:
+    if not written:  # cannot happen while the lock is held from read to write
+        raise ProcessingOvertaken("a locked processing round found its own snapshot changed")
+
+
+def _process_locked(conn: sqlite3.Connection, limit: int, plan: Planner) -> int:
+    """On the writer: read, plan and write in one immediate transaction (no other writer can interleave)."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        claimed, existing = _waiting(conn, limit)
+        if claimed:
+            _must(_apply(conn, plan(claimed, existing), existing))
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return len(claimed)
+
+
+def _unchanged(conn: sqlite3.Connection, existing: Mapping[OrderKey, StoredCanonical]) -> bool:
+    """Whether every order read is still at the version read (inside the write transaction)."""
+    for stored in existing.values():
+        row = conn.execute(sql.CANONICAL_VERSION, (str(stored.id),)).fetchone()
+        if row is None or row[0] != stored.version:
+            return False
+    return True
+
+
+def _write(conn: sqlite3.Connection, result: Plan, existing: Mapping[OrderKey, StoredCanonical]) -> bool:
+    """Write the plan if nothing it was made from changed since: one immediate transaction; False if it had."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        if not _unchanged(conn, existing) or not _apply(conn, result, existing):
+            conn.execute("ROLLBACK")
+            return False
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return True
+
+
+def _apply(conn: sqlite3.Connection, result: Plan, existing: Mapping[OrderKey, StoredCanonical]) -> bool:
+    known = {stored.id for stored in existing.values()}
+    new = [c for c in result.canonicals if c.id not in known]
+    inserted = conn.executemany(
+        sql.INSERT_CANONICAL,
         [
             (
                 str(c.id),
@@ -52,9 +142,23 @@ def _write(conn: sqlite3.Connection, result: Plan) -> None:
                 to_sqlite_time(c.created_at),
                 to_sqlite_time(c.updated_at),
             )
+            for c in new
+        ],
+    ).rowcount
+    if new and inserted != len(new):  # another processor made one of these orders first
+        return False
+    conn.executemany(
+        sql.UPDATE_CANONICAL,
+        [
+            (c.version, c.document.decode(), c.stamps.decode(), to_sqlite_time(c.updated_at), str(c.id))
             for c in result.canonicals
+            if c.id in known
         ],
     )
+    at = to_sqlite_time(result.processed_at)
+    marked = conn.executemany(sql.MARK_PROCESSED, [(at, str(c), str(s)) for s, c in result.processed]).rowcount
+    if result.processed and marked != len(result.processed):  # processed (or erased) by someone else since
+        return False
     conn.executemany(
         sql.INSERT_EVENT,
         [
@@ -70,8 +174,7 @@ def _write(conn: sqlite3.Connection, result: Plan) -> None:
             for e in result.events
         ],
     )
-    at = to_sqlite_time(result.processed_at)
-    conn.executemany(sql.MARK_PROCESSED, [(at, str(c), str(s)) for s, c in result.processed])
+    return True
 
 
 def _in_transaction(conn: sqlite3.Connection, statement: str, rows: list[tuple[Any, ...]]) -> None:
@@ -82,34 +185,6 @@ def _in_transaction(conn: sqlite3.Connection, statement: str, rows: list[tuple[A
     except BaseException:
         conn.execute("ROLLBACK")
         raise
-
-
-def _process(conn: sqlite3.Connection, limit: int, plan: Planner) -> int:
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        claimed = [
-            Claimed(
-                id=UUID(r[0]),
-                organisation_id=r[1],
-                trkref=r[2],
-                order_ref=r[3],
-                received_at=dt.datetime.fromisoformat(r[4]),
-                normalised=r[5].encode(),
-            )
-            for r in conn.execute(sql.CLAIM, (limit,))
-        ]
-        existing = {}
-        for key in {(c.organisation_id, c.order_ref) for c in claimed}:
-            row = conn.execute(sql.SELECT_CANONICAL, key).fetchone()
-            if row is not None:
-                existing[key] = _canonical(row)
-        if claimed:
-            _write(conn, plan(claimed, existing))
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    return len(claimed)
 
 
 class SqliteProcessingStore:
@@ -127,6 +202,9 @@ class SqliteProcessingStore:
     async def _run(self, work: Callable[[sqlite3.Connection], T]) -> T:
         return await self._store.run_on_writer(work)
 
+    async def _read(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        return await self._store.run_on_reader(work)
+
     async def open(self) -> None:
         """Connect (a shared store is opened by its owner)."""
         if self._owned:
@@ -138,12 +216,26 @@ class SqliteProcessingStore:
             await self._store.close()
 
     async def process(self, limit: int, plan: Planner) -> int:
-        """Claim, read the orders, write the plan: one immediate transaction."""
-        return await self._run(lambda conn: _process(conn, limit, plan))
+        """Read the oldest accepted submissions and their orders, plan, then write the plan.
+
+        Reading and planning run on a reader thread, outside any write transaction, so the writer
+        (which inside `serve` also commits the intake's orders) is held only while the plan is
+        written. The write checks, in its immediate transaction, that every order read is still at
+        the version read and every submission still waiting; if another processor (or an erasure)
+        got there first, nothing is written and the round is made again holding the writer's lock
+        from read to write, as it always was before (so concurrent processors always progress).
+        """
+        planned = await self._read(lambda conn: _read_and_plan(conn, limit, plan))
+        if planned is None:
+            return 0
+        if await self._run(lambda conn: _write(conn, planned.plan, planned.existing)):
+            return planned.claimed
+        # Overtaken (several processors, or an erasure): this round holds the lock from read to write.
+        return await self._run(lambda conn: _process_locked(conn, limit, plan))
 
     async def relay(self, limit: int, publish: Publisher) -> int:
         """Publish the oldest unsent events, then mark them sent (a crash between: sent again)."""
-        rows = await self._run(lambda conn: [_outbox_row(r) for r in conn.execute(sql.SELECT_UNSENT, (limit,))])
+        rows = await self._read(lambda conn: [_outbox_row(r) for r in conn.execute(sql.SELECT_UNSENT, (limit,))])
         if rows:
             await publish(rows)
             at = to_sqlite_time(dt.datetime.now(dt.UTC))
@@ -153,15 +245,15 @@ class SqliteProcessingStore:
     async def events_after(self, after_id: int, trkref: str | None, limit: int) -> list[OutboxRow]:
         """Events past `after_id`, oldest first."""
         params = (after_id, trkref, trkref, limit)
-        return await self._run(lambda conn: [_outbox_row(r) for r in conn.execute(sql.EVENTS_AFTER, params)])
+        return await self._read(lambda conn: [_outbox_row(r) for r in conn.execute(sql.EVENTS_AFTER, params)])
 
     async def get_canonical(self, organisation_id: int, order_ref: str) -> StoredCanonical | None:
         """One canonical order, or None."""
-        row = await self._run(lambda conn: conn.execute(sql.SELECT_CANONICAL, (organisation_id, order_ref)).fetchone())
+        row = await self._read(lambda conn: conn.execute(sql.SELECT_CANONICAL, (organisation_id, order_ref)).fetchone())
         return None if row is None else _canonical(row)
 
     async def backlog(self) -> tuple[float, int]:
         """Oldest unprocessed submission's age and unsent events."""
-        oldest, unsent = await self._run(lambda conn: conn.execute(sql.BACKLOG).fetchone())
+        oldest, unsent = await self._read(lambda conn: conn.execute(sql.BACKLOG).fetchone())
         age = 0.0 if oldest is None else (dt.datetime.now(dt.UTC) - dt.datetime.fromisoformat(oldest)).total_seconds()
         return max(age, 0.0), int(unsent)

@@ -9,17 +9,20 @@ SELECT s.id, s.organisation_id, o.trkref, s.order_ref, s.received_at, s.normalis
 """
 _CANONICAL_COLUMNS = "id, organisation_id, order_ref, version, document, stamps, created_at, updated_at"
 SELECT_CANONICAL = f"SELECT {_CANONICAL_COLUMNS} FROM canonical_orders WHERE organisation_id = ? AND order_ref = ?"  # noqa: S608 - constant column list
-UPSERT_CANONICAL = f"""
+# A new order's row; a conflict means another processor made it first (nothing is inserted).
+INSERT_CANONICAL = f"""
 INSERT INTO canonical_orders ({_CANONICAL_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT (organisation_id, order_ref) DO UPDATE
-   SET version = excluded.version, document = excluded.document, stamps = excluded.stamps,
-       updated_at = excluded.updated_at
+ON CONFLICT (organisation_id, order_ref) DO NOTHING
 """  # noqa: S608 - constant column list
+UPDATE_CANONICAL = "UPDATE canonical_orders SET version = ?, document = ?, stamps = ?, updated_at = ? WHERE id = ?"
+CANONICAL_VERSION = "SELECT version FROM canonical_orders WHERE id = ?"
 INSERT_EVENT = """
 INSERT INTO outbox (event_id, organisation_id, canonical_id, version, routing_key, payload, created_at)
 VALUES (?, ?, ?, ?, ?, ?, ?)
 """
-MARK_PROCESSED = "UPDATE submissions SET state = 'processed', processed_at = ?, canonical_id = ? WHERE id = ?"
+MARK_PROCESSED = (
+    "UPDATE submissions SET state = 'processed', processed_at = ?, canonical_id = ? WHERE id = ? AND state = 'accepted'"
+)
 _OUTBOX_COLUMNS = "e.id, e.event_id, e.version, e.routing_key, e.payload, e.sent_at"
 SELECT_UNSENT = f"SELECT {_OUTBOX_COLUMNS} FROM outbox e WHERE e.sent_at IS NULL ORDER BY e.id LIMIT ?"  # noqa: S608
 MARK_SENT = "UPDATE outbox SET sent_at = ? WHERE id = ? AND sent_at IS NULL"

@@ -97,7 +97,7 @@ def plan(
 class Processor:
     """Claims accepted submissions in batches and processes them until stopped."""
 
-    def __init__(self, store: ProcessingStore, *, batch: int = 500, idle_seconds: float = 0.2) -> None:
+    def __init__(self, store: ProcessingStore, *, batch: int = 100, idle_seconds: float = 0.2) -> None:
         self._store = store
         self._batch = batch
         self._idle = idle_seconds
