@@ -143,22 +143,45 @@ def _health_per_process(directory: Path) -> list[float]:
 
 
 def test_figures_are_summed_over_every_worker_process(two_workers: tuple[Server, Path, tuple[str, str]]) -> None:
-    """With two workers each serving part of the requests, every scrape (whichever worker answers) shows the sum."""
+    """With two workers each serving part of the requests, every scrape (whichever worker answers) shows the sum.
+
+    Each process copies its counts into its file once a second, so the files are read until they
+    hold every request sent.
+    """
     server, tmp, _ = two_workers
     (directory,) = tmp.glob("order-intake-metrics-*")
+    # The server's own readiness probes came first: wait until their copies stopped changing.
+    seen: list[float] = []
+
+    def settled() -> float | None:
+        seen.append(sum(_health_per_process(directory)))
+        return seen[-1] if len(seen) > 1 and seen[-1] == seen[-2] else None
+
+    earlier = wait_until(settled, deadline=time.monotonic() + 10, interval=1.5)
+    assert earlier is not None
+    sent = 0
 
     def both_served() -> list[float] | None:
+        nonlocal sent
         for _ in range(10):  # a fresh connection each time, so the kernel spreads them over the workers
             assert httpx.get(f"{server.base_url}/health", timeout=5).status_code == 200
+            sent += 1
         counts = _health_per_process(directory)
         return counts if sum(c > 0 for c in counts) >= 2 else None
 
-    counts = wait_until(both_served, deadline=time.monotonic() + 30, interval=0)
-    assert counts is not None, "the requests never reached both worker processes"
+    assert wait_until(both_served, deadline=time.monotonic() + 30, interval=0), "requests never reached both workers"
+
+    def all_copied() -> list[float] | None:
+        counts = _health_per_process(directory)
+        return counts if sum(counts) == earlier + sent else None
+
+    counts = wait_until(all_copied, deadline=time.monotonic() + 10)
+    assert counts is not None, "the workers' files never held every request"
+    assert sum(c > 0 for c in counts) >= 2
     for _ in range(6):
         with httpx.Client(base_url=server.base_url, timeout=5) as fresh:
             _, samples = scrape(fresh)
-        assert requests_of(samples, "/health", "GET", 200) == sum(counts)
+        assert requests_of(samples, "/health", "GET", 200) == earlier + sent
     server.stop()
     assert not directory.exists(), "the metrics directory outlived the server"
 
