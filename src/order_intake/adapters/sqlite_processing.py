@@ -1,4 +1,9 @@
-"""Processing and the event relay on SQLite: on one writer thread and connection, write transactions immediate."""
+"""Processing and the event relay on SQLite: reads and plans on reader threads, writes on the writer's.
+
+Every write is one immediate transaction on a SqliteStore's writer thread and connection, under
+the file's shared write lock; a processing round's plan is written only if what it was made from
+is unchanged (see SqliteProcessingStore.process).
+"""
 
 import datetime as dt
 import sqlite3
@@ -188,11 +193,11 @@ def _in_transaction(conn: sqlite3.Connection, statement: str, rows: list[tuple[A
 
 
 class SqliteProcessingStore:
-    """ProcessingStore on the SQLite file; its work runs on a SqliteStore's writer thread and connection.
+    """ProcessingStore on the SQLite file, on a SqliteStore's threads: reads on its readers, writes on its writer.
 
     Inside `serve`, it is given the intake store and shares its writer: one writer in the process, so
-    the two never wait for each other's lock (SQLite's busy handler sleeps in steps of up to 100 ms,
-    which showed as intake latency). Elsewhere (`worker`, `events tail`) it opens a store of its own.
+    processing and intake take turns on one thread. Elsewhere (`worker`, `events tail`) it opens a
+    store of its own, whose writer takes turns with the server's on the file's write lock.
     """
 
     def __init__(self, path: Path, *, shared: SqliteStore | None = None) -> None:
