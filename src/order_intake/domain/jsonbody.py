@@ -98,16 +98,6 @@ def _first_elements_of(body: bytes, limit: int) -> list[msgspec.Raw] | NotArray 
     return list(first[: first.index(_MISSING)] if _MISSING in first else first)
 
 
-def _raw_elements(body: bytes, limit: int) -> list[msgspec.Raw] | TooMany | NotArray | Malformed:
-    """The array's elements, undecoded, or TooMany (counted) past `limit` elements."""
-    if not body.strip():
-        return NotArray()
-    first = _first_elements_of(body, limit)
-    if isinstance(first, list) and len(first) > limit:
-        return TooMany(count_elements(body))
-    return first
-
-
 _NOT_STRUCTURE: Final = bytes(sorted(set(range(256)) - set(b'"[]{},')))
 _TOKEN: Final = re.compile(rb'"[^"]*"|[\[{]+|[\]}]+|,+')
 
@@ -145,6 +135,12 @@ def parse_batch(body: bytes, max_elements: int) -> list[msgspec.Raw] | NotArray 
     An empty body is `null`, as for single submissions: not an array. The syntax is checked, but
     what only decoding finds (invalid UTF-8, lone surrogates, numbers out of range) is left to
     parse_body of each element: the caller decodes one element at a time, so that the decoded
-    values of a 16 MiB batch are never all held at once.
+    values of a 16 MiB batch are never all held at once. Past `max_elements` elements the answer is
+    TooMany, with the elements counted rather than sliced out.
     """
-    return _raw_elements(body, max_elements)
+    if not body.strip():
+        return NotArray()
+    first = _first_elements_of(body, max_elements)
+    if isinstance(first, list) and len(first) > max_elements:
+        return TooMany(count_elements(body))
+    return first
