@@ -7,7 +7,7 @@ OrderIntakeError
 ├── OrderFileError         `submit`: the file cannot be read as orders (one line, exit 2)
 ├── SubmitFailed           `submit`: a batch could not be delivered, or was refused whole (exit 2)
 ├── StoreUnavailable       the database cannot be reached or did not answer in time (HTTP 503)
-├── ProcessingOvertaken    a SQLite processing round holding the lock saw its snapshot change (a bug; retried)
+├── ProcessingOvertaken    a SQLite processing plan's orders changed before it was written (made again)
 ├── BrokerUnavailable      the message broker cannot be reached or did not confirm (events stay in the outbox)
 ├── LimiterUnavailable     the rate-limit store (Redis) failed or was slow (the request passes unchecked)
 ├── WriterClosed           the group-commit writer is draining for shutdown (HTTP 503)
@@ -65,4 +65,4 @@ class LimiterUnavailable(OrderIntakeError):  # noqa: N818 - named like StoreUnav
 
 
 class ProcessingOvertaken(OrderIntakeError):  # noqa: N818 - named for what happened: the round was overtaken
-    """A processing round that held the write lock from read to write found what it read changed."""
+    """What a SQLite processing plan was made from changed before it was written; the round is made again."""

@@ -46,6 +46,18 @@ def connect(path: Path) -> sqlite3.Connection:
     return conn
 
 
+@contextlib.contextmanager
+def immediate(conn: sqlite3.Connection) -> Iterator[None]:
+    """One BEGIN IMMEDIATE transaction: committed when the block ends, rolled back if anything raises."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
 def _record(row: tuple[int, str, bytes, int, bytes, str]) -> IdempotencyRecord:
     return IdempotencyRecord(
         api_key_id=row[0],
@@ -214,8 +226,7 @@ def _insert_batch(conn: sqlite3.Connection, batch: NewBatch) -> None:
 
 
 def _commit(conn: sqlite3.Connection, units: Sequence[WriteUnit]) -> list[UnitOutcome]:
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with immediate(conn):
         outcomes: list[UnitOutcome] = []
         rows: list[tuple[object, ...]] = []
         for unit in units:
@@ -254,8 +265,4 @@ def _commit(conn: sqlite3.Connection, units: Sequence[WriteUnit]) -> list[UnitOu
                 for s in unit.submissions
             )
         conn.executemany(sql.INSERT_SUBMISSION, rows)
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
     return outcomes

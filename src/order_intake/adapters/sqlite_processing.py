@@ -23,7 +23,7 @@ from order_intake.adapters.processing_records import (
     StoredCanonical,
 )
 from order_intake.adapters.schema import to_sqlite_time
-from order_intake.adapters.sqlite import SqliteStore
+from order_intake.adapters.sqlite import SqliteStore, immediate
 from order_intake.errors import ProcessingOvertaken
 
 T = TypeVar("T")
@@ -90,21 +90,16 @@ def _read_and_plan(conn: sqlite3.Connection, limit: int, plan: Planner) -> _Plan
 
 
 def _must(written: bool) -> None:
-    if not written:  # cannot happen while the lock is held from read to write
-        raise ProcessingOvertaken("a locked processing round found its own snapshot changed")
+    if not written:
+        raise ProcessingOvertaken("the orders or submissions a plan was made from changed before it was written")
 
 
 def _process_locked(conn: sqlite3.Connection, limit: int, plan: Planner) -> int:
     """On the writer: read, plan and write in one immediate transaction (no other writer can interleave)."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with immediate(conn):
         claimed, existing = _waiting(conn, limit)
-        if claimed:
+        if claimed:  # nothing can change what was read here, so _must never raises (that would be a bug)
             _must(_apply(conn, plan(claimed, existing), existing))
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
     return len(claimed)
 
 
@@ -119,15 +114,11 @@ def _unchanged(conn: sqlite3.Connection, existing: Mapping[OrderKey, StoredCanon
 
 def _write(conn: sqlite3.Connection, result: Plan, existing: Mapping[OrderKey, StoredCanonical]) -> bool:
     """Write the plan if nothing it was made from changed since: one immediate transaction; False if it had."""
-    conn.execute("BEGIN IMMEDIATE")
     try:
-        if not _unchanged(conn, existing) or not _apply(conn, result, existing):
-            conn.execute("ROLLBACK")
-            return False
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
+        with immediate(conn):
+            _must(_unchanged(conn, existing) and _apply(conn, result, existing))
+    except ProcessingOvertaken:  # rolled back: nothing of the plan was written
+        return False
     return True
 
 
@@ -183,13 +174,8 @@ def _apply(conn: sqlite3.Connection, result: Plan, existing: Mapping[OrderKey, S
 
 
 def _in_transaction(conn: sqlite3.Connection, statement: str, rows: list[tuple[Any, ...]]) -> None:
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with immediate(conn):
         conn.executemany(statement, rows)
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
 
 
 class SqliteProcessingStore:
