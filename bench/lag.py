@@ -37,20 +37,23 @@ def lag_seconds(url: str) -> float:
     return asyncio.run(query())
 
 
-class LagSampler:
-    """Samples the lag every `every` seconds on a thread between __enter__ and __exit__."""
+class Sampler:
+    """Calls `sample()` every `every` seconds on a thread, from __enter__ until __exit__."""
 
-    def __init__(self, url: str, every: float = 0.5) -> None:
-        self._url = url
+    def __init__(self, every: float) -> None:
         self._every = every
-        self.samples: list[float] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
+    def sample(self) -> None:
+        """Take one sample (each kind of sampler keeps its own)."""
+        raise NotImplementedError
+
     def _run(self) -> None:
-        while not self._stop.is_set():
-            self.samples.append(lag_seconds(self._url))
-            self._stop.wait(self._every)
+        while True:
+            self.sample()
+            if self._stop.wait(self._every):
+                return
 
     def __enter__(self) -> Self:
         self._thread.start()
@@ -59,6 +62,19 @@ class LagSampler:
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join()
+
+
+class LagSampler(Sampler):
+    """The processing lag, every `every` seconds."""
+
+    def __init__(self, url: str, every: float = 0.5) -> None:
+        super().__init__(every)
+        self._url = url
+        self.samples: list[float] = []
+
+    def sample(self) -> None:
+        """One lag reading."""
+        self.samples.append(lag_seconds(self._url))
 
     def drain_seconds(self, timeout: float = 120.0) -> float:
         """After the load: how long until nothing waits (the backlog left when the load stopped)."""

@@ -18,52 +18,38 @@ import os
 import sqlite3
 import sys
 import tempfile
-import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Self
 
 import asyncpg
 import uvloop
 
 sys.path.insert(0, str(Path(__file__).parent))
-from lag import LagSampler
+from lag import LagSampler, Sampler
 from run import PG, _free_port, _pg, _stop, _wait_ready, make_tenant, start_server
 from soak_load import KINDS, Tally, Target, run_load
 
 
-class MemorySampler:
-    """The resident memory of each of the server's processes, every `every` seconds, on a thread."""
+class MemorySampler(Sampler):
+    """The resident memory of each of the server's processes, every `every` seconds."""
 
     def __init__(self, group: int, every: float = 10.0) -> None:
+        super().__init__(every)
         self._group = group
-        self._every = every
         self.samples: dict[int, list[float]] = {}
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
 
-    def _run(self) -> None:
-        while True:
-            for entry in Path("/proc").iterdir():
-                try:
-                    if not entry.name.isdigit() or os.getpgid(int(entry.name)) != self._group:
-                        continue
-                    status = (entry / "status").read_text()
-                except (OSError, ProcessLookupError):
+    def sample(self) -> None:
+        """One RSS reading per process of the group."""
+        for entry in Path("/proc").iterdir():
+            try:
+                if not entry.name.isdigit() or os.getpgid(int(entry.name)) != self._group:
                     continue
-                rss = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:"))
-                self.samples.setdefault(int(entry.name), []).append(rss / 1024)
-            if self._stop.wait(self._every):
-                return
-
-    def __enter__(self) -> Self:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
+                status = (entry / "status").read_text()
+            except (OSError, ProcessLookupError):
+                continue
+            rss = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:"))
+            self.samples.setdefault(int(entry.name), []).append(rss / 1024)
 
 
 def _ids(packed: bytearray) -> Iterator[uuid.UUID]:
