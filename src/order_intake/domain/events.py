@@ -1,6 +1,7 @@
 """The event published when a canonical order changes: its JSON shape and its routing key."""
 
 import datetime as dt
+import inspect
 from typing import Any, Final, Literal
 from uuid import UUID
 
@@ -42,6 +43,10 @@ def event_schema() -> dict[str, Any]:
         [CustomerOrderUpserted, CustomerOrder], ref_template="#/$defs/{name}"
     )
     components["CustomerOrderUpserted"]["properties"]["customer_order"] = {"$ref": "#/$defs/CustomerOrder"}
+    for component in components.values():
+        # Older msgspec releases kept a docstring's indentation, newer ones remove it: one text for both.
+        if "description" in component:
+            component["description"] = inspect.cleandoc(component["description"])
     schema = decimals_as_numbers({**event, "$defs": components})
     assert isinstance(schema, dict)  # noqa: S101 - a dict maps to a dict
     return schema
