@@ -1,7 +1,7 @@
 """Benchmark: the real server on SQLite and PostgreSQL under wrk, beside the no-op floor, in one run.
 
     .venv/bin/python bench/run.py [--duration 15] [--connections 64] [--workers N] [--only sqlite,postgres]
-                                  [--processing in-process|worker|off] [--processing-workers N]
+                                  [--processing serve|worker|off] [--processing-workers N]
 
 Prints orders/s, p50/p99 latency, the ratio to the floor, server RSS, and whether every answer was 202.
 """
@@ -209,8 +209,8 @@ def _start_workers(env: dict[str, str], count: int) -> list[subprocess.Popen[byt
 def run_service(backend: str, args: argparse.Namespace, workdir: Path) -> tuple[Result, float, int]:
     """order-intake on one backend: returns the result, start-up seconds and rows stored.
 
-    Processing runs as `--processing` says: in the server processes (the default), in separate
-    `order-intake worker` processes, or not at all; with it on, the lag is sampled and printed.
+    Processing runs as `--processing` says: in the worker process `serve` keeps (the default), in
+    `--processing-workers` separate `order-intake worker` processes beside `serve --no-worker`, or not at all; with it on, the lag is sampled and printed.
     """
     name = f"order_intake_bench_{os.getpid()}"
     if backend == "postgres":
@@ -223,7 +223,7 @@ def run_service(backend: str, args: argparse.Namespace, workdir: Path) -> tuple[
     key = make_tenant(env)
     port = _free_port()
     workers = args.workers if backend == "postgres" else args.sqlite_workers
-    proc = start_server(env, port, workers, *([] if args.processing == "in-process" else ["--no-worker"]))
+    proc = start_server(env, port, workers, *([] if args.processing == "serve" else ["--no-worker"]))
     separate = _start_workers(env, args.processing_workers) if args.processing == "worker" else []
     try:
         startup = _wait_ready(f"http://127.0.0.1:{port}/health", proc)
@@ -280,7 +280,7 @@ def main() -> None:
     parser.add_argument("--only", default="sqlite,postgres")
     parser.add_argument("--log-level", default="INFO")
     parser.add_argument("--refs", type=int, default=100_000, help="distinct order_refs cycled through (0: one)")
-    parser.add_argument("--processing", choices=["in-process", "worker", "off"], default="in-process")
+    parser.add_argument("--processing", choices=["serve", "worker", "off"], default="serve")
     parser.add_argument("--processing-workers", type=int, default=1, help="`order-intake worker` processes")
     args = parser.parse_args()
     if shutil.which("wrk") is None:

@@ -6,7 +6,7 @@ from order_intake.adapters.redis_limiter import RedisBuckets
 from order_intake.adapters.sqlite import SqliteStore
 from order_intake.adapters.store import Store
 from order_intake.adapters.writer import GroupCommitWriter
-from order_intake.background import Background, make_processing_store
+from order_intake.background import make_processing_store
 from order_intake.config import Settings
 from order_intake.metrics import Metrics
 from order_intake.service.auth import Authenticator
@@ -49,9 +49,9 @@ class Services:
         self.auth = Authenticator(self.store, ttl=settings.auth_cache_seconds)
         self.limiter = RateLimiter(make_buckets(settings))
         self.metrics.watch_rate_limiter(self.limiter)
-        # Canonical orders are read through the processing store; it also runs in-process work.
+        # Canonical orders and the backlog are read through the processing store; the processing
+        # itself runs in a worker process of its own (entrypoints/supervisor.py).
         self.processing = make_processing_store(url, self.store)
-        self.background = Background(settings, self.processing) if settings.in_process_worker else None
         self.metrics.watch_backlog(self.processing)
 
     async def start(self) -> None:
@@ -60,15 +60,11 @@ class Services:
         self.writer.start()
         self.metrics.start()
         await self.processing.open()
-        if self.background is not None:
-            self.background.start()
 
     async def stop(self) -> None:
         """Commit what is queued, then close the store."""
         await self.writer.stop()
         await self.metrics.stop()
-        if self.background is not None:
-            await self.background.stop()
         await self.processing.close()
         await self.store.close()
         await self.limiter.close()

@@ -35,8 +35,8 @@ class Settings:
     # RabbitMQ for the events (amqp://...); unset: events stay in the outbox (`order-intake events tail`).
     broker_url: str | None = None
     broker_exchange: str = "order-intake"
-    # Whether each `serve` process also processes submissions and relays events (`serve --no-worker`: no).
-    in_process_worker: bool = True
+    # Whether `serve` keeps a processing worker process beside its HTTP processes (`serve --no-worker`: no).
+    serve_worker: bool = True
     # Submissions one processing transaction takes at most.
     processing_batch: int = 100
     # Who the audit log names for admin commands; unset: the OS user running them.
@@ -80,7 +80,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         redis_prefix=env.get("ORDER_INTAKE_REDIS_PREFIX") or "order-intake:ratelimit:",
         broker_url=env.get("BROKER_URL") or None,
         broker_exchange=env.get("ORDER_INTAKE_BROKER_EXCHANGE") or "order-intake",
-        in_process_worker=env.get("ORDER_INTAKE_IN_PROCESS_WORKER", "1") != "0",
+        serve_worker=env.get("ORDER_INTAKE_SERVE_WORKER", "1") != "0",
         processing_batch=max(1, int(_number(env, "ORDER_INTAKE_PROCESSING_BATCH", 100))),
         admin_actor=env.get("ORDER_INTAKE_ACTOR", "").strip() or None,
     )

@@ -118,7 +118,7 @@ def two_workers(backend: str, run_dir: Path) -> Iterator[tuple[Server, Path, tup
         cli_ok(url, "org", "enable", "TRKREF123")
         key = create_key(url, "--trkref", "TRKREF123")
         server = Server(
-            url, run_dir / f"{label}.log", workers=2, TMPDIR=str(tmp), ORDER_INTAKE_IN_PROCESS_WORKER="0"
+            url, run_dir / f"{label}.log", workers=2, TMPDIR=str(tmp), ORDER_INTAKE_SERVE_WORKER="0"
         ).start()
         try:
             yield server, tmp, key.auth
@@ -234,7 +234,7 @@ def test_rate_limit_backend_failures_are_counted(db_url: str, run_dir: Path) -> 
             db_url,
             run_dir / f"redis-down-{secrets.token_hex(3)}.log",
             REDIS_URL=redis_url,
-            ORDER_INTAKE_IN_PROCESS_WORKER="0",
+            ORDER_INTAKE_SERVE_WORKER="0",
         ).start()
         try:
             with httpx.Client(base_url=server.base_url, timeout=10) as c:

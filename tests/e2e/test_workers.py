@@ -113,7 +113,7 @@ def test_three_workers_one_killed_give_exactly_the_merge_and_every_final_version
 ) -> None:
     """The issue's check: 10,000 submissions, 1,000 order_refs, 3 workers, one SIGKILLed midway."""
     url, key = work_db
-    server = Server(url, tmp_path / "server.log", ORDER_INTAKE_IN_PROCESS_WORKER="0").start()
+    server = Server(url, tmp_path / "server.log", ORDER_INTAKE_SERVE_WORKER="0").start()
     try:
         _submit_all(server, key)
     finally:

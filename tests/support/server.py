@@ -78,18 +78,36 @@ class Server:
         return self._log_path.read_text(errors="replace")
 
     def worker_pids(self) -> list[int]:
-        """The processes that serve requests: granian's workers, the group's members but its main process."""
+        """The processes that serve requests: granian's workers (forks of the main process, same command line)."""
+        return [pid for pid, cmdline in self._group() if cmdline == self._cmdline(self._main_pid())]
+
+    def processing_pids(self) -> list[int]:
+        """The processing worker `serve` keeps beside its HTTP processes (none with --no-worker)."""
+        return [pid for pid, cmdline in self._group() if b"worker" in cmdline.split(b"\0")]
+
+    def _main_pid(self) -> int:
         assert self.process is not None
-        pids = []
+        return self.process.pid
+
+    @staticmethod
+    def _cmdline(pid: int) -> bytes:
+        try:
+            return Path(f"/proc/{pid}/cmdline").read_bytes()
+        except (FileNotFoundError, ProcessLookupError):
+            return b""
+
+    def _group(self) -> list[tuple[int, bytes]]:
+        """The members of the server's process group but its main process, with their command lines."""
+        members = []
         for entry in Path("/proc").iterdir():
-            if not entry.name.isdigit() or int(entry.name) == self.process.pid:
+            if not entry.name.isdigit() or int(entry.name) == self._main_pid():
                 continue
             try:
-                if os.getpgid(int(entry.name)) == self.process.pid:
-                    pids.append(int(entry.name))
+                if os.getpgid(int(entry.name)) == self._main_pid():
+                    members.append((int(entry.name), self._cmdline(int(entry.name))))
             except ProcessLookupError:
                 continue
-        return pids
+        return members
 
 
 class Worker:

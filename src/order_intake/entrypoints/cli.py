@@ -12,6 +12,7 @@ from order_intake.entrypoints.cli_admin import key, org
 from order_intake.entrypoints.cli_data import audit_group, erase, purge
 from order_intake.entrypoints.cli_support import database
 from order_intake.entrypoints.submit_client import submit
+from order_intake.entrypoints.supervisor import SupervisedWorker, worker_command
 from order_intake.entrypoints.worker import events, worker
 
 
@@ -26,24 +27,30 @@ def main() -> None:
 @click.option(
     "--workers", type=click.IntRange(1, 64), help="Processes (default: 1 on SQLite, one per core on PostgreSQL)."
 )
-@click.option("--no-worker", is_flag=True, help="Do not process submissions in the server (run `order-intake worker`).")
+@click.option("--no-worker", is_flag=True, help="Start no processing worker (run `order-intake worker` instead).")
 def serve(host: str, port: int, workers: int | None, *, no_worker: bool) -> None:
     """Serve the HTTP API (SIGTERM drains in-flight requests and flushes the writer).
 
-    Each server process also processes accepted submissions and relays events, unless --no-worker.
+    Beside its HTTP processes the server keeps one `order-intake worker` process running (restarted if
+    it dies, stopped after them) that processes accepted submissions and relays events, unless
+    --no-worker or ORDER_INTAKE_SERVE_WORKER=0.
     """
     url = database()
-    if no_worker:
-        os.environ["ORDER_INTAKE_IN_PROCESS_WORKER"] = "0"  # read by each worker process's settings
     if workers is None:
         workers = 1 if url.backend == "sqlite" else (os.cpu_count() or 1)
     # Each worker process writes its metrics here and /metrics sums them all: a fresh directory per
     # run, so that no figure of an earlier run is counted again, removed when the server stops.
     metrics_dir = tempfile.mkdtemp(prefix="order-intake-metrics-")
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir  # inherited by every worker process
+    keep_worker = not no_worker and load_settings().serve_worker
+    processing = SupervisedWorker(worker_command(os.getpid())) if keep_worker else None
     try:
+        if processing is not None:
+            processing.start()
         _serve(host, port, workers)
     finally:
+        if processing is not None:
+            processing.stop()
         shutil.rmtree(metrics_dir, ignore_errors=True)
 
 

@@ -3,6 +3,7 @@
 import asyncio
 import contextlib
 import json
+import os
 import signal
 
 import click
@@ -17,33 +18,51 @@ from order_intake.service.loop import sleep_until
 # Events `tail` reads per query, and how often `--follow` looks for new ones.
 _PAGE = 500
 _FOLLOW_SECONDS = 0.5
+# How often a supervised worker checks that its server is still there.
+_PARENT_CHECK_SECONDS = 0.5
 
 
-def _stop_on_signals(stop: asyncio.Event) -> None:
+def _stop_on_signals(stop: asyncio.Event, signals: tuple[signal.Signals, ...]) -> None:
     loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
+    for signum in signals:
         loop.add_signal_handler(signum, stop.set)
 
 
+async def _until_orphaned(parent: int, stop: asyncio.Event) -> None:
+    """Set `stop` once `parent` is no longer this process's parent (it died without stopping us)."""
+    while not stop.is_set():
+        if os.getppid() != parent:
+            stop.set()
+        await sleep_until(stop, _PARENT_CHECK_SECONDS)
+
+
 @click.command()
-def worker() -> None:
+@click.option("--supervised-by", type=int, default=None, hidden=True, help="The `serve` process that started us.")
+def worker(supervised_by: int | None) -> None:
     """Process accepted submissions into canonical orders and, with BROKER_URL set, publish their events.
 
     Several workers share one PostgreSQL database safely; SIGTERM or Ctrl-C ends the current
-    transaction and exits.
+    transaction and exits. `serve` starts one itself (--supervised-by): that one stops on SIGTERM
+    or when its server is gone, and ignores Ctrl-C, which its server answers by stopping it.
     """
     url = database()
     settings = load_settings()
     logs.configure(settings.log_level)
+    signals = (signal.SIGTERM,) if supervised_by is not None else (signal.SIGTERM, signal.SIGINT)
+    if supervised_by is not None:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     async def run() -> None:
         store = make_processing_store(url)
         await store.open()
         background = Background(settings, store)
         stop = asyncio.Event()
-        _stop_on_signals(stop)
+        _stop_on_signals(stop, signals)
+        watch = asyncio.create_task(_until_orphaned(supervised_by, stop)) if supervised_by is not None else None
         background.start()
         await stop.wait()
+        if watch is not None:
+            await watch
         await background.stop()
         await store.close()
 
@@ -73,7 +92,7 @@ def events_tail(trkref: str | None, *, follow: bool, after: int) -> None:
         store = make_processing_store(url)
         await store.open()
         stop = asyncio.Event()
-        _stop_on_signals(stop)
+        _stop_on_signals(stop, (signal.SIGTERM, signal.SIGINT))
         position = after
         try:
             while not stop.is_set():

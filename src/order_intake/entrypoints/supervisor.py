@@ -1,0 +1,96 @@
+"""The processing worker `serve` keeps beside its HTTP processes: started, restarted when it dies, stopped last.
+
+Processing used to run inside each HTTP process. Planning a batch (decoding, merging, encoding
+documents and events) then held the GIL while requests waited for it, and every HTTP process
+claimed work on its own. One separate process gives intake the HTTP processes to itself and lets
+the kernel share the cores; measured in bench/run.py (README, Performance) it answers more orders
+at a shorter tail.
+"""
+
+import logging
+import subprocess
+import sys
+import threading
+import time
+
+from order_intake.logs import JsonFormatter
+
+log = logging.getLogger(__name__)
+
+# Pause before restarting a worker that exited, doubled while it keeps dying early, up to the cap.
+_FIRST_PAUSE = 1.0
+_MAX_PAUSE = 30.0
+# A worker that ran this long was healthy: its next restart starts from the first pause again.
+_HEALTHY_SECONDS = 60.0
+# SIGTERM lets the worker finish its transaction; past this it is killed.
+_STOP_SECONDS = 20.0
+
+
+def worker_command(parent: int) -> list[str]:
+    """`order-intake worker`, run by this interpreter, ending by itself if `parent` goes away."""
+    return [sys.executable, "-m", "order_intake", "worker", "--supervised-by", str(parent)]
+
+
+class SupervisedWorker:
+    """One child process kept running by a thread until stop(); it shares the server's process group.
+
+    Killing the group (SIGKILL of a server) takes it along; a terminal's Ctrl-C reaches it too, but the
+    worker ignores SIGINT when supervised, so that it stops once, when the server tells it to.
+    """
+
+    def __init__(self, argv: list[str]) -> None:
+        self._argv = argv
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._process: subprocess.Popen[bytes] | None = None
+        self._thread = threading.Thread(target=self._keep_running, name="processing-supervisor", daemon=True)
+        if not log.handlers:
+            handler = logging.StreamHandler(sys.stderr)
+            handler.setFormatter(JsonFormatter())
+            log.addHandler(handler)
+            log.propagate = False
+
+    def start(self) -> None:
+        """Start the worker and the thread that restarts it."""
+        self._thread.start()
+
+    def stop(self) -> int | None:
+        """SIGTERM the worker, wait for it (kill it past the deadline); its exit code, None if none ran."""
+        with self._lock:
+            self._stopping.set()
+            process = self._process
+        if process is None:
+            return None
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(_STOP_SECONDS)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        self._thread.join(_STOP_SECONDS)
+        return process.returncode
+
+    def pid(self) -> int | None:
+        """The running worker's process id."""
+        with self._lock:
+            return self._process.pid if self._process is not None else None
+
+    def _keep_running(self) -> None:
+        pause = _FIRST_PAUSE
+        while True:
+            with self._lock:
+                if self._stopping.is_set():
+                    return
+                self._process = subprocess.Popen(self._argv)  # noqa: S603 - our own interpreter and module
+                process = self._process
+            started = time.monotonic()
+            code = process.wait()
+            if self._stopping.is_set():
+                return
+            if time.monotonic() - started >= _HEALTHY_SECONDS:
+                pause = _FIRST_PAUSE
+            log.warning("processing worker exited (code %s); restarting in %.0f s", code, pause)
+            if self._stopping.wait(pause):
+                return
+            pause = min(pause * 2, _MAX_PAUSE)

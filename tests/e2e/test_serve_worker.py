@@ -1,0 +1,123 @@
+"""`serve` keeps one processing worker beside its HTTP processes: restarted when it dies, gone with the server."""
+
+import contextlib
+import os
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.e2e.exchanges import accepted_id, json_body, post_order, unique_ref, wait_until
+from tests.support.cli import Credentials, cli_ok, create_key
+from tests.support.databases import database
+from tests.support.factories import an_order
+from tests.support.server import Server
+
+# Bounds for waits that poll; the restart pause is 1 s, processing runs every 0.2 s when idle.
+DEADLINE = 30.0
+# The reference example an_order() copies has a misspelt customer field.
+WARNINGS = ["unknown field customer.cutomer_ref"]
+
+
+@pytest.fixture
+def own_db(backend: str, tmp_path: Path) -> Iterator[tuple[str, Credentials]]:
+    """A database of this test's own with TRKREF123 enabled and an unlimited key."""
+    with database(backend, tmp_path, "serveworker") as url:
+        cli_ok(url, "org", "add", "TRKREF123", "--name", "Acme Retail")
+        cli_ok(url, "org", "enable", "TRKREF123")
+        yield url, create_key(url, "--trkref", "TRKREF123", "--rate", "0")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie is dead too: it only waits for its parent to collect it.
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    return stat.rpartition(")")[2].split()[0] != "Z"
+
+
+def _processed_soon(server: Server, auth: tuple[str, str]) -> bool:
+    """An order posted now is shown processed before the deadline."""
+    with httpx.Client(base_url=server.base_url, timeout=10) as client:
+        submission = accepted_id(post_order(client, auth, an_order(order_ref=unique_ref("SUP"))), WARNINGS)
+        url = f"/v4/organisations/TRKREF123/customer_order/{submission}"
+        state = wait_until(
+            lambda: "processed" if json_body(client.get(url, auth=auth))["state"] == "processed" else None,
+            deadline=time.monotonic() + DEADLINE,
+        )
+    return state == "processed"
+
+
+def _one_processing_pid(server: Server, *, other_than: int | None = None) -> int:
+    pids = wait_until(
+        lambda: p if len(p := [x for x in server.processing_pids() if x != other_than]) == 1 else None,
+        deadline=time.monotonic() + DEADLINE,
+    )
+    assert pids is not None, f"not exactly one processing worker: {server.processing_pids()}"
+    return pids[0]
+
+
+def test_a_killed_processing_worker_is_restarted_and_processing_goes_on(
+    own_db: tuple[str, Credentials], tmp_path: Path
+) -> None:
+    """SIGKILL of the worker: the server starts another, logs why, and new orders are still processed."""
+    url, key = own_db
+    server = Server(url, tmp_path / "server.log", workers=2).start()
+    try:
+        assert len(server.worker_pids()) == 2
+        first = _one_processing_pid(server)
+        assert _processed_soon(server, key.auth)
+        os.kill(first, signal.SIGKILL)
+        second = _one_processing_pid(server, other_than=first)
+        assert second != first
+        assert _processed_soon(server, key.auth)
+        assert "processing worker exited (code -9); restarting in 1 s" in server.log()
+    finally:
+        assert server.stop() == 0
+    assert not _alive(second)
+
+
+def test_stopping_the_server_stops_its_worker_and_no_worker_starts_none(
+    own_db: tuple[str, Credentials], tmp_path: Path
+) -> None:
+    """SIGTERM ends the worker with the server; ORDER_INTAKE_SERVE_WORKER=0 starts no worker, so nothing is processed."""
+    url, key = own_db
+    server = Server(url, tmp_path / "server.log").start()
+    pid = _one_processing_pid(server)
+    assert server.stop() == 0
+    assert not _alive(pid)
+    assert "restarting" not in server.log()
+
+    bare = Server(url, tmp_path / "bare.log", ORDER_INTAKE_SERVE_WORKER="0").start()
+    try:
+        with httpx.Client(base_url=bare.base_url, timeout=10) as client:
+            submission = accepted_id(post_order(client, key.auth, an_order(order_ref=unique_ref("BARE"))), WARNINGS)
+            time.sleep(1.0)  # five idle rounds of a processor, had there been one
+            answer = client.get(f"/v4/organisations/TRKREF123/customer_order/{submission}", auth=key.auth)
+        assert json_body(answer)["state"] == "accepted"
+        assert bare.processing_pids() == []
+    finally:
+        bare.stop()
+
+
+def test_a_worker_whose_server_died_without_stopping_it_exits_by_itself(
+    own_db: tuple[str, Credentials], tmp_path: Path
+) -> None:
+    """SIGKILL of the server's main process alone: its worker notices within a second or so and exits."""
+    url, _ = own_db
+    server = Server(url, tmp_path / "server.log").start()
+    pid = _one_processing_pid(server)
+    assert server.process is not None
+    os.kill(server.process.pid, signal.SIGKILL)
+    server.process.wait()
+    try:
+        gone = wait_until(lambda: True if not _alive(pid) else None, deadline=time.monotonic() + DEADLINE)
+        assert gone, "the orphaned worker kept running"
+    finally:
+        with contextlib.suppress(ProcessLookupError):  # granian's workers, if they outlived their main process
+            os.killpg(server.process.pid, signal.SIGKILL)
