@@ -210,7 +210,8 @@ def run_service(backend: str, args: argparse.Namespace, workdir: Path) -> tuple[
     """order-intake on one backend: returns the result, start-up seconds and rows stored.
 
     Processing runs as `--processing` says: in the worker process `serve` keeps (the default), in
-    `--processing-workers` separate `order-intake worker` processes beside `serve --no-worker`, or not at all; with it on, the lag is sampled and printed.
+    `--processing-workers` separate `order-intake worker` processes beside `serve --no-worker`, or not
+    at all; with it on, the lag is sampled and printed.
     """
     name = f"order_intake_bench_{os.getpid()}"
     if backend == "postgres":

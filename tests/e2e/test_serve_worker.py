@@ -85,7 +85,7 @@ def test_a_killed_processing_worker_is_restarted_and_processing_goes_on(
 def test_stopping_the_server_stops_its_worker_and_no_worker_starts_none(
     own_db: tuple[str, Credentials], tmp_path: Path
 ) -> None:
-    """SIGTERM ends the worker with the server; ORDER_INTAKE_SERVE_WORKER=0 starts no worker, so nothing is processed."""
+    """SIGTERM ends the worker with the server; ORDER_INTAKE_SERVE_WORKER=0 starts none: nothing is processed."""
     url, key = own_db
     server = Server(url, tmp_path / "server.log").start()
     pid = _one_processing_pid(server)
