@@ -40,9 +40,11 @@ class Result:
     statuses: dict[str, int]
     errors: int
     rss_mb: float
-    # CPU time per answered request: the server's processes, and PostgreSQL's (0 on SQLite and the floors).
+    # CPU time per answered request: the server's HTTP processes, its processing workers (the one `serve`
+    # keeps or separate ones) and PostgreSQL's (0 on SQLite and the floors).
     server_cpu_us: float = 0.0
     database_cpu_us: float = 0.0
+    processing_cpu_us: float = 0.0
 
 
 def _free_port() -> int:
@@ -76,9 +78,12 @@ def _rss_mb(pid: int) -> float:
 _TICK = os.sysconf("SC_CLK_TCK")
 
 
-def _cpu_seconds(pgids: set[int]) -> tuple[float, float]:
-    """CPU seconds used so far by these process groups (the server's, separate workers'), and by PostgreSQL's."""
-    server = database = 0.0
+def _cpu_seconds(pgids: set[int]) -> tuple[float, float, float]:
+    """CPU seconds used so far by these process groups (the server's, separate workers'): HTTP and processing.
+
+    And by PostgreSQL's processes. A processing worker is told apart by the `worker` in its command line.
+    """
+    server = processing = database = 0.0
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -90,10 +95,20 @@ def _cpu_seconds(pgids: set[int]) -> tuple[float, float]:
         fields = stat[stat.rindex(")") + 2 :].split()
         seconds = (int(fields[11]) + int(fields[12])) / _TICK  # utime + stime
         if int(fields[2]) in pgids:
-            server += seconds
+            if _is_processing_worker(entry):
+                processing += seconds
+            else:
+                server += seconds
         elif command.startswith("postgres"):
             database += seconds
-    return server, database
+    return server, processing, database
+
+
+def _is_processing_worker(proc: Path) -> bool:
+    try:
+        return b"worker" in (proc / "cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
 
 
 def _wrk(
@@ -134,6 +149,7 @@ def _wrk(
         stats["errors"],
         _rss_mb(pid),
         (after[0] - before[0]) / answered * 1e6,
+        (after[2] - before[2]) / answered * 1e6,
         (after[1] - before[1]) / answered * 1e6,
     )
 
@@ -294,10 +310,10 @@ def main() -> None:
             rows.append((result, startup, stored))
     print(f"\n{args.connections} connections, {args.duration}s, wrk -t{args.threads}, ~1 KB order, Basic auth\n")
     print(
-        "| implementation | orders/s | p50 ms | p99 ms | vs floor | server CPU µs/req | PostgreSQL CPU µs/req "
-        "| RSS MB/process | answers | start-up s | rows |"
+        "| implementation | orders/s | p50 ms | p99 ms | vs floor | HTTP CPU µs/req | processing CPU µs/req "
+        "| PostgreSQL CPU µs/req | RSS MB/process | answers | start-up s | rows |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for result, startup, stored in rows:
         ratio = f"{result.rate / floor.rate:.0%}"
         answers = ", ".join(f"{k}: {v}" for k, v in sorted(result.statuses.items()))
@@ -305,7 +321,8 @@ def main() -> None:
             answers += f", socket errors: {result.errors}"
         print(
             f"| {result.name} | {result.rate:,.0f} | {result.p50_ms:.1f} | {result.p99_ms:.1f} | {ratio} | "
-            f"{result.server_cpu_us:.0f} | {result.database_cpu_us:.0f} | {result.rss_mb:.0f} | {answers} | "
+            f"{result.server_cpu_us:.0f} | {result.processing_cpu_us:.0f} | {result.database_cpu_us:.0f} | "
+            f"{result.rss_mb:.0f} | {answers} | "
             f"{'' if startup is None else f'{startup:.2f}'} | "
             f"{'' if stored is None else stored} |"
         )

@@ -1,6 +1,5 @@
 """Processing and the event relay on PostgreSQL: row claiming with SKIP LOCKED, per-order advisory locks."""
 
-import asyncio
 import datetime as dt
 import hashlib
 from contextlib import AbstractAsyncContextManager
@@ -86,7 +85,11 @@ class PgProcessingStore:
         return pooled(self._pool)
 
     async def process(self, limit: int, plan: Planner) -> int:
-        """Claim, lock the orders, read them, write the plan: one transaction."""
+        """Claim, lock the orders, read them, write the plan: one transaction.
+
+        The plan runs on the event loop: processing has a process of its own (`order-intake worker`),
+        where handing it to a thread only added the hop and a fight for the GIL with the loop.
+        """
         async with self._connection() as conn, conn.transaction():
             claimed = [
                 Claimed(
@@ -105,7 +108,7 @@ class PgProcessingStore:
             await conn.execute(sql.LOCK_ORDERS, [lock_key(k) for k in keys])
             rows = await conn.fetch(sql.SELECT_CANONICALS, [k[0] for k in keys], [k[1] for k in keys])
             existing = {(r["organisation_id"], r["order_ref"]): _canonical(r) for r in rows}
-            result = await asyncio.to_thread(plan, claimed, existing)
+            result = plan(claimed, existing)
             await _write(conn, result.canonicals, result.events)
             await conn.execute(
                 sql.MARK_PROCESSED,
