@@ -19,10 +19,13 @@ SELECT c.id, c.organisation_id, c.order_ref, c.version, c.document::text AS docu
   JOIN unnest($1::bigint[], $2::text[]) AS k(organisation_id, order_ref)
     ON c.organisation_id = k.organisation_id AND c.order_ref = k.order_ref
 """
+# JSON is cast row by row, not as a whole array first (see postgres_sql.INSERT_SUBMISSIONS).
 UPSERT_CANONICALS = """
 INSERT INTO canonical_orders (id, organisation_id, order_ref, version, document, stamps, created_at, updated_at)
-SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::text[], $4::int[], $5::text[]::jsonb[],
-                     $6::text[]::jsonb[], $7::timestamptz[], $8::timestamptz[])
+SELECT c.id, c.organisation_id, c.order_ref, c.version, c.document::jsonb, c.stamps::jsonb, c.created_at,
+       c.updated_at
+  FROM unnest($1::uuid[], $2::bigint[], $3::text[], $4::int[], $5::text[], $6::text[], $7::timestamptz[],
+              $8::timestamptz[]) AS c(id, organisation_id, order_ref, version, document, stamps, created_at, updated_at)
 ON CONFLICT (organisation_id, order_ref) DO UPDATE
    SET version = EXCLUDED.version, document = EXCLUDED.document, stamps = EXCLUDED.stamps,
        updated_at = EXCLUDED.updated_at
