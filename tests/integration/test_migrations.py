@@ -5,6 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
@@ -51,6 +52,34 @@ def test_migrated_schema_matches_the_declared_tables(store_url: str) -> None:
 
         diffs = asyncio.run(compare())
     assert diffs == []
+
+
+def test_large_postgresql_columns_are_compressed_with_lz4(store_url: str) -> None:
+    """Migration 0004: the large columns of submissions, canonical orders and the outbox use lz4 (ours has it)."""
+    url = parse_database_url(store_url)
+    if url.backend == "sqlite":
+        pytest.skip("compression methods are PostgreSQL's")
+    import asyncpg  # noqa: PLC0415
+
+    async def methods() -> dict[tuple[str, str], str]:
+        conn = await asyncpg.connect(url.dsn)
+        try:
+            rows = await conn.fetch(
+                "SELECT attrelid::regclass::text AS t, attname, attcompression::text FROM pg_attribute"
+                " WHERE attrelid IN ('submissions'::regclass, 'canonical_orders'::regclass, 'outbox'::regclass)"
+                " AND attcompression <> ''"
+            )
+        finally:
+            await conn.close()
+        return {(r["t"], r["attname"]): r["attcompression"] for r in rows}
+
+    assert asyncio.run(methods()) == {
+        ("submissions", "body"): "l",
+        ("submissions", "normalised"): "l",
+        ("canonical_orders", "document"): "l",
+        ("canonical_orders", "stamps"): "l",
+        ("outbox", "payload"): "l",
+    }
 
 
 def test_several_processes_upgrading_one_new_database_at_once_all_succeed(backend: str, tmp_path: Path) -> None:
