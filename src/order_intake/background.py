@@ -15,19 +15,34 @@ from order_intake.service.processing import Processor
 from order_intake.service.relay import Relay
 
 
-def make_processing_store(url: DatabaseUrl, intake: Store | None = None) -> ProcessingStore:
-    """The processing store for this DATABASE_URL; on SQLite, sharing the intake store's writer if given."""
+def make_processing_store(url: DatabaseUrl, intake: Store | None = None, *, processors: int = 1) -> ProcessingStore:
+    """The processing store for this DATABASE_URL; on SQLite, sharing the intake store's writer if given.
+
+    On PostgreSQL its pool has a connection for each of `processors` and one for the relay.
+    """
     if url.sqlite_path is not None:
         return SqliteProcessingStore(url.sqlite_path, shared=intake if isinstance(intake, SqliteStore) else None)
     assert url.dsn is not None  # noqa: S101 - parse_database_url sets one of the two
-    return PgProcessingStore(url.dsn)
+    return PgProcessingStore(url.dsn, pool_size=max(2, processors + 1))
+
+
+def processors_for(url: DatabaseUrl, settings: Settings) -> int:
+    """Processors one worker runs at once (ORDER_INTAKE_PROCESSING_CONCURRENCY on PostgreSQL, one on SQLite).
+
+    PostgreSQL's claim skips the rows another processor holds, so concurrent ones share the work; on
+    SQLite they would plan the same submissions and all but one be overtaken.
+    """
+    return 1 if url.sqlite_path is not None else settings.processing_concurrency
 
 
 class Background:
-    """The processor and the relay as tasks of the running event loop, stopped together."""
+    """The processors and the relay as tasks of the running event loop, stopped together."""
 
-    def __init__(self, settings: Settings, store: ProcessingStore) -> None:
-        self.processor = Processor(store, batch=settings.processing_batch)
+    def __init__(self, settings: Settings, store: ProcessingStore, *, processors: int = 1) -> None:
+        self._processors = [
+            Processor(store, batch=settings.processing_batch, max_batch=settings.processing_max_batch)
+            for _ in range(max(1, processors))
+        ]
         self._publisher = (
             RabbitPublisher(settings.broker_url, settings.broker_exchange) if settings.broker_url else None
         )
@@ -38,7 +53,10 @@ class Background:
     def start(self) -> None:
         """Start the loops (the store is open)."""
         self._stop.clear()
-        self._tasks = [asyncio.create_task(self.processor.run(self._stop), name="processor")]
+        self._tasks = [
+            asyncio.create_task(processor.run(self._stop), name=f"processor-{n}")
+            for n, processor in enumerate(self._processors)
+        ]
         if self.relay is not None:
             self._tasks.append(asyncio.create_task(self.relay.run(self._stop), name="event-relay"))
 

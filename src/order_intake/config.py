@@ -37,8 +37,12 @@ class Settings:
     broker_exchange: str = "order-intake"
     # Whether `serve` keeps a processing worker process beside its HTTP processes (`serve --no-worker`: no).
     serve_worker: bool = True
-    # Submissions one processing transaction takes at most.
+    # Submissions a processing transaction takes (more while a backlog lasts, up to processing_max_batch).
     processing_batch: int = 100
+    # How far a processor's batch grows while a backlog lasts (each full batch doubles the next).
+    processing_max_batch: int = 1000
+    # Processors one worker process runs at once (PostgreSQL; SQLite runs one).
+    processing_concurrency: int = 2
     # Who the audit log names for admin commands; unset: the OS user running them.
     admin_actor: str | None = None
 
@@ -82,5 +86,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         broker_exchange=env.get("ORDER_INTAKE_BROKER_EXCHANGE") or "order-intake",
         serve_worker=env.get("ORDER_INTAKE_SERVE_WORKER", "1") != "0",
         processing_batch=max(1, int(_number(env, "ORDER_INTAKE_PROCESSING_BATCH", 100))),
+        processing_max_batch=max(1, int(_number(env, "ORDER_INTAKE_PROCESSING_MAX_BATCH", 1000))),
+        processing_concurrency=max(1, int(_number(env, "ORDER_INTAKE_PROCESSING_CONCURRENCY", 2))),
         admin_actor=env.get("ORDER_INTAKE_ACTOR", "").strip() or None,
     )

@@ -190,3 +190,47 @@ _OVR_ORDERS = "SELECT order_ref, version, document FROM canonical_orders WHERE o
 _OVR_EVENTS = """SELECT count(*) FROM outbox
                   WHERE canonical_id IN (SELECT id FROM canonical_orders WHERE order_ref LIKE 'OVR-%')
                      OR canonical_id = ?"""
+
+
+async def _rounds(url: str, processor_batch: int, max_batch: int, rounds: int) -> list[int]:
+    store = _processing(url)
+    await store.open()
+    try:
+        processor = Processor(store, batch=processor_batch, max_batch=max_batch)
+        return [await processor.process_once() for _ in range(rounds)]
+    finally:
+        await store.close()
+
+
+def test_a_backlog_is_taken_in_growing_batches_and_a_quiet_round_starts_small_again(
+    on_store: OnStore, store_url: str
+) -> None:
+    """Each full batch doubles the next up to the cap; a round that finds less resets it to the first size."""
+    asyncio.run(_drain_with(store_url, processors=1, batch=1000))  # what other tests left waiting
+    on_store(lambda store: _submit(store, "GROW", 1000))
+    assert asyncio.run(_rounds(store_url, 50, 300, 6)) == [50, 100, 200, 300, 300, 50]
+    on_store(lambda store: _submit(store, "GROW", 120, first=1000))
+    assert asyncio.run(_rounds(store_url, 50, 300, 3)) == [50, 70, 0]
+
+
+def test_processors_sharing_one_store_share_the_work_on_postgresql(on_store: OnStore, store_url: str) -> None:
+    """A worker's concurrent processors (one pool): every submission once, the same orders as one processor."""
+    url = parse_database_url(store_url)
+    if url.backend == "sqlite":
+        pytest.skip("a SQLite worker runs one processor")
+    asyncio.run(_drain_with(store_url, processors=1, batch=1000))  # what other tests left waiting
+    on_store(lambda store: _submit(store, "SHARE", 300))
+
+    async def together() -> list[int]:
+        store = make_processing_store(url, processors=3)
+        await store.open()
+        try:
+            return await asyncio.gather(*(Processor(store, batch=10, max_batch=10).drain() for _ in range(3)))
+        finally:
+            await store.close()
+
+    done = asyncio.run(together())
+    assert sum(done) == 300
+    assert all(done), f"a processor got nothing to do: {done}"
+    assert count_rows(store_url, "SELECT count(*) FROM submissions WHERE state = 'accepted'") == 0
+    assert len(_snapshot(store_url, "SHARE")) == REFS

@@ -9,7 +9,7 @@ import signal
 import click
 
 from order_intake import logs
-from order_intake.background import Background, make_processing_store
+from order_intake.background import Background, make_processing_store, processors_for
 from order_intake.config import load_settings
 from order_intake.domain.events import event_schema
 from order_intake.entrypoints.cli_support import database
@@ -53,9 +53,10 @@ def worker(supervised_by: int | None) -> None:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     async def run() -> None:
-        store = make_processing_store(url)
+        processors = processors_for(url, settings)
+        store = make_processing_store(url, processors=processors)
         await store.open()
-        background = Background(settings, store)
+        background = Background(settings, store, processors=processors)
         stop = asyncio.Event()
         _stop_on_signals(stop, signals)
         watch = asyncio.create_task(_until_orphaned(supervised_by, stop)) if supervised_by is not None else None
