@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from tests.e2e.exchanges import accepted_id, json_body, post_order, unique_ref, wait_until
-from tests.support.cli import Credentials, cli_ok, create_key
+from tests.support.cli import Credentials, enabled_tenant
 from tests.support.databases import database
 from tests.support.factories import an_order
 from tests.support.server import Server
@@ -26,9 +26,7 @@ WARNINGS = ["unknown field customer.cutomer_ref"]
 def own_db(backend: str, tmp_path: Path) -> Iterator[tuple[str, Credentials]]:
     """A database of this test's own with TRKREF123 enabled and an unlimited key."""
     with database(backend, tmp_path, "serveworker") as url:
-        cli_ok(url, "org", "add", "TRKREF123", "--name", "Acme Retail")
-        cli_ok(url, "org", "enable", "TRKREF123")
-        yield url, create_key(url, "--trkref", "TRKREF123", "--rate", "0")
+        yield url, enabled_tenant(url, "TRKREF123", "Acme Retail")
 
 
 def _alive(pid: int) -> bool:

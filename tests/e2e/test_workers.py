@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from tests.support.broker import ScratchExchange
-from tests.support.cli import Credentials, cli_ok, create_key
+from tests.support.cli import Credentials, enabled_tenant
 from tests.support.databases import database
 from tests.support.factories import an_order
 from tests.support.inspect_db import count_rows, fetch_rows
@@ -31,9 +31,7 @@ DEADLINE = 180.0
 def work_db(backend: str, tmp_path: Path) -> Iterator[tuple[str, Credentials]]:
     """A database of its own with one enabled organisation and an unlimited key."""
     with database(backend, tmp_path, "work") as url:
-        cli_ok(url, "org", "add", "WORK", "--name", "Work Test")
-        cli_ok(url, "org", "enable", "WORK")
-        yield url, create_key(url, "--trkref", "WORK", "--rate", "0")
+        yield url, enabled_tenant(url, "WORK", "Work Test")
 
 
 @pytest.fixture

@@ -41,3 +41,10 @@ def create_key(database_url: str, *args: str) -> Credentials:
     limit = () if "--rate" in args else ("--rate", "0")
     made = json.loads(cli_ok(database_url, "key", "create", *args, *limit, "--json"))
     return Credentials(made["username"], made["password"])
+
+
+def enabled_tenant(database_url: str, trkref: str, name: str) -> Credentials:
+    """An organisation added and enabled, and an unlimited key for it."""
+    cli_ok(database_url, "org", "add", trkref, "--name", name)
+    cli_ok(database_url, "org", "enable", trkref)
+    return create_key(database_url, "--trkref", trkref)
