@@ -19,7 +19,7 @@ class Settings:
     # Largest number of submissions the group-commit writer puts in one transaction.
     writer_max_batch: int = 1000
     # Transactions one process's writer may have in flight at once on PostgreSQL (SQLite: always 1).
-    writer_inflight: int = 2
+    writer_inflight: int = 1
     # PostgreSQL connections per server process.
     pool_size: int = 8
     log_level: str = "INFO"
@@ -75,7 +75,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         database_url=env.get("DATABASE_URL") or DEFAULT_DATABASE_URL,
         auth_cache_seconds=auth_cache,
         writer_max_batch=max(1, int(_number(env, "ORDER_INTAKE_WRITER_MAX_BATCH", 1000))),
-        writer_inflight=max(1, int(_number(env, "ORDER_INTAKE_WRITER_INFLIGHT", 2))),
+        writer_inflight=max(1, int(_number(env, "ORDER_INTAKE_WRITER_INFLIGHT", 1))),
         pool_size=max(1, int(_number(env, "ORDER_INTAKE_POOL_SIZE", 8))),
         log_level=env.get("LOG_LEVEL", "INFO").upper(),
         body_timeout_seconds=_number(env, "ORDER_INTAKE_BODY_TIMEOUT_SECONDS", 30.0) or 30.0,
