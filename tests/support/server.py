@@ -79,7 +79,8 @@ class Server:
 
     def worker_pids(self) -> list[int]:
         """The processes that serve requests: granian's workers (forks of the main process, same command line)."""
-        return [pid for pid, cmdline in self._group() if cmdline == self._cmdline(self._main_pid())]
+        main = self._cmdline(self._main_pid())
+        return [pid for pid, cmdline in self._group() if cmdline == main]
 
     def processing_pids(self) -> list[int]:
         """The processing worker `serve` keeps beside its HTTP processes (none with --no-worker)."""
