@@ -1,13 +1,16 @@
 """The merge of submissions into a canonical order: newest value per field, whatever the order applied."""
 
 import datetime as dt
+import json
 import uuid
 from typing import Any
 
 from hypothesis import given
 from hypothesis import strategies as st
 
+from order_intake.adapters.processing_records import Claimed, StoredCanonical
 from order_intake.domain import merge
+from order_intake.service.processing import plan
 
 _T0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 _OPTIONAL = ("order_date", "fulfilment_date", "language", "locale")
@@ -122,3 +125,47 @@ def test_stamps_order_by_time_then_id_across_time_zones() -> None:
     earlier = dt.datetime(2026, 1, 1, 6, 0, tzinfo=dt.UTC)
     assert merge.stamp(later_in_utc, uuid.UUID(int=9)) < merge.stamp(earlier, uuid.UUID(int=1))
     assert merge.stamp(earlier, uuid.UUID(int=1)) < merge.stamp(earlier, uuid.UUID(int=2))
+
+
+@given(st.dictionaries(st.text(), st.text()))
+def test_packed_stamps_unpack_to_the_same_fields(stamps: dict[str, str]) -> None:
+    """Stored packed, each stamp once: read back, every field has its own stamp again."""
+    packed = merge.pack_stamps(stamps)
+    assert sorted(packed) == sorted(set(stamps.values()))
+    assert merge.unpack_stamps(packed) == stamps
+
+
+def test_stamps_stored_per_field_by_earlier_versions_still_read() -> None:
+    """Canonical orders written before stamps were packed hold {field: stamp}."""
+    per_field = {"customer.email": "2026-01-01/b", "order_items": "2026-01-01/a"}
+    assert merge.unpack_stamps(per_field) == per_field
+
+
+def test_an_order_stored_with_per_field_stamps_merges_as_before() -> None:
+    """The processor reads the older shape: an older submission changes nothing, a newer one wins."""
+    received = _T0 + dt.timedelta(hours=1)
+    stored_stamp = merge.stamp(received, uuid.UUID(int=5))
+    stored = StoredCanonical(
+        id=uuid.uuid4(),
+        organisation_id=1,
+        order_ref="R1",
+        version=1,
+        document=json.dumps(
+            {"trkref": "T1", "order_ref": "R1", "customer": {"email": "a@example.com"}, "order_items": [{"sku": "A"}]}
+        ).encode(),
+        stamps=json.dumps({"customer.email": stored_stamp, "order_items": stored_stamp}).encode(),
+        created_at=received,
+        updated_at=received,
+    )
+
+    def claimed(at: dt.datetime, email: str) -> Claimed:
+        order = {"trkref": "T1", "order_ref": "R1", "customer": {"email": email}, "order_items": [{"sku": "A"}]}
+        return Claimed(uuid.uuid4(), 1, "T1", "R1", at, json.dumps(order).encode())
+
+    older = plan([claimed(_T0, "old@example.com")], {(1, "R1"): stored}, now=received)
+    assert older.canonicals == ()
+    later = claimed(received + dt.timedelta(seconds=1), "new@example.com")
+    (written,) = plan([later], {(1, "R1"): stored}, now=received).canonicals
+    assert json.loads(written.document)["customer"] == {"email": "new@example.com"}
+    newest = merge.stamp(later.received_at, later.id)
+    assert json.loads(written.stamps) == {newest: ["customer.email", "order_items"]}

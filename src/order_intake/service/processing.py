@@ -24,7 +24,7 @@ from order_intake.service.loop import repeat
 # Prices stay exact decimals from submission to event.
 _decode_order = msgspec.json.Decoder(dict[str, Any], float_hook=Decimal).decode
 _encode = msgspec.json.Encoder(decimal_format="number").encode
-_decode_stamps = msgspec.json.Decoder(dict[str, str]).decode
+_decode_stamps = msgspec.json.Decoder(dict[str, str | list[str]]).decode
 
 
 def _submitted(claimed: Claimed) -> merge.Submitted:
@@ -32,7 +32,8 @@ def _submitted(claimed: Claimed) -> merge.Submitted:
 
 
 def _canonical(stored: StoredCanonical) -> merge.Canonical:
-    return merge.Canonical(document=_decode_order(stored.document), stamps=_decode_stamps(stored.stamps))
+    stamps = merge.unpack_stamps(_decode_stamps(stored.stamps))
+    return merge.Canonical(document=_decode_order(stored.document), stamps=stamps)
 
 
 def plan(
@@ -65,7 +66,7 @@ def plan(
                 order_ref=key[1],
                 version=version,
                 document=_encode(after.document),
-                stamps=_encode(after.stamps),
+                stamps=_encode(merge.pack_stamps(after.stamps)),
                 created_at=stored.created_at if stored else now,
                 updated_at=now,
             )
