@@ -1,6 +1,7 @@
 """Migrations: they build exactly the tables the code declares, and several processes may run them at once."""
 
 import asyncio
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -96,3 +97,70 @@ def test_several_processes_upgrading_one_new_database_at_once_all_succeed(backen
         ]
         errors = [p.communicate(timeout=60)[1] for p in processes]
         assert [p.returncode for p in processes] == [0, 0, 0, 0], errors
+
+
+def _alembic_to(connection: sa.Connection, revision: str) -> None:
+    from alembic import command  # noqa: PLC0415
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    command.upgrade(config, revision)
+
+
+_ORDER = '{"trkref": "T1", "customer": {"email": "a@example.com"}, "order_items": [{"price": 55.99, "sku": "A"}]}'
+_STAMPS = '{"customer.email": "2026-01-01T00:00:00+00:00/x", "order_items": "2026-01-01T00:00:00+00:00/y"}'
+
+
+def test_documents_written_before_0005_read_back_the_same_after_it() -> None:
+    """PostgreSQL's jsonb columns become json: rows already stored keep their documents, lz4 stays."""
+    import asyncpg  # noqa: PLC0415
+    from sqlalchemy.ext.asyncio import create_async_engine  # noqa: PLC0415
+
+    from order_intake.adapters.migrate import upgrade  # noqa: PLC0415
+
+    with database("postgres", Path(), "migrate_0005") as raw:
+        url = parse_database_url(raw)
+
+        async def at_0004_with_rows() -> None:
+            engine = create_async_engine(url.sqlalchemy_url)
+            async with engine.begin() as conn:
+                await conn.run_sync(_alembic_to, "0004")
+            await engine.dispose()
+            db = await asyncpg.connect(url.dsn)
+            await db.execute(
+                "INSERT INTO organisations VALUES (1, 'T1', 'T', true, now());"
+                " INSERT INTO api_keys (id, username, secret_salt, secret_hash, customer_order, created_at)"
+                "  VALUES (1, 'k', '', '', true, now())"
+            )
+            await db.execute(
+                "INSERT INTO submissions (id, organisation_id, api_key_id, received_at, body, normalised, order_ref)"
+                " VALUES (gen_random_uuid(), 1, 1, now(), '', $1::jsonb, 'R1')",
+                _ORDER,
+            )
+            await db.execute(
+                "INSERT INTO canonical_orders"
+                " VALUES (gen_random_uuid(), 1, 'R1', 1, $1::jsonb, $2::jsonb, now(), now())",
+                _ORDER,
+                _STAMPS,
+            )
+            await db.close()
+
+        async def read() -> tuple[str, str, str, list[str]]:
+            db = await asyncpg.connect(url.dsn)
+            normalised = await db.fetchval("SELECT normalised::text FROM submissions")
+            document, stamps = await db.fetchrow("SELECT document::text, stamps::text FROM canonical_orders")
+            types = await db.fetch(
+                "SELECT format_type(atttypid, atttypmod) || ' ' || attcompression::text FROM pg_attribute"
+                " WHERE attname IN ('normalised', 'document', 'stamps') AND attrelid IN"
+                " ('submissions'::regclass, 'canonical_orders'::regclass) ORDER BY attname"
+            )
+            await db.close()
+            return normalised, document, stamps, [t[0] for t in types]
+
+        asyncio.run(at_0004_with_rows())
+        upgrade(url)
+        normalised, document, stamps, types = asyncio.run(read())
+    assert json.loads(normalised) == json.loads(document) == json.loads(_ORDER)
+    assert json.loads(stamps) == json.loads(_STAMPS)
+    assert types == ["json l", "json l", "json l"]

@@ -61,11 +61,11 @@ def plant_canonical_order(database_url: str, *, trkref: str, order_ref: str, ema
     canonical_id = str(uuid.uuid4())
     document = {"trkref": trkref, "order_ref": order_ref, "customer": {"email": email, "first_name": "Planted"}}
     now = dt.datetime.now(dt.UTC)
-    jsonb = "?" if _is_sqlite(database_url) else "CAST(? AS jsonb)"
+    as_json = "?" if _is_sqlite(database_url) else "CAST(? AS json)"
     columns = "id, organisation_id, order_ref, version, document, stamps, created_at, updated_at"
     change_rows(
         database_url,
-        f"INSERT INTO canonical_orders ({columns}) VALUES (?, ?, ?, ?, {jsonb}, {jsonb}, ?, ?)",  # noqa: S608 - constants
+        f"INSERT INTO canonical_orders ({columns}) VALUES (?, ?, ?, ?, {as_json}, {as_json}, ?, ?)",  # noqa: S608 - constants
         db_uuid(database_url, canonical_id),
         org,
         order_ref,

@@ -22,7 +22,7 @@ SELECT c.id, c.organisation_id, c.order_ref, c.version, c.document::text AS docu
 # JSON is cast row by row, not as a whole array first (see postgres_sql.INSERT_SUBMISSIONS).
 UPSERT_CANONICALS = """
 INSERT INTO canonical_orders (id, organisation_id, order_ref, version, document, stamps, created_at, updated_at)
-SELECT c.id, c.organisation_id, c.order_ref, c.version, c.document::jsonb, c.stamps::jsonb, c.created_at,
+SELECT c.id, c.organisation_id, c.order_ref, c.version, c.document::json, c.stamps::json, c.created_at,
        c.updated_at
   FROM unnest($1::uuid[], $2::bigint[], $3::text[], $4::int[], $5::text[], $6::text[], $7::timestamptz[],
               $8::timestamptz[]) AS c(id, organisation_id, order_ref, version, document, stamps, created_at, updated_at)

@@ -27,7 +27,7 @@ def _is_postgres(conn: sa.Connection) -> bool:
 
 
 def json_text(conn: sa.Connection, document: sa.ColumnElement[object], *path: str) -> sa.ColumnElement[str]:
-    """A text field of a JSON document column (JSONB on PostgreSQL, JSON text on SQLite)."""
+    """A text field of a JSON document column (json or jsonb on PostgreSQL, JSON text on SQLite)."""
     if not _is_postgres(conn):
         return sa.func.json_extract(document, "$." + ".".join(path), type_=sa.Text)
     expr: sa.ColumnElement[object] = document

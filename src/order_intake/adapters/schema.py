@@ -32,6 +32,8 @@ class SqliteTimestamp(sa.TypeDecorator[dt.datetime]):
 UUID = sa.Uuid(as_uuid=True).with_variant(sa.String(36), "sqlite")
 TIMESTAMP = sa.DateTime(timezone=True).with_variant(SqliteTimestamp(), "sqlite")
 JSON = sa.Text().with_variant(postgresql.JSONB(), "postgresql")
+# JSON written once and read back whole: PostgreSQL's json keeps the text (no jsonb parse or print).
+JSON_TEXT = sa.Text().with_variant(postgresql.JSON(), "postgresql")
 ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 organisations = sa.Table(
@@ -74,7 +76,7 @@ submissions = sa.Table(
     sa.Column("api_key_id", ID, sa.ForeignKey("api_keys.id"), nullable=False),
     sa.Column("received_at", TIMESTAMP, nullable=False),
     sa.Column("body", sa.LargeBinary(), nullable=False),
-    sa.Column("normalised", JSON, nullable=False),
+    sa.Column("normalised", JSON_TEXT, nullable=False),
     sa.Column("order_ref", sa.String(255), nullable=False),
     sa.Column("idempotency_key", sa.String(255), nullable=True),
     sa.Column("request_id", sa.String(200), nullable=True),
@@ -121,8 +123,8 @@ canonical_orders = sa.Table(
     sa.Column("organisation_id", ID, sa.ForeignKey("organisations.id"), nullable=False),
     sa.Column("order_ref", sa.String(255), nullable=False),
     sa.Column("version", sa.Integer(), nullable=False),
-    sa.Column("document", JSON, nullable=False),
-    sa.Column("stamps", JSON, nullable=False),
+    sa.Column("document", JSON_TEXT, nullable=False),
+    sa.Column("stamps", JSON_TEXT, nullable=False),
     sa.Column("created_at", TIMESTAMP, nullable=False),
     sa.Column("updated_at", TIMESTAMP, nullable=False),
     sa.UniqueConstraint("organisation_id", "order_ref", name="canonical_orders_org_order_ref"),

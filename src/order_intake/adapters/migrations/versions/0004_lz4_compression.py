@@ -12,7 +12,7 @@ Revises: 0003
 Create Date: 2026-12-02
 """
 
-from alembic import op
+from order_intake.adapters.migrations.compression import set_compression
 
 revision = "0004"
 down_revision = "0003"
@@ -26,24 +26,11 @@ COLUMNS = {
 }
 
 
-def _set(method: str) -> None:
-    if op.get_bind().dialect.name != "postgresql":
-        return
-    alters = " ".join(
-        f"EXECUTE 'ALTER TABLE {table} ALTER COLUMN {column} SET COMPRESSION {method}';"
-        for table, columns in COLUMNS.items()
-        for column in columns
-    )
-    # EXECUTE parses each statement when it runs, inside the block: a server without lz4 raises
-    # feature_not_supported, one older than 14 a syntax error, and either keeps its default.
-    op.execute(f"DO $$ BEGIN {alters} EXCEPTION WHEN feature_not_supported OR syntax_error THEN NULL; END $$")
-
-
 def upgrade() -> None:
     """Compress new values of the large columns with lz4 where the server has it."""
-    _set("lz4")
+    set_compression(COLUMNS, "lz4")
 
 
 def downgrade() -> None:
     """Back to the server's default compression for new values."""
-    _set("default")
+    set_compression(COLUMNS, "default")
