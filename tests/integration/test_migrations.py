@@ -14,7 +14,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
 from order_intake.adapters.database_url import parse_database_url
-from order_intake.adapters.migrate import MIGRATIONS
+from order_intake.adapters.migrate import MIGRATIONS, alembic_upgrade
 from order_intake.adapters.migrations import HEAD
 from order_intake.adapters.schema import metadata
 from tests.support.databases import database
@@ -99,15 +99,6 @@ def test_several_processes_upgrading_one_new_database_at_once_all_succeed(backen
         assert [p.returncode for p in processes] == [0, 0, 0, 0], errors
 
 
-def _alembic_to(connection: sa.Connection, revision: str) -> None:
-    from alembic import command  # noqa: PLC0415
-
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    config.attributes["connection"] = connection
-    command.upgrade(config, revision)
-
-
 _ORDER = '{"trkref": "T1", "customer": {"email": "a@example.com"}, "order_items": [{"price": 55.99, "sku": "A"}]}'
 _STAMPS = '{"customer.email": "2026-01-01T00:00:00+00:00/x", "order_items": "2026-01-01T00:00:00+00:00/y"}'
 
@@ -125,7 +116,7 @@ def test_documents_written_before_0005_read_back_the_same_after_it() -> None:
         async def at_0004_with_rows() -> None:
             engine = create_async_engine(url.sqlalchemy_url)
             async with engine.begin() as conn:
-                await conn.run_sync(_alembic_to, "0004")
+                await conn.run_sync(alembic_upgrade, "0004")
             await engine.dispose()
             db = await asyncpg.connect(url.dsn)
             await db.execute(

@@ -19,7 +19,8 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 _PG_LOCK_KEY = 0x6F726465
 
 
-def _alembic_upgrade(connection: "sa.Connection") -> None:
+def alembic_upgrade(connection: "sa.Connection", revision: str = "head") -> None:
+    """Alembic's upgrade on this connection, to `revision` (tests stop at an older one)."""
     # Imported here: Alembic costs start-up time and is needed only when the schema is behind.
     from alembic import command  # noqa: PLC0415
     from alembic.config import Config  # noqa: PLC0415
@@ -27,7 +28,7 @@ def _alembic_upgrade(connection: "sa.Connection") -> None:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["connection"] = connection
-    command.upgrade(config, "head")
+    command.upgrade(config, revision)
 
 
 def _sqlite_revision(path: Path) -> str | None:
@@ -54,7 +55,7 @@ def _upgrade_sqlite(url: DatabaseUrl) -> None:
         engine = sa.create_engine(url.sqlalchemy_url)
         try:
             with engine.begin() as conn:
-                _alembic_upgrade(conn)
+                alembic_upgrade(conn)
         finally:
             engine.dispose()
 
@@ -83,7 +84,7 @@ async def _upgrade_postgres(url: DatabaseUrl) -> None:
         async with engine.begin() as conn:
             # Held until commit: a second process waits here, then finds nothing to do.
             await conn.execute(sa.text(f"SELECT pg_advisory_xact_lock({_PG_LOCK_KEY})"))
-            await conn.run_sync(_alembic_upgrade)
+            await conn.run_sync(alembic_upgrade)
     finally:
         await engine.dispose()
 
