@@ -95,7 +95,7 @@ def unpack_stamps(stored: Mapping[str, str | list[str]]) -> dict[str, str]:
             stamps[key] = value
         else:
             stamps.update(dict.fromkeys(value, key))
-    return dict(sorted(stamps.items()))
+    return stamps
 
 
 def fold(current: Canonical | None, submissions: Iterable[Submitted]) -> Canonical | None:
