@@ -1,5 +1,6 @@
 """SIGTERM under load: in-flight requests are answered, the writer commits, the process exits cleanly."""
 
+import time
 from pathlib import Path
 
 import httpx
@@ -33,3 +34,15 @@ def test_sigterm_drains_requests_in_flight_and_every_stored_order_was_answered(
             order_ref,
             submission_id,
         )
+
+
+def test_sigterm_while_the_workers_start_stops_the_server(db_url: str, run_dir: Path, backend: str) -> None:
+    """A SIGTERM that reaches the HTTP workers while they import the app still stops them all (exit 0)."""
+    log_path = run_dir / f"early-sigterm-{backend}.log"
+    server = Server(db_url, log_path, workers=2).launch()
+    deadline = time.monotonic() + 20
+    # granian logs this as it forks the second worker; importing the app then takes hundreds of ms.
+    while "Spawning worker-2" not in server.log():
+        assert time.monotonic() < deadline, server.log()
+        time.sleep(0.005)
+    assert server.stop(timeout=20) == 0, server.log()

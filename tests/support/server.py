@@ -32,8 +32,8 @@ class Server:
         self._env = {**os.environ, "DATABASE_URL": database_url, **env}
         self.process: subprocess.Popen[bytes] | None = None
 
-    def start(self, timeout: float = 20.0) -> "Server":
-        """Start and wait (polling, with a deadline) until /health answers."""
+    def launch(self) -> "Server":
+        """Start the process, without waiting for it to serve."""
         with self._log_path.open("ab") as log:
             self.process = subprocess.Popen(
                 [str(BIN), "serve", "--port", str(self.port), "--workers", str(self._workers)],
@@ -42,6 +42,12 @@ class Server:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
+        return self
+
+    def start(self, timeout: float = 20.0) -> "Server":
+        """Start and wait (polling, with a deadline) until /health answers."""
+        self.launch()
+        assert self.process is not None
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

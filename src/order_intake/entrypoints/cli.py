@@ -78,11 +78,14 @@ def _serve(host: str, port: int, workers: int) -> None:
     from granian.constants import HTTPModes, Interfaces  # noqa: PLC0415
     from granian.http import HTTP1Settings  # noqa: PLC0415
 
+    from order_intake.entrypoints.http import worker_start  # noqa: PLC0415
+
     settings = load_settings()
     # Each connection is a file: never admit more than the process may open (accept would fail in a loop).
     connections = max(64, min(_CONNECTIONS_PER_PROCESS, _open_files_limit() - _SPARE_FILES))
+    worker_start.hold_in_workers()
     Granian(
-        "order_intake.entrypoints.http.app:create_app",
+        "order_intake.entrypoints.http.worker_start:create_app",
         factory=True,
         address=host,
         port=port,

@@ -1,1 +1,1 @@
-"""The ASGI application of the v4 API."""
+"""The HTTP API: an RSGI application served by granian."""

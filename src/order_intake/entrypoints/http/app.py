@@ -16,6 +16,7 @@ from order_intake.entrypoints.http.exchange import Exchange, Protocol_, Scope
 from order_intake.errors import BodyTimeout, ClientGone, StoreUnavailable, WriterClosed
 
 if TYPE_CHECKING:
+    from order_intake.entrypoints.http.worker_start import EarlyStop
     from order_intake.metrics import Metrics
 
 log = logging.getLogger("order_intake.http")
@@ -63,8 +64,9 @@ def _match(path: str) -> tuple[Shape, dict[str, Handler], list[str]] | None:
 class App:
     """order-intake as an RSGI application (granian calls the three dunder methods)."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, early_stop: "EarlyStop | None" = None) -> None:
         self._settings = settings
+        self._early_stop = early_stop  # holds stop signals until the worker serves (see worker_start)
         self._services: Services | None = None
         self._metrics: Metrics | None = None
         self._context: routes.Context | None = None
@@ -72,6 +74,8 @@ class App:
 
     def __rsgi_init__(self, loop: asyncio.AbstractEventLoop) -> None:
         """Worker start, before it serves: open the store, start the writer."""
+        if self._early_stop is not None:
+            self._early_stop.hold()
         self._services = Services(self._settings)
         loop.run_until_complete(self._services.start())
         self._metrics = self._services.metrics
@@ -88,6 +92,8 @@ class App:
         gc.collect()
         gc.freeze()
         gc.set_threshold(_GC_YOUNG_THRESHOLD, 50, 100)
+        if self._early_stop is not None:
+            self._early_stop.replay(loop)
 
     def __rsgi_del__(self, loop: asyncio.AbstractEventLoop) -> None:
         """Worker stop, after it stopped serving: commit what the writer holds, close the store."""
@@ -144,8 +150,8 @@ class App:
         await handler(self._context, ex, *params)
 
 
-def create_app() -> App:
-    """The app factory granian calls in each worker process: settings from the environment."""
+def create_app(early_stop: "EarlyStop | None" = None) -> App:
+    """The app, with its settings from the environment (granian's factory is worker_start.create_app)."""
     settings = load_settings()
     logs.configure(settings.log_level)
-    return App(settings)
+    return App(settings, early_stop)
