@@ -2,17 +2,20 @@
 
 import asyncio
 import contextlib
+from typing import TYPE_CHECKING
 
 from order_intake.adapters.database_url import DatabaseUrl
 from order_intake.adapters.pg_processing import PgProcessingStore
 from order_intake.adapters.processing_records import ProcessingStore
-from order_intake.adapters.rabbitmq import RabbitPublisher
 from order_intake.adapters.sqlite import SqliteStore
 from order_intake.adapters.sqlite_processing import SqliteProcessingStore
 from order_intake.adapters.store import Store
 from order_intake.config import Settings
 from order_intake.service.processing import Processor
 from order_intake.service.relay import Relay
+
+if TYPE_CHECKING:
+    from order_intake.adapters.rabbitmq import RabbitPublisher
 
 
 def make_processing_store(url: DatabaseUrl, intake: Store | None = None, *, processors: int = 1) -> ProcessingStore:
@@ -35,6 +38,16 @@ def processors_for(url: DatabaseUrl, settings: Settings) -> int:
     return 1 if url.sqlite_path is not None else settings.processing_concurrency
 
 
+def _publisher(settings: Settings) -> "RabbitPublisher | None":
+    """The RabbitMQ publisher when BROKER_URL is set."""
+    if not settings.broker_url:
+        return None
+    # Imported here: the AMQP client costs start-up time in every process that does not use it.
+    from order_intake.adapters.rabbitmq import RabbitPublisher  # noqa: PLC0415
+
+    return RabbitPublisher(settings.broker_url, settings.broker_exchange)
+
+
 class Background:
     """The processors and the relay as tasks of the running event loop, stopped together."""
 
@@ -43,9 +56,7 @@ class Background:
             Processor(store, batch=settings.processing_batch, max_batch=settings.processing_max_batch)
             for _ in range(max(1, processors))
         ]
-        self._publisher = (
-            RabbitPublisher(settings.broker_url, settings.broker_exchange) if settings.broker_url else None
-        )
+        self._publisher = _publisher(settings)
         self.relay = Relay(store, self._publisher.publish) if self._publisher else None
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []

@@ -2,7 +2,6 @@
 
 from order_intake.adapters.database_url import DatabaseUrl, parse_database_url
 from order_intake.adapters.postgres import PostgresStore
-from order_intake.adapters.redis_limiter import RedisBuckets
 from order_intake.adapters.sqlite import SqliteStore
 from order_intake.adapters.store import Store
 from order_intake.adapters.writer import GroupCommitWriter
@@ -26,6 +25,9 @@ def make_store(url: DatabaseUrl, settings: Settings) -> Store:
 def make_buckets(settings: Settings) -> BucketStore:
     """Rate-limit buckets in Redis when REDIS_URL is set (shared by all processes), else in this process."""
     if settings.redis_url:
+        # Imported here: the Redis client costs start-up time in every process that does not use it.
+        from order_intake.adapters.redis_limiter import RedisBuckets  # noqa: PLC0415
+
         return RedisBuckets(settings.redis_url, prefix=settings.redis_prefix)
     return LocalBuckets()
 

@@ -112,11 +112,23 @@ def test_db_upgrade_migrates_an_empty_database_and_is_idempotent(fresh_db: str) 
         ("mysql://localhost/x", "DATABASE_URL must start with sqlite:/// or postgresql://"),
         ("sqlite://", "DATABASE_URL must name a SQLite file"),
         ("postgresql://postgres@127.0.0.1:1/nothing", "cannot reach the database"),
+        (
+            "postgresql://postgres@127.0.0.1:5432/order_intake_no_such_db",
+            'cannot reach the database: database "order_intake_no_such_db" does not exist',
+        ),
     ],
 )
 def test_a_bad_database_url_fails_with_one_line(url: str, mentioning: str) -> None:
     """An unusable DATABASE_URL: one clear line on stderr, a non-zero exit, no traceback."""
     _fails_with_one_line(url, "org", "list", mentioning=mentioning)
+
+
+@pytest.mark.parametrize("command", [("db", "upgrade"), ("serve",), ("worker",)])
+def test_a_file_that_is_no_sqlite_database_fails_with_one_line(tmp_path: Path, command: tuple[str, ...]) -> None:
+    """DATABASE_URL names a file that is not a database: one line, exit 1, for the server too."""
+    path = tmp_path / "not-a-database.db"
+    path.write_bytes(b"these bytes are no SQLite header, and there are enough of them" * 100)
+    _fails_with_one_line(f"sqlite:///{path}", *command, mentioning="cannot reach the database: file is not a database")
 
 
 def test_the_installed_command_runs_as_a_real_process(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ import asyncpg
 
 from order_intake.adapters.database_url import DatabaseUrl
 from order_intake.adapters.migrations import HEAD
+from order_intake.errors import StoreUnavailable
 
 if TYPE_CHECKING:
     import sqlalchemy as sa
@@ -43,8 +44,6 @@ def _sqlite_revision(path: Path) -> str | None:
 
 
 def _upgrade_sqlite(url: DatabaseUrl) -> None:
-    import sqlalchemy as sa  # noqa: PLC0415
-
     assert url.sqlite_path is not None  # noqa: S101 - backend is sqlite
     url.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
     lock_path = url.sqlite_path.with_name(url.sqlite_path.name + ".lock")
@@ -52,10 +51,14 @@ def _upgrade_sqlite(url: DatabaseUrl) -> None:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if _sqlite_revision(url.sqlite_path) == HEAD:
             return
+        import sqlalchemy as sa  # noqa: PLC0415 - only when there is something to migrate
+
         engine = sa.create_engine(url.sqlalchemy_url)
         try:
             with engine.begin() as conn:
                 alembic_upgrade(conn)
+        except sa.exc.SQLAlchemyError as exc:
+            raise StoreUnavailable(_first_line(exc)) from exc
         finally:
             engine.dispose()
 
@@ -73,25 +76,39 @@ async def _pg_revision(dsn: str) -> str | None:
 
 
 async def _upgrade_postgres(url: DatabaseUrl) -> None:
-    import sqlalchemy as sa  # noqa: PLC0415
-    from sqlalchemy.ext.asyncio import create_async_engine  # noqa: PLC0415
-
     assert url.dsn is not None  # noqa: S101 - backend is postgresql
     if await _pg_revision(url.dsn) == HEAD:
         return
+    import sqlalchemy as sa  # noqa: PLC0415 - only when there is something to migrate
+    from sqlalchemy.ext.asyncio import create_async_engine  # noqa: PLC0415
+
     engine = create_async_engine(url.sqlalchemy_url)
     try:
         async with engine.begin() as conn:
             # Held until commit: a second process waits here, then finds nothing to do.
             await conn.execute(sa.text(f"SELECT pg_advisory_xact_lock({_PG_LOCK_KEY})"))
             await conn.run_sync(alembic_upgrade)
+    except sa.exc.SQLAlchemyError as exc:
+        raise StoreUnavailable(_first_line(exc)) from exc
     finally:
         await engine.dispose()
 
 
 def upgrade(url: DatabaseUrl) -> None:
-    """Apply every migration the database lacks (a no-op when it is current)."""
-    if url.backend == "sqlite":
-        _upgrade_sqlite(url)
-    else:
-        asyncio.run(_upgrade_postgres(url))
+    """Apply every migration the database lacks (a no-op when it is current).
+
+    StoreUnavailable, with the driver's first line, when the database cannot be reached or used.
+    """
+    try:
+        if url.backend == "sqlite":
+            _upgrade_sqlite(url)
+        else:
+            asyncio.run(_upgrade_postgres(url))
+    except (OSError, sqlite3.Error, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        raise StoreUnavailable(_first_line(exc)) from exc
+
+
+def _first_line(exc: Exception) -> str:
+    """What an operator is shown of a driver's error: its first line (or its type, when it says nothing)."""
+    text = str(exc)
+    return text.splitlines()[0] if text.strip() else type(exc).__name__

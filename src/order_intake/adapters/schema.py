@@ -5,12 +5,9 @@ import datetime as dt
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
+from order_intake.adapters.sqlite_time import to_sqlite_time
+
 metadata = sa.MetaData()
-
-
-def to_sqlite_time(value: dt.datetime) -> str:
-    """A UTC timestamp as SQLite stores it: fixed-width ISO 8601 text, so text order is time order."""
-    return value.astimezone(dt.UTC).isoformat(timespec="microseconds")
 
 
 class SqliteTimestamp(sa.TypeDecorator[dt.datetime]):

@@ -25,7 +25,7 @@ from order_intake.adapters.records import (
     UnitOutcome,
     WriteUnit,
 )
-from order_intake.adapters.schema import to_sqlite_time
+from order_intake.adapters.sqlite_time import to_sqlite_time
 from order_intake.adapters.store import IDEMPOTENCY_WINDOW
 from order_intake.errors import StoreUnavailable
 

@@ -22,8 +22,8 @@ from order_intake.adapters.processing_records import (
     Publisher,
     StoredCanonical,
 )
-from order_intake.adapters.schema import to_sqlite_time
 from order_intake.adapters.sqlite import SqliteStore, immediate
+from order_intake.adapters.sqlite_time import to_sqlite_time
 from order_intake.errors import ProcessingOvertaken
 
 T = TypeVar("T")

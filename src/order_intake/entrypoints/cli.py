@@ -1,5 +1,6 @@
 """The `order-intake` command: serve, the schema, and (from their own modules) org, key and submit."""
 
+import importlib
 import os
 import resource
 import shutil
@@ -8,15 +9,38 @@ import tempfile
 import click
 
 from order_intake.config import load_settings
-from order_intake.entrypoints.cli_admin import key, org
-from order_intake.entrypoints.cli_data import audit_group, erase, purge
-from order_intake.entrypoints.cli_support import database
-from order_intake.entrypoints.submit_client import submit
+from order_intake.entrypoints.cli_base import database
 from order_intake.entrypoints.supervisor import SupervisedWorker, worker_command
-from order_intake.entrypoints.worker import events, worker
+
+# The other commands, each imported only when it runs: `serve` and `worker` start without SQLAlchemy
+# (the admin commands' library), httpx or the admin code, which took most of their start-up.
+_ELSEWHERE = {
+    "org": "order_intake.entrypoints.cli_admin:org",
+    "key": "order_intake.entrypoints.cli_admin:key",
+    "submit": "order_intake.entrypoints.submit_client:submit",
+    "worker": "order_intake.entrypoints.worker:worker",
+    "events": "order_intake.entrypoints.worker:events",
+    "erase": "order_intake.entrypoints.cli_data:erase",
+    "purge": "order_intake.entrypoints.cli_data:purge",
+    "audit": "order_intake.entrypoints.cli_data:audit_group",
+}
 
 
-@click.group()
+class _Commands(click.Group):
+    """The command group, with the commands of _ELSEWHERE imported when asked for."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *_ELSEWHERE])
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in _ELSEWHERE:
+            module, name = _ELSEWHERE[cmd_name].split(":")
+            command: click.Command = getattr(importlib.import_module(module), name)
+            return command
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=_Commands)
 def main() -> None:
     """order-intake: the customer order submission API (v4)."""
 
@@ -117,13 +141,3 @@ def db_upgrade() -> None:
     """Apply migrations explicitly (every command also applies them when needed)."""
     database()
     click.echo("database schema is current")
-
-
-main.add_command(org)
-main.add_command(key)
-main.add_command(submit)
-main.add_command(worker)
-main.add_command(events)
-main.add_command(erase)
-main.add_command(purge)
-main.add_command(audit_group)

@@ -7,7 +7,8 @@ from order_intake.adapters import admin
 from order_intake.domain.access import MAX_TRKREF, is_valid_trkref
 from order_intake.domain.credentials import hash_secret, new_salt, new_secret, new_username
 from order_intake.domain.ratelimit import DEFAULT_BURST, DEFAULT_RATE
-from order_intake.entrypoints.cli_support import audited, fail, in_admin_transaction, now
+from order_intake.entrypoints.cli_base import fail
+from order_intake.entrypoints.cli_support import audited, in_admin_transaction, now
 
 
 @click.group()

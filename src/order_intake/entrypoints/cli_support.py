@@ -1,42 +1,19 @@
-"""What the commands share: one-line failures, the migrated database, admin transactions and their audit rows."""
+"""What the admin commands share: admin transactions and their audit rows."""
 
 import datetime as dt
 import getpass
 import os
-import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-import click
 import sqlalchemy as sa
 
 from order_intake.adapters import admin, audit
-from order_intake.adapters.database_url import DatabaseUrl, parse_database_url
-from order_intake.adapters.migrate import upgrade
 from order_intake.config import load_settings
-from order_intake.errors import AdminError, ConfigError
+from order_intake.entrypoints.cli_base import database, fail
+from order_intake.errors import AdminError
 
 T = TypeVar("T")
-
-
-def fail(message: str) -> None:
-    """Print one line on stderr and exit 1."""
-    click.echo(f"order-intake: {message}", err=True)
-    sys.exit(1)
-
-
-def database() -> DatabaseUrl:
-    """The configured database, its schema brought up to date."""
-    try:
-        url = parse_database_url(load_settings().database_url)
-    except ConfigError as exc:
-        fail(str(exc))
-        raise  # unreachable: _fail exits
-    try:
-        upgrade(url)
-    except (OSError, sa.exc.SQLAlchemyError) as exc:
-        fail(f"cannot reach the database: {str(exc).splitlines()[0]}")
-    return url
 
 
 def in_admin_transaction(work: Callable[[sa.Connection], T]) -> T:

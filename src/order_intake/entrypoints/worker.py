@@ -12,7 +12,7 @@ from order_intake import logs
 from order_intake.background import Background, make_processing_store, processors_for
 from order_intake.config import load_settings
 from order_intake.domain.events import event_schema
-from order_intake.entrypoints.cli_support import database
+from order_intake.entrypoints.cli_base import database
 from order_intake.service.loop import sleep_until
 
 # Events `tail` reads per query, and how often `--follow` looks for new ones.
