@@ -6,7 +6,7 @@ OrderIntakeError
 ├── AdminError             an operator's command cannot be carried out (CLI: one line, exit 1)
 ├── OrderFileError         `submit`: the file cannot be read as orders (one line, exit 2)
 ├── SubmitFailed           `submit`: a batch could not be delivered, or was refused whole (exit 2)
-├── StoreUnavailable       the database cannot be reached or did not answer in time (HTTP 503)
+├── StoreUnavailable       the database cannot be reached, used or did not answer in time (HTTP 503; CLI: one line)
 ├── ProcessingOvertaken    a SQLite processing plan's orders changed before it was written (made again)
 ├── BrokerUnavailable      the message broker cannot be reached or did not confirm (events stay in the outbox)
 ├── LimiterUnavailable     the rate-limit store (Redis) failed or was slow (the request passes unchecked)
