@@ -64,7 +64,7 @@ def _match(path: str) -> tuple[Shape, dict[str, Handler], list[str]] | None:
 class App:
     """order-intake as an RSGI application (granian calls the three dunder methods)."""
 
-    def __init__(self, settings: Settings, early_stop: "EarlyStop | None" = None) -> None:
+    def __init__(self, settings: Settings, early_stop: "EarlyStop") -> None:
         self._settings = settings
         self._early_stop = early_stop  # holds stop signals until the worker serves (see worker_start)
         self._services: Services | None = None
@@ -74,8 +74,7 @@ class App:
 
     def __rsgi_init__(self, loop: asyncio.AbstractEventLoop) -> None:
         """Worker start, before it serves: open the store, start the writer."""
-        if self._early_stop is not None:
-            self._early_stop.hold()
+        self._early_stop.hold()
         self._services = Services(self._settings)
         loop.run_until_complete(self._services.start())
         self._metrics = self._services.metrics
@@ -92,8 +91,7 @@ class App:
         gc.collect()
         gc.freeze()
         gc.set_threshold(_GC_YOUNG_THRESHOLD, 50, 100)
-        if self._early_stop is not None:
-            self._early_stop.replay(loop)
+        self._early_stop.replay(loop)
 
     def __rsgi_del__(self, loop: asyncio.AbstractEventLoop) -> None:
         """Worker stop, after it stopped serving: commit what the writer holds, close the store."""
@@ -150,7 +148,7 @@ class App:
         await handler(self._context, ex, *params)
 
 
-def create_app(early_stop: "EarlyStop | None" = None) -> App:
+def create_app(early_stop: "EarlyStop") -> App:
     """The app, with its settings from the environment (granian's factory is worker_start.create_app)."""
     settings = load_settings()
     logs.configure(settings.log_level)
