@@ -1,4 +1,7 @@
-"""Every exception order-intake raises, in one tree (errors inside the domain are values, not these).
+"""Every exception order-intake raises, in one tree, and how an operator is shown a driver's error.
+
+Errors inside the domain are values, not these. first_line (at the end) is the one-line form of a
+driver's error that the CLI prints.
 
 OrderIntakeError
 ├── ConfigError            a setting in the environment cannot be used (CLI: one line, exit 1)
@@ -66,3 +69,9 @@ class LimiterUnavailable(OrderIntakeError):  # noqa: N818 - named like StoreUnav
 
 class ProcessingOvertaken(OrderIntakeError):  # noqa: N818 - named for what happened: the round was overtaken
     """What a SQLite processing plan was made from changed before it was written; the round is made again."""
+
+
+def first_line(exc: BaseException) -> str:
+    """What an operator is shown of a driver's error: its first line (or its type, when it says nothing)."""
+    text = str(exc)
+    return text.splitlines()[0] if text.strip() else type(exc).__name__

@@ -10,7 +10,7 @@ import asyncpg
 
 from order_intake.adapters.database_url import DatabaseUrl
 from order_intake.adapters.migrations import HEAD
-from order_intake.errors import StoreUnavailable
+from order_intake.errors import StoreUnavailable, first_line
 
 if TYPE_CHECKING:
     import sqlalchemy as sa
@@ -58,7 +58,7 @@ def _upgrade_sqlite(url: DatabaseUrl) -> None:
             with engine.begin() as conn:
                 alembic_upgrade(conn)
         except sa.exc.SQLAlchemyError as exc:
-            raise StoreUnavailable(_first_line(exc)) from exc
+            raise StoreUnavailable(first_line(exc)) from exc
         finally:
             engine.dispose()
 
@@ -89,7 +89,7 @@ async def _upgrade_postgres(url: DatabaseUrl) -> None:
             await conn.execute(sa.text(f"SELECT pg_advisory_xact_lock({_PG_LOCK_KEY})"))
             await conn.run_sync(alembic_upgrade)
     except sa.exc.SQLAlchemyError as exc:
-        raise StoreUnavailable(_first_line(exc)) from exc
+        raise StoreUnavailable(first_line(exc)) from exc
     finally:
         await engine.dispose()
 
@@ -105,10 +105,4 @@ def upgrade(url: DatabaseUrl) -> None:
         else:
             asyncio.run(_upgrade_postgres(url))
     except (OSError, sqlite3.Error, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-        raise StoreUnavailable(_first_line(exc)) from exc
-
-
-def _first_line(exc: Exception) -> str:
-    """What an operator is shown of a driver's error: its first line (or its type, when it says nothing)."""
-    text = str(exc)
-    return text.splitlines()[0] if text.strip() else type(exc).__name__
+        raise StoreUnavailable(first_line(exc)) from exc

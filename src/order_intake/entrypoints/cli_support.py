@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from order_intake.adapters import admin, audit
 from order_intake.config import load_settings
 from order_intake.entrypoints.cli_base import database, fail
-from order_intake.errors import AdminError
+from order_intake.errors import AdminError, first_line
 
 T = TypeVar("T")
 
@@ -30,7 +30,7 @@ def in_admin_transactions(work: Callable[[sa.Connection], T], *, again: Callable
         fail(str(exc))
         raise  # unreachable: _fail exits
     except (OSError, sa.exc.SQLAlchemyError) as exc:
-        fail(f"database error: {str(exc).splitlines()[0]}")
+        fail(f"database error: {first_line(exc)}")
         raise
 
 
