@@ -127,6 +127,36 @@ def test_writer_groups_concurrent_units_into_few_transactions(on_store: OnStore)
     assert largest <= 64
 
 
+def test_units_queued_while_a_transaction_commits_all_join_the_next_one(on_store: OnStore) -> None:
+    """One transaction in flight: the three units that arrive meanwhile share the next, none waits for a third."""
+
+    async def scenario(store: Store) -> list[int]:
+        key_id, org_id = await _ids(store)
+        calls: list[int] = []
+        gate = asyncio.Event()
+
+        async def gated_commit(units: Sequence[WriteUnit]) -> list[UnitOutcome]:
+            calls.append(len(units))
+            if len(calls) == 1:
+                await gate.wait()  # the first transaction is still committing while the others arrive
+            return await store.commit_units(units)
+
+        writer = GroupCommitWriter(gated_commit, max_batch=64, max_inflight=1)
+        writer.start()
+        first = asyncio.create_task(writer.write(WriteUnit((a_submission(key_id, org_id),))))
+        later = []
+        for _ in range(3):
+            await asyncio.sleep(0.01)  # each arrives on its own, the writer running in between
+            later.append(asyncio.create_task(writer.write(WriteUnit((a_submission(key_id, org_id),)))))
+        await asyncio.sleep(0.01)
+        gate.set()
+        assert await asyncio.gather(first, *later) == [None] * 4
+        await writer.stop()
+        return calls
+
+    assert on_store(scenario) == [1, 3]
+
+
 def test_one_failing_unit_does_not_fail_the_others_in_its_group(on_store: OnStore) -> None:
     """A unit that breaks a constraint fails alone; the units grouped with it still commit."""
 

@@ -57,8 +57,12 @@ class GroupCommitWriter:
     async def _gather(self) -> None:
         done = False
         while not done:
+            # The slot first, then the batch: what queued while the last transaction committed
+            # joins the next one, instead of waiting for a transaction more.
+            await self._slots.acquire()
             first = await self._queue.get()
             if first is None:
+                self._slots.release()
                 break
             batch = [first]
             size = len(first[0].submissions)
@@ -69,7 +73,6 @@ class GroupCommitWriter:
                     break
                 batch.append(item)
                 size += len(item[0].submissions)
-            await self._slots.acquire()
             task = asyncio.create_task(self._store(batch))
             self._inflight.add(task)
             task.add_done_callback(self._inflight.discard)
