@@ -15,6 +15,10 @@ _KEY_PATTERN: Final = "[a-z0-9_]+"
 _KEY: Final = re.compile(_KEY_PATTERN)
 
 
+def _is_key(key: object) -> bool:
+    return isinstance(key, str) and _KEY.fullmatch(key) is not None
+
+
 def _too_long(path: str) -> str:
     return too_long(path, MAX_VALUE)
 
@@ -41,7 +45,9 @@ def _check_metadata(value: object, path: str, errors: Errors) -> object:
         return fail(errors, invalid(path))
     count = len(errors)
     for key, item in value.items():
-        problem = _problem(item) if isinstance(key, str) and _KEY.fullmatch(key) else invalid
+        if item.__class__ is str and len(item) <= MAX_VALUE and "\x00" not in item and _is_key(key):
+            continue  # the usual entry: a short text under a valid key
+        problem = _problem(item) if _is_key(key) else invalid
         if problem is not None:
             errors.add(problem, f"{path}.{printable_key(key)}")
     # A copy: the order must not change if the caller later changes the body it decoded.
