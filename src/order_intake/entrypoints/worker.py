@@ -5,6 +5,8 @@ import contextlib
 import json
 import os
 import signal
+from collections.abc import Coroutine
+from typing import Any
 
 import click
 
@@ -26,6 +28,19 @@ def _stop_on_signals(stop: asyncio.Event, signals: tuple[signal.Signals, ...]) -
     loop = asyncio.get_running_loop()
     for signum in signals:
         loop.add_signal_handler(signum, stop.set)
+
+
+def _run_fast(main: Coroutine[Any, Any, None]) -> None:
+    """Run on uvloop where it is installed, as granian runs the HTTP workers.
+
+    A database round trip costs about a third less CPU there than on asyncio's own loop.
+    """
+    try:
+        import uvloop  # noqa: PLC0415 - not on every platform
+    except ImportError:
+        asyncio.run(main)
+    else:
+        uvloop.run(main)
 
 
 async def _until_orphaned(parent: int, stop: asyncio.Event) -> None:
@@ -67,7 +82,7 @@ def worker(supervised_by: int | None) -> None:
         await background.stop()
         await store.close()
 
-    asyncio.run(run())
+    _run_fast(run())
 
 
 @click.group()
