@@ -11,6 +11,7 @@ import asyncio
 import base64
 import contextlib
 import json
+import socket
 import time
 import uuid
 from array import array
@@ -82,28 +83,59 @@ def _request(target: Target, kind: str, k: int) -> bytes:
 
 
 class _Connection:
-    """One kept-alive HTTP/1.1 connection."""
+    """One kept-alive HTTP/1.1 connection, on a plain non-blocking socket.
 
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self._reader = reader
-        self._writer = writer
+    Not asyncio's streams: when a write fails because the server refused the body and closed (413),
+    a StreamReader raises the write's error on every later read, even with the answer already
+    received; a socket still gives what arrived before the close.
+    """
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock = sock
+        self._buffer = bytearray()
 
     @classmethod
     async def open(cls, port: int) -> _Connection:
-        return cls(*await asyncio.open_connection("127.0.0.1", port))
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.settimeout(0)  # non-blocking, as the loop's sock_* calls need
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # as asyncio's transports do
+        try:
+            await asyncio.get_running_loop().sock_connect(sock, ("127.0.0.1", port))
+        except OSError:
+            sock.close()
+            raise
+        return cls(sock)
+
+    async def _fill(self, wanted: int) -> None:
+        """Read until the buffer holds `wanted` bytes; IncompleteReadError if the server closes first."""
+        loop = asyncio.get_running_loop()
+        while len(self._buffer) < wanted:
+            chunk = await loop.sock_recv(self._sock, 65536)
+            if not chunk:
+                raise asyncio.IncompleteReadError(bytes(self._buffer), wanted)
+            self._buffer += chunk
+
+    async def _take_until(self, separator: bytes) -> bytes:
+        while (end := self._buffer.find(separator)) < 0:
+            await self._fill(len(self._buffer) + 1)
+        return self._take(end + len(separator))
+
+    def _take(self, size: int) -> bytes:
+        taken = bytes(self._buffer[:size])
+        del self._buffer[:size]
+        return taken
 
     async def exchange(self, raw: bytes) -> tuple[int, bytes, bool]:
         """Send one request, read its answer: status, body, whether the server closes the connection."""
-        self._writer.write(raw)
         with contextlib.suppress(ConnectionError):  # refused before the whole body went out (413): read on
-            await self._writer.drain()
-        head = (await self._reader.readuntil(b"\r\n\r\n")).lower()
+            await asyncio.get_running_loop().sock_sendall(self._sock, raw)
+        head = (await self._take_until(b"\r\n\r\n")).lower()
         length = int(head.split(b"\r\ncontent-length: ", 1)[1].split(b"\r\n", 1)[0])
-        body = await self._reader.readexactly(length)
-        return int(head[9:12]), body, b"\r\nconnection: close\r\n" in head
+        await self._fill(length)
+        return int(head[9:12]), self._take(length), b"\r\nconnection: close\r\n" in head
 
     def close(self) -> None:
-        self._writer.close()
+        self._sock.close()
 
 
 async def _client(target: Target, queue: asyncio.Queue[tuple[int, str, float] | None], tally: Tally) -> None:
