@@ -15,10 +15,6 @@ _KEY_PATTERN: Final = "[a-z0-9_]+"
 _KEY: Final = re.compile(_KEY_PATTERN)
 
 
-def _is_key(key: object) -> bool:
-    return isinstance(key, str) and _KEY.fullmatch(key) is not None
-
-
 def _too_long(path: str) -> str:
     return too_long(path, MAX_VALUE)
 
@@ -29,12 +25,12 @@ def _problem(value: object) -> Callable[[str], str] | None:
     A number's length is that of its plain notation, so that an accepted number always fits the
     database's numeric type (1E+2000 is a 2001-character number).
     """
-    if value is None or isinstance(value, bool):
-        return None
-    if isinstance(value, str):
+    if isinstance(value, str):  # first: nearly every value is a text
         if "\x00" in value:
             return invalid
         return _too_long if len(value) > MAX_VALUE else None
+    if value is None or isinstance(value, bool):
+        return None
     if is_number(value):
         return None if plain_number(value, MAX_VALUE) is not None else _too_long
     return invalid
@@ -45,9 +41,7 @@ def _check_metadata(value: object, path: str, errors: Errors) -> object:
         return fail(errors, invalid(path))
     count = len(errors)
     for key, item in value.items():
-        if item.__class__ is str and len(item) <= MAX_VALUE and "\x00" not in item and _is_key(key):
-            continue  # the usual entry: a short text under a valid key
-        problem = _problem(item) if _is_key(key) else invalid
+        problem = _problem(item) if isinstance(key, str) and _KEY.fullmatch(key) else invalid
         if problem is not None:
             errors.add(problem, f"{path}.{printable_key(key)}")
     # A copy: the order must not change if the caller later changes the body it decoded.
