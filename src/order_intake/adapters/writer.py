@@ -58,7 +58,7 @@ class GroupCommitWriter:
         done = False
         while not done:
             # The slot first, then the batch: what queued while the last transaction committed
-            # joins the next one, instead of waiting for a transaction more.
+            # joins the next one instead of waiting one transaction longer.
             await self._slots.acquire()
             first = await self._queue.get()
             if first is None:
