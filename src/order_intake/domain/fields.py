@@ -28,35 +28,36 @@ MAX_TEXT: Final = 255
 class Errors:
     """The errors of one order in the order found: the first `limit` kept, the others only counted.
 
-    len() counts them all, so that a check can tell whether it added any; a body built to produce
-    millions of errors costs one counter, not millions of strings.
+    `count` (and len()) counts them all, so that a check can tell whether it added any; a body built
+    to produce millions of errors costs one counter, not millions of strings. The checks read `count`,
+    an attribute: len() is a method call, and an order's checks ask a dozen times.
     """
 
-    __slots__ = ("_count", "_kept", "_limit")
+    __slots__ = ("_kept", "_limit", "count")
 
     def __init__(self, limit: int = MAX_ERRORS) -> None:
         self._kept: list[str] = []
-        self._count = 0
+        self.count = 0
         self._limit = limit
 
     def append(self, message: str) -> None:
         """Record one error."""
-        if self._count < self._limit:
+        if self.count < self._limit:
             self._kept.append(message)
-        self._count += 1
+        self.count += 1
 
     def add(self, message: Callable[[str], str], path: str) -> None:
         """Record one error, writing its message only if it is kept."""
-        if self._count < self._limit:
+        if self.count < self._limit:
             self._kept.append(message(path))
-        self._count += 1
+        self.count += 1
 
     def __len__(self) -> int:
-        return self._count
+        return self.count
 
     def listed(self) -> tuple[str, ...]:
         """The kept errors, then one that counts the others if there are any."""
-        unlisted = self._count - len(self._kept)
+        unlisted = self.count - len(self._kept)
         return (*self._kept, more_errors(unlisted)) if unlisted else tuple(self._kept)
 
 

@@ -39,13 +39,13 @@ def _problem(value: object) -> Callable[[str], str] | None:
 def _check_metadata(value: object, path: str, errors: Errors) -> object:
     if not isinstance(value, dict) or len(value) > MAX_KEYS:
         return fail(errors, invalid(path))
-    count = len(errors)
+    count = errors.count
     for key, item in value.items():
         problem = _problem(item) if isinstance(key, str) and _KEY.fullmatch(key) else invalid
         if problem is not None:
             errors.add(problem, f"{path}.{printable_key(key)}")
     # A copy: the order must not change if the caller later changes the body it decoded.
-    return dict(value) if len(errors) == count else FAILED
+    return dict(value) if errors.count == count else FAILED
 
 
 METADATA: Final = Kind(

@@ -53,9 +53,9 @@ def object_kind(fields: tuple[Field, ...], build: Callable[..., object]) -> Kind
     def check(value: object, path: str, errors: Errors) -> object:
         if not isinstance(value, dict):
             return fail(errors, invalid(path))
-        count = len(errors)
+        count = errors.count
         values = check_fields(value, path + ".", fields, errors)
-        return build(**values) if len(errors) == count else FAILED
+        return build(**values) if errors.count == count else FAILED
 
     return Kind(check, object_schema(fields))
 
@@ -70,9 +70,9 @@ def items_kind(item: Kind) -> Kind:
             return fail(errors, ITEMS_EMPTY)
         if len(value) > MAX_ITEMS:  # the elements are not looked at: the answer would be huge
             return fail(errors, ITEMS_TOO_MANY)
-        count = len(errors)
+        count = errors.count
         items = tuple([item.check(element, f"{path}[{index}]", errors) for index, element in enumerate(value)])
-        return items if len(errors) == count else FAILED
+        return items if errors.count == count else FAILED
 
     return Kind(check, {"type": "array", "minItems": 1, "maxItems": MAX_ITEMS, "items": item.schema})
 

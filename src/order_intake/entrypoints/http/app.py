@@ -51,13 +51,31 @@ def _template(shape: Shape) -> str:
 _TEMPLATES: dict[Shape, str] = {shape: _template(shape) for shape, _ in _ROUTES}
 
 
+# The routes by their number of segments, each with its fixed segments (position, text) and the
+# positions of its parameters, in _ROUTES's order: matching a path is then a few comparisons.
+_Compiled = tuple[Shape, tuple[tuple[int, str], ...], tuple[int, ...], dict[str, Handler]]
+_BY_LENGTH: dict[int, list[_Compiled]] = {}
+for _shape, _methods in _ROUTES:
+    _BY_LENGTH.setdefault(len(_shape), []).append(
+        (
+            _shape,
+            tuple((i, s) for i, s in enumerate(_shape) if s is not None),
+            tuple(i for i, s in enumerate(_shape) if s is None),
+            _methods,
+        )
+    )
+
+
 def _match(path: str) -> tuple[Shape, dict[str, Handler], list[str]] | None:
-    segments = path.strip("/").split("/") if path != "/" else []
     if path.endswith("/") and path != "/":
         return None
-    for shape, methods in _ROUTES:
-        if len(shape) == len(segments) and all(s is None or s == v for s, v in zip(shape, segments, strict=True)):
-            return shape, methods, [v for s, v in zip(shape, segments, strict=True) if s is None]
+    segments = path.strip("/").split("/") if path != "/" else []
+    for shape, fixed, params, methods in _BY_LENGTH.get(len(segments), ()):
+        for index, text in fixed:
+            if segments[index] != text:
+                break
+        else:
+            return shape, methods, [segments[i] for i in params]
     return None
 
 
