@@ -1,6 +1,7 @@
 """Fields with a format: dates (dd-mm-yyyy), prices and email addresses."""
 
 import datetime as dt
+import functools
 import re
 from decimal import Decimal
 from typing import Final
@@ -19,12 +20,30 @@ _DATE_PATTERN: Final = "[0-9]{2}-[0-9]{2}-[0-9]{4}"
 _DATE: Final = re.compile(_DATE_PATTERN)
 
 
-def _check_date(value: object, path: str, errors: Errors) -> object:
-    if isinstance(value, str) and _DATE.fullmatch(value):
+# The texts remembered by the parsers below, each holding at most this many: the same dates and
+# prices come in order after order, and a remembered answer skips the pattern and the conversion.
+# Only short texts are remembered, so memory stays bounded whatever comes.
+_REMEMBERED: Final = 4096
+_DATE_LENGTH: Final = 10
+_REMEMBERED_PRICE: Final = 32
+
+
+@functools.lru_cache(maxsize=_REMEMBERED)
+def _date_from_text(value: str) -> dt.date | None:
+    if _DATE.fullmatch(value):
         try:
             return dt.date(int(value[6:]), int(value[3:5]), int(value[:2]))
         except ValueError:  # not a calendar date: 31-02-2014, year 0000
             pass
+    return None
+
+
+def _check_date(value: object, path: str, errors: Errors) -> object:
+    # dd-mm-yyyy is ten characters: nothing longer is remembered, or needs to be.
+    if isinstance(value, str) and len(value) == _DATE_LENGTH:
+        date = _date_from_text(value)
+        if date is not None:
+            return date
     return fail(errors, invalid(path))
 
 
@@ -34,10 +53,17 @@ _PRICE_PATTERN: Final = "[0-9]+(?:[.,][0-9]+)?"
 _PRICE: Final = re.compile(_PRICE_PATTERN)
 
 
+@functools.lru_cache(maxsize=_REMEMBERED)
+def _price_from_text(value: str) -> Decimal | None:
+    return Decimal(value.replace(",", ".")) if _PRICE.fullmatch(value) else None
+
+
 def _check_price(value: object, path: str, errors: Errors) -> object:
     if isinstance(value, str):
-        if len(value) <= MAX_TEXT and _PRICE.fullmatch(value):
-            return Decimal(value.replace(",", "."))
+        if len(value) <= MAX_TEXT:
+            price = _price_from_text(value) if len(value) <= _REMEMBERED_PRICE else _price_from_text.__wrapped__(value)
+            if price is not None:
+                return price
     elif is_number(value) and value >= 0:
         # copy_abs turns -0.0 into 0.0 (abs() would round to the context's precision).
         plain = plain_number(value.copy_abs() if isinstance(value, Decimal) else value, MAX_TEXT)

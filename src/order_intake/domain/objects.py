@@ -29,21 +29,22 @@ def check_fields(body: dict[Any, Any], prefix: str, fields: tuple[Field, ...], e
     """Check `body`'s fields in table order; answer the normalised values of the valid ones."""
     values: dict[str, Any] = {}
     for field in fields:
-        value = body.get(field.name)
+        name = field.name
+        value = body.get(name)
         if isinstance(value, str):
             value = value.strip()
             if not value:
                 value = None
             elif "\x00" in value:  # PostgreSQL cannot store it; both backends must answer alike
-                errors.append(invalid(prefix + field.name))
+                errors.append(invalid(prefix + name))
                 continue
         if value is None:
             if field.required:
-                errors.append(blank(prefix + field.name))
+                errors.append(blank(prefix + name))
             continue
-        value = field.kind.check(value, prefix + field.name, errors)
+        value = field.kind.check(value, prefix + name, errors)
         if value is not FAILED:
-            values[field.name] = value
+            values[name] = value
     return values
 
 
