@@ -155,3 +155,44 @@ def test_documents_written_before_0005_read_back_the_same_after_it() -> None:
     assert json.loads(normalised) == json.loads(document) == json.loads(_ORDER)
     assert json.loads(stamps) == json.loads(_STAMPS)
     assert types == ["json l", "json l", "json l"]
+
+
+def test_sqlite_submissions_kept_whole_when_0006_copies_the_table_without_foreign_keys(tmp_path: Path) -> None:
+    """SQLite drops a constraint by copying the table: every row, index and default must survive it."""
+    import sqlite3  # noqa: PLC0415
+
+    path = tmp_path / "at_0005.db"
+    engine = sa.create_engine(f"sqlite:///{path}")
+    with engine.begin() as conn:
+        alembic_upgrade(conn, "0005")
+    with sqlite3.connect(path) as db:
+        db.execute("INSERT INTO organisations VALUES (1, 'T1', 'T', 1, '2026-01-01')")
+        db.execute(
+            "INSERT INTO api_keys (id, username, secret_salt, secret_hash, customer_order, created_at)"
+            " VALUES (1, 'k', x'', x'', 1, '2026-01-01')"
+        )
+        db.executemany(
+            "INSERT INTO submissions (id, organisation_id, api_key_id, received_at, body, normalised, order_ref)"
+            " VALUES (?, 1, 1, '2026-01-01', x'7b7d', ?, ?)",
+            [(f"id-{n}", _ORDER, f"R{n}") for n in range(3)],
+        )
+    before = _submission_rows(path)
+    with engine.begin() as conn:
+        alembic_upgrade(conn)
+    with engine.connect() as conn:
+        diffs = _differences(conn)
+    engine.dispose()
+    with sqlite3.connect(path) as db:
+        foreign_keys = db.execute("PRAGMA foreign_key_list('submissions')").fetchall()
+    assert (_submission_rows(path), diffs, foreign_keys) == (before, [], [])
+    assert {row[-1] for row in before} == {"accepted"}  # the state's default was applied, and kept
+
+
+def _submission_rows(path: Path) -> list[tuple[object, ...]]:
+    import sqlite3  # noqa: PLC0415
+
+    with sqlite3.connect(path) as db:
+        return db.execute(
+            "SELECT id, organisation_id, api_key_id, received_at, body, normalised, order_ref, state"
+            " FROM submissions ORDER BY id"
+        ).fetchall()
