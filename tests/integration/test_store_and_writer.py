@@ -163,8 +163,10 @@ def test_one_failing_unit_does_not_fail_the_others_in_its_group(on_store: OnStor
     async def scenario(store: Store) -> None:
         key_id, org_id = await _ids(store)
         writer = GroupCommitWriter(store.commit_units, max_batch=100)
+        stored = a_submission(key_id, org_id)
+        assert await store.commit_units([WriteUnit((stored,))]) == [None]
         good = [a_submission(key_id, org_id) for _ in range(5)]
-        bad = a_submission(key_id, org_id + 999_999)  # no such organisation: foreign key violation
+        bad = a_submission(key_id, org_id, id=stored.id)  # an id already stored: primary key violation
         units = [WriteUnit((s,)) for s in (*good[:2], bad, *good[2:])]
         writer.start()
         results = await asyncio.gather(*(writer.write(u) for u in units), return_exceptions=True)
