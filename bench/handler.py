@@ -15,6 +15,7 @@ change of a few per cent shows. The database's own work is not counted (it is an
 """
 
 import argparse
+import ast
 import asyncio
 import base64
 import os
@@ -132,9 +133,16 @@ def _counted(args: argparse.Namespace, requests: int, out: Path) -> int:
     ]
     env = {**os.environ, "LOG_LEVEL": "INFO", "PYTHONHASHSEED": "0"}
     done = subprocess.run(command, capture_output=True, text=True, check=True, env=env)
-    statuses = next(line for line in done.stdout.splitlines() if line.startswith("STATUSES"))
-    if set(eval(statuses.removeprefix("STATUSES"))) != {202}:  # noqa: S307 - our own output: a dict literal
+    line = next(line for line in done.stdout.splitlines() if line.startswith("STATUSES"))
+    statuses: dict[int, int] = ast.literal_eval(line.removeprefix("STATUSES").strip())
+    # Thirty times slower under valgrind, a key's refresh (every 2 s of wall time) can now and then
+    # wait past the database timeout of 1.5 s, and those requests get 503: a few are let through
+    # (they are printed; they change the figure by less than they count). Anything else stops it.
+    unavailable = statuses.get(503, 0)
+    if set(statuses) - {202, 503} or unavailable > requests // 100:
         sys.exit(f"not every answer was 202: {statuses}")
+    if unavailable:
+        print(f"{unavailable} of {requests} answered 503 under valgrind", file=sys.stderr)
     return int(re.search(r"Collected : (\d+)", done.stderr).group(1))  # type: ignore[union-attr]
 
 
