@@ -4,6 +4,7 @@ from decimal import Decimal
 
 from order_intake.domain import formats, metadata
 from order_intake.domain.catalogue import invalid
+from order_intake.domain.fields import REMEMBERED
 from tests.support.factories import an_order
 from tests.unit.orders import accepted, errors_of
 
@@ -44,4 +45,4 @@ def test_at_most_4096_short_texts_are_remembered() -> None:
     """Past the bound the oldest go: a flood of distinct short keys keeps the same memory."""
     for n in range(5000):
         accepted(_with_item(metadata={f"key_{n}": n}))
-    assert metadata._valid_key.cache_info().currsize == 4096
+    assert metadata._valid_key.cache_info().currsize == REMEMBERED == 4096

@@ -10,6 +10,7 @@ from order_intake.domain.catalogue import MAX_ERRORS, invalid, more_errors, too_
 __all__ = [
     "FAILED",
     "MAX_TEXT",
+    "REMEMBERED",
     "Check",
     "Errors",
     "Kind",
@@ -23,6 +24,9 @@ __all__ = [
 
 FAILED: Final = object()
 MAX_TEXT: Final = 255
+# How many texts each remembering check keeps (an lru_cache of a pure function of the text, for
+# short texts only, called inline: a wrapper's call would cost what the cache saves).
+REMEMBERED: Final = 4096
 
 
 class Errors:

@@ -9,7 +9,7 @@ from typing import Final
 from email_validator import validate_email
 
 from order_intake.domain.catalogue import invalid
-from order_intake.domain.fields import MAX_TEXT, Errors, Kind, fail, is_number, plain_number
+from order_intake.domain.fields import MAX_TEXT, REMEMBERED, Errors, Kind, fail, is_number, plain_number
 
 __all__ = ["DATE", "EMAIL", "PRICE", "library_email", "plain_email"]
 
@@ -20,15 +20,14 @@ _DATE_PATTERN: Final = "[0-9]{2}-[0-9]{2}-[0-9]{4}"
 _DATE: Final = re.compile(_DATE_PATTERN)
 
 
-# The texts remembered by the parsers below, each holding at most this many: the same dates and
-# prices come in order after order, and a remembered answer skips the pattern and the conversion.
-# Only short texts are remembered, so memory stays bounded whatever comes.
-_REMEMBERED: Final = 4096
+# The same dates and prices come in order after order: the parsers below remember their answers
+# (REMEMBERED of them each, short texts only, so memory stays bounded whatever comes), and a
+# remembered answer skips the pattern and the conversion.
 _DATE_LENGTH: Final = 10
 _REMEMBERED_PRICE: Final = 32
 
 
-@functools.lru_cache(maxsize=_REMEMBERED)
+@functools.lru_cache(maxsize=REMEMBERED)
 def _date_from_text(value: str) -> dt.date | None:
     if _DATE.fullmatch(value):
         try:
@@ -53,7 +52,7 @@ _PRICE_PATTERN: Final = "[0-9]+(?:[.,][0-9]+)?"
 _PRICE: Final = re.compile(_PRICE_PATTERN)
 
 
-@functools.lru_cache(maxsize=_REMEMBERED)
+@functools.lru_cache(maxsize=REMEMBERED)
 def _price_from_text(value: str) -> Decimal | None:
     return Decimal(value.replace(",", ".")) if _PRICE.fullmatch(value) else None
 

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Final
 
 from order_intake.domain.catalogue import invalid, too_long
-from order_intake.domain.fields import FAILED, Errors, Kind, fail, is_number, plain_number, printable_key
+from order_intake.domain.fields import FAILED, REMEMBERED, Errors, Kind, fail, is_number, plain_number, printable_key
 
 __all__ = ["MAX_KEYS", "MAX_VALUE", "METADATA"]
 
@@ -16,12 +16,12 @@ _KEY_PATTERN: Final = "[a-z0-9_]+"
 _KEY: Final = re.compile(_KEY_PATTERN)
 
 
-# Keys of at most this many characters are remembered (at most 4,096 of them): memory stays bounded
-# whatever keys come; a longer key is checked every time.
+# Keys of at most this many characters are remembered (REMEMBERED of them at most): memory stays
+# bounded whatever keys come; a longer key is checked every time.
 _REMEMBERED_KEY: Final = 64
 
 
-@functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=REMEMBERED)
 def _valid_key(key: str) -> bool:
     """Whether a key has the allowed form; remembered, since the same few keys come in every order.
 

@@ -51,19 +51,21 @@ def _template(shape: Shape) -> str:
 _TEMPLATES: dict[Shape, str] = {shape: _template(shape) for shape, _ in _ROUTES}
 
 
-# The routes by their number of segments, each with its fixed segments (position, text) and the
-# positions of its parameters, in _ROUTES's order: matching a path is then a few comparisons.
+# A route by its fixed segments (position, text) and the positions of its parameters.
 _Compiled = tuple[Shape, tuple[tuple[int, str], ...], tuple[int, ...], dict[str, Handler]]
-_BY_LENGTH: dict[int, list[_Compiled]] = {}
-for _shape, _methods in _ROUTES:
-    _BY_LENGTH.setdefault(len(_shape), []).append(
-        (
-            _shape,
-            tuple((i, s) for i, s in enumerate(_shape) if s is not None),
-            tuple(i for i, s in enumerate(_shape) if s is None),
-            _methods,
-        )
-    )
+
+
+def _by_length() -> dict[int, list[_Compiled]]:
+    """The routes by their number of segments, in _ROUTES's order: matching a path is then a few comparisons."""
+    routes: dict[int, list[_Compiled]] = {}
+    for shape, methods in _ROUTES:
+        fixed = tuple((i, s) for i, s in enumerate(shape) if s is not None)
+        params = tuple(i for i, s in enumerate(shape) if s is None)
+        routes.setdefault(len(shape), []).append((shape, fixed, params, methods))
+    return routes
+
+
+_BY_LENGTH: dict[int, list[_Compiled]] = _by_length()
 
 
 def _match(path: str) -> tuple[Shape, dict[str, Handler], list[str]] | None:
