@@ -8,10 +8,20 @@ import httpx
 import pytest
 
 from tests.support.cli import Credentials, cli_ok, create_key
+from tests.support.compiled import stale_builds
 from tests.support.databases import database
 from tests.support.server import Server
 
 BACKENDS = ["sqlite", "postgres"]
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Refuse to test an old build: Python imports a compiled module before the source edited since."""
+    del session
+    stale = stale_builds()
+    if stale:
+        listed = ", ".join(stale)
+        raise pytest.UsageError(f"compiled builds that are not of the current source (run scripts/setup): {listed}")
 
 
 @pytest.fixture(scope="session", params=BACKENDS)

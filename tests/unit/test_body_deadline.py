@@ -28,13 +28,13 @@ class _Proto:
         return self._body
 
 
-
 def _exchange(delay: float, timeout: float) -> Exchange:
     return Exchange(_Scope(2), _Proto(b"{}", delay), timeout)  # type: ignore[arg-type]
 
 
 def test_a_body_in_time_is_read_and_its_timer_is_gone() -> None:
     """The body comes back, nothing is left scheduled, and the task is not cancelled later."""
+
     async def scenario() -> tuple[bytes | None, int, int]:
         body = await _exchange(0.0, 0.05).read_body(100)
         await asyncio.sleep(0.1)  # past the deadline: a timer left behind would cancel this task now
@@ -48,6 +48,7 @@ def test_a_body_in_time_is_read_and_its_timer_is_gone() -> None:
 
 def test_a_body_too_slow_is_a_body_timeout_and_the_task_is_not_left_cancelled() -> None:
     """BodyTimeout (the 408), and the request's task can go on to answer: its cancellation is taken back."""
+
     async def scenario() -> int:
         with pytest.raises(BodyTimeout):
             await _exchange(10.0, 0.05).read_body(100)
@@ -61,6 +62,7 @@ def test_a_body_too_slow_is_a_body_timeout_and_the_task_is_not_left_cancelled() 
 
 def test_a_cancellation_from_elsewhere_during_the_read_is_not_taken_for_a_timeout() -> None:
     """A worker stopping cancels its requests: that must stay a cancellation, not become a 408."""
+
     async def scenario() -> None:
         reading = asyncio.create_task(_exchange(10.0, 5.0).read_body(100))
         await asyncio.sleep(0.01)

@@ -1,0 +1,59 @@
+"""The request path runs as production runs it: compiled by mypyc (setup.py), unless built pure."""
+
+import ast
+import importlib
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.support import compiled
+
+
+@pytest.mark.skipif(bool(os.environ.get("ORDER_INTAKE_PURE")), reason="built without compiling (ORDER_INTAKE_PURE)")
+def test_every_module_setup_compiles_is_imported_as_a_c_extension() -> None:
+    """A silent fall-back to the .py files would test what production does not run."""
+    names = compiled.compiled_modules()
+    assert "order_intake.domain.validation" in names
+    plain = [name for name in names if not str(importlib.import_module(name).__file__).endswith(".so")]
+    assert plain == []
+
+
+def test_no_compiled_module_defines_a_msgspec_struct() -> None:
+    """Mypyc rewrites a compiled class's annotations (`UUID | None` became `type`), which msgspec decodes by."""
+    defining = []
+    for name in compiled.compiled_modules():
+        source = compiled.PACKAGE.parent / (name.replace(".", "/") + ".py")
+        defining.extend(
+            f"{name}.{node.name}"
+            for node in ast.walk(ast.parse(source.read_text()))
+            if isinstance(node, ast.ClassDef) and any("Struct" in ast.unparse(base) for base in node.bases)
+        )
+    assert defining == []
+
+
+def test_a_source_edited_after_its_build_is_reported_stale(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The check the test session runs first: a source newer than its build, or a build left from an older list."""
+    package = tmp_path / "order_intake"
+    (package / "domain").mkdir(parents=True)
+    built = package / "domain" / "fields.cpython-311-x86_64-linux-gnu.so"
+    source = package / "domain" / "fields.py"
+    fresh_built = package / "logs.cpython-311-x86_64-linux-gnu.so"
+    fresh_source = package / "logs.py"
+    dropped_built = package / "metrics.cpython-311-x86_64-linux-gnu.so"
+    dropped_source = package / "metrics.py"
+    for path in (source, fresh_source, dropped_source):
+        path.write_text("")
+    for path in (built, fresh_built, dropped_built):
+        path.write_bytes(b"")
+    now = time.time()
+    os.utime(built, (now - 10, now - 10))  # built, then the source edited
+    os.utime(source, (now, now))
+    os.utime(fresh_source, (now - 10, now - 10))  # edited, then built
+    os.utime(fresh_built, (now, now))
+    os.utime(dropped_source, (now - 10, now - 10))  # built, then left out of the list
+    os.utime(dropped_built, (now, now))
+    monkeypatch.setattr(compiled, "PACKAGE", package)
+    listed = ["order_intake.domain.fields", "order_intake.logs"]
+    assert compiled.stale_builds(listed) == ["order_intake/domain/fields.py", "order_intake/metrics.py"]
