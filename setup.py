@@ -39,6 +39,7 @@ COMPILED = [
     "entrypoints/http/intake.py",
     "entrypoints/http/limits.py",
     "entrypoints/http/routes.py",
+    "logs.py",
     "metrics.py",
 ]
 

@@ -10,6 +10,8 @@ from typing import Any
 
 import msgspec
 
+from order_intake.log_lines import AccessLine
+
 _encoder = msgspec.json.Encoder()
 # Attributes every LogRecord has; anything else passed in `extra` becomes a field of the line.
 _STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
@@ -54,21 +56,6 @@ def configure(level: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-
-
-class AccessLine(msgspec.Struct, frozen=True):
-    """One request, as the access log writes it (field names match the JSON lines above)."""
-
-    ts: str
-    level: str
-    logger: str
-    msg: str
-    method: str
-    path: str
-    status: int
-    latency_ms: float
-    request_id: str
-    trkref: str | None
 
 
 class AccessLog:

@@ -1,0 +1,18 @@
+"""The access log's line as a msgspec Struct: apart from logs.py, which is compiled (see setup.py)."""
+
+import msgspec
+
+
+class AccessLine(msgspec.Struct, frozen=True):
+    """One request, as the access log writes it (the fields of logs.JsonFormatter's lines, and the request's)."""
+
+    ts: str
+    level: str
+    logger: str
+    msg: str
+    method: str
+    path: str
+    status: int
+    latency_ms: float
+    request_id: str
+    trkref: str | None
