@@ -14,24 +14,29 @@ import os
 
 from setuptools import setup
 
-# The request path of a single order (bench/handler.py: about 30% fewer instructions per request).
+# The request path of a single order (bench/handler.py: about 30% fewer instructions per request),
+# and processing's (the plan, the merge, the stores' Python around each statement).
 # Left out: modules that define msgspec Structs (mypyc rewrites class annotations: `UUID | None`
 # became `type`, and msgspec decodes by them; a test keeps Structs out of this list), modules of
 # async generators (mypyc cannot compile them: adapters/postgres.py), and everything off the hot path
-# (start-up, the command line, migrations, processing).
+# (start-up, the command line, migrations, the relay).
 COMPILED = [
     "domain/access.py",
     "domain/codes.py",
     "domain/credentials.py",
     "domain/fields.py",
     "domain/formats.py",
+    "domain/merge.py",
     "domain/metadata.py",
     "domain/objects.py",
     "domain/ratelimit.py",
     "domain/validation.py",
     "service/auth.py",
+    "service/processing.py",
     "service/ratelimit.py",
     "service/submit.py",
+    "adapters/pg_processing.py",
+    "adapters/sqlite_processing.py",
     "adapters/writer.py",
     "entrypoints/http/answers.py",
     "entrypoints/http/app.py",

@@ -8,10 +8,9 @@ may run in any order, concurrently (serialised per order), or again after a cras
 
 import datetime as dt
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
-
-import msgspec
 
 # The fields that identify the order: equal in every submission merged into it.
 IDENTITY = ("trkref", "order_ref")
@@ -25,14 +24,16 @@ def stamp(received_at: dt.datetime, submission_id: UUID) -> str:
     return f"{utc}/{submission_id}"
 
 
-class Canonical(msgspec.Struct, frozen=True):
+@dataclass(frozen=True, slots=True)
+class Canonical:
     """A merged order: the document shown and published, and each field's source stamp."""
 
     document: dict[str, Any]
     stamps: dict[str, str]
 
 
-class Submitted(msgspec.Struct, frozen=True):
+@dataclass(frozen=True, slots=True)
+class Submitted:
     """One accepted submission, as the merge sees it: its stamp and its normalised order."""
 
     stamp: str
