@@ -54,7 +54,7 @@ def _extensions() -> list[object]:
         return []
     from mypyc.build import mypycify  # noqa: PLC0415 - only a compiling build needs mypyc
 
-    return list(mypycify([f"src/order_intake/{module}" for module in COMPILED], opt_level="3"))
+    return mypycify([f"src/order_intake/{module}" for module in COMPILED], opt_level="3")
 
 
 setup(ext_modules=_extensions())

@@ -31,7 +31,7 @@ _PARENTS = {"organisation_id": "organisations", "api_key_id": "api_keys"}
 
 
 def _sqlite_name(column: str) -> str:
-    return f"fk_submissions_{column}"
+    return _SQLITE_CONVENTION["fk"] % {"table_name": "submissions", "column_0_name": column}
 
 
 def upgrade() -> None:
