@@ -93,18 +93,24 @@ async def _insert_batches(conn: "PoolConnectionProxy[asyncpg.Record]", batches: 
 
 
 async def _insert_submissions(conn: "PoolConnectionProxy[asyncpg.Record]", s: Sequence[NewSubmission]) -> None:
-    await conn.execute(
-        sql.INSERT_SUBMISSIONS,
-        [r.id for r in s],
-        [r.organisation_id for r in s],
-        [r.api_key_id for r in s],
-        [r.received_at for r in s],
-        [r.body for r in s],
-        [r.normalised.decode() for r in s],
-        [r.order_ref for r in s],
-        [r.idempotency_key for r in s],
-        [r.request_id for r in s],
-        [r.batch_id for r in s],
+    await conn.copy_records_to_table(
+        sql.SUBMISSIONS_TABLE,
+        columns=sql.SUBMISSION_COLUMNS,
+        records=[
+            (
+                r.id,
+                r.organisation_id,
+                r.api_key_id,
+                r.received_at,
+                r.body,
+                r.normalised.decode(),
+                r.order_ref,
+                r.idempotency_key,
+                r.request_id,
+                r.batch_id,
+            )
+            for r in s
+        ],
     )
 
 
