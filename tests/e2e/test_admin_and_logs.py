@@ -101,6 +101,26 @@ def test_revocation_takes_effect_within_5_seconds_with_the_default_auth_cache(
         server.stop()
 
 
+def test_with_the_auth_cache_on_a_key_that_just_passed_still_refuses_a_wrong_secret(
+    db_url: str, tenants: Tenants, run_dir: Path
+) -> None:
+    """The cache remembers credentials that passed, not the key: any other secret for it is refused."""
+    del tenants  # the organisations must exist
+    key = create_key(db_url, "--trkref", "TRKREF123")
+    other = create_key(db_url, "--trkref", "TRKREF123")
+    server = Server(db_url, run_dir / f"cache-{secrets.token_hex(3)}.log").start()
+    try:
+        with httpx.Client(base_url=server.base_url, timeout=10) as c:
+            accepted_id(post_order(c, key.auth), WARNINGS)
+            accepted_id(post_order(c, key.auth), WARNINGS)  # now remembered
+            for secret in ("", key.password[:-1], key.password + "x", key.password + ":x", other.password):
+                assert_unauthorized(post_order(c, (key.username, secret)))
+            accepted_id(post_order(c, key.auth), WARNINGS)
+            accepted_id(post_order(c, other.auth), WARNINGS)
+    finally:
+        server.stop()
+
+
 def _request_lines(log: str, request_ids: set[str]) -> list[dict[str, Any]] | None:
     lines = []
     for raw in log.splitlines():
