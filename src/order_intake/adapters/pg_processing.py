@@ -165,14 +165,11 @@ async def _write(
             [x.updated_at for x in c],
         )
     if events:
-        e = events
-        await conn.execute(
-            sql.INSERT_EVENTS,
-            [x.event_id for x in e],
-            [x.organisation_id for x in e],
-            [x.canonical_id for x in e],
-            [x.version for x in e],
-            [x.routing_key for x in e],
-            [x.payload for x in e],
-            [x.created_at for x in e],
+        await conn.copy_records_to_table(
+            sql.OUTBOX_TABLE,
+            columns=sql.EVENT_COLUMNS,
+            records=[
+                (x.event_id, x.organisation_id, x.canonical_id, x.version, x.routing_key, x.payload, x.created_at)
+                for x in events
+            ],
         )

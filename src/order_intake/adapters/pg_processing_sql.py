@@ -30,11 +30,9 @@ ON CONFLICT (organisation_id, order_ref) DO UPDATE
    SET version = EXCLUDED.version, document = EXCLUDED.document, stamps = EXCLUDED.stamps,
        updated_at = EXCLUDED.updated_at
 """
-INSERT_EVENTS = """
-INSERT INTO outbox (event_id, organisation_id, canonical_id, version, routing_key, payload, created_at)
-SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::uuid[], $4::int[], $5::text[], $6::bytea[],
-                     $7::timestamptz[])
-"""
+# Events go in by binary COPY, like submissions (see postgres_sql.SUBMISSION_COLUMNS); id is the table's.
+OUTBOX_TABLE = "outbox"
+EVENT_COLUMNS = ("event_id", "organisation_id", "canonical_id", "version", "routing_key", "payload", "created_at")
 MARK_PROCESSED = """
 UPDATE submissions s SET state = 'processed', processed_at = $1, canonical_id = d.canonical_id
   FROM unnest($2::uuid[], $3::uuid[]) AS d(id, canonical_id)
