@@ -76,9 +76,11 @@ class LagSampler(Sampler):
         """One lag reading."""
         self.samples.append(lag_seconds(self._url))
 
-    def drain_seconds(self, timeout: float = 120.0) -> float:
-        """After the load: how long until nothing waits (the backlog left when the load stopped)."""
+    def drain_seconds(self, timeout: float = 120.0) -> float | None:
+        """After the load: how long until nothing waits (the backlog left at the end); None past `timeout`."""
         started = time.monotonic()
-        while lag_seconds(self._url) > 0 and time.monotonic() - started < timeout:
+        while lag_seconds(self._url) > 0:
+            if time.monotonic() - started > timeout:
+                return None
             time.sleep(0.1)
         return time.monotonic() - started
