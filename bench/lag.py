@@ -8,6 +8,9 @@ from typing import Self
 
 import asyncpg
 
+# How long a benchmark waits, after its load, for processing to catch up.
+DRAIN_TIMEOUT = 120.0
+
 _PG_LAG = """
 SELECT coalesce(extract(epoch FROM now() - min(received_at)), 0)::float8
   FROM submissions WHERE state = 'accepted'
@@ -76,7 +79,7 @@ class LagSampler(Sampler):
         """One lag reading."""
         self.samples.append(lag_seconds(self._url))
 
-    def drain_seconds(self, timeout: float = 120.0) -> float | None:
+    def drain_seconds(self, timeout: float = DRAIN_TIMEOUT) -> float | None:
         """After the load: how long until nothing waits (the backlog left at the end); None past `timeout`."""
         started = time.monotonic()
         while lag_seconds(self._url) > 0:
@@ -84,3 +87,13 @@ class LagSampler(Sampler):
                 return None
             time.sleep(0.1)
         return time.monotonic() - started
+
+
+def drained(drain: float | None) -> str:
+    """What drain_seconds found, for a benchmark's report."""
+    if drain is not None:
+        return f"backlog gone {drain:.1f} s after the load stopped"
+    return (
+        f"BACKLOG NOT GONE {DRAIN_TIMEOUT:.0f} s after the load stopped: processing did not keep up or failed "
+        "(see the server's log), so these figures are not of processing every order"
+    )

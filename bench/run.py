@@ -22,7 +22,7 @@ from pathlib import Path
 
 import asyncpg
 import httpx
-from lag import LagSampler
+from lag import LagSampler, drained
 
 HERE = Path(__file__).parent
 BIN = Path(sys.executable).with_name("order-intake")
@@ -261,13 +261,7 @@ def run_service(backend: str, args: argparse.Namespace, workdir: Path) -> tuple[
             print(
                 f"{backend}: processing {args.processing}: lag during the run max {samples[-1]:.2f} s, "
                 f"median {samples[len(samples) // 2]:.2f} s ({len(samples)} samples), max by quarter of the run "
-                f"{' / '.join(f'{q:.2f}' for q in quarters)} s; "
-                + (
-                    f"backlog gone {drain:.1f} s after the load stopped"
-                    if drain is not None
-                    else "BACKLOG NOT GONE 120 s after the load stopped: processing did not keep up or failed "
-                    "(see the server's log), so these figures are not of processing every order"
-                ),
+                f"{' / '.join(f'{q:.2f}' for q in quarters)} s; {drained(drain)}",
                 flush=True,
             )
     finally:
