@@ -51,10 +51,11 @@ class Authenticator:
 
     async def authenticate(self, authorization: str | None) -> ApiKey | None:
         """The calling key, or None for missing, malformed, unknown, wrong or revoked credentials."""
-        if authorization is not None:
-            passed = self._passed.get(authorization)
-            if passed is not None and passed[0] > self._clock():
-                return passed[1]
+        if authorization is None:
+            return None  # what parse_basic answers for no header
+        passed = self._passed.get(authorization)
+        if passed is not None and passed[0] > self._clock():
+            return passed[1]
         credentials = parse_basic(authorization)
         if credentials is None:
             return None
@@ -67,7 +68,7 @@ class Authenticator:
         if not secret_matches(password, key.secret_salt, key.secret_hash) or key.revoked:
             return None
         entry = self._cache.get(username)
-        if entry is not None and authorization is not None:  # with the cache off, nothing is remembered
+        if entry is not None:  # with the cache off, nothing is remembered
             _remember(self._passed, authorization, (entry[0], key), self._max_entries)
         return key
 
