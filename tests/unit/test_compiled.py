@@ -33,6 +33,67 @@ def test_no_compiled_module_defines_a_msgspec_struct() -> None:
     assert defining == []
 
 
+def _awaits(nodes: list[ast.stmt]) -> bool:
+    return any(isinstance(node, ast.Await) for statement in nodes for node in ast.walk(statement))
+
+
+def _raises(nodes: list[ast.stmt]) -> bool:
+    return any(isinstance(node, ast.Raise) for statement in nodes for node in ast.walk(statement))
+
+
+def unwinding_awaits(tree: ast.AST) -> list[str]:
+    """Where a coroutine awaits while an exception unwinds: `async with`, `finally` that awaits, await then re-raise."""
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.AsyncWith):
+            found.append(f"line {node.lineno}: async with")
+        elif isinstance(node, ast.Try | ast.TryStar):
+            if _awaits(node.finalbody):
+                found.append(f"line {node.lineno}: await in finally")
+            found.extend(
+                f"line {handler.lineno}: await, then raise, in except"
+                for handler in node.handlers
+                if _awaits(handler.body) and _raises(handler.body)
+            )
+    return found
+
+
+def test_no_compiled_coroutine_awaits_while_an_exception_unwinds() -> None:
+    """Compiled code loses the exception (or crashes the process) when such an await suspends: a NUL in a URL did."""
+    found = []
+    for name in compiled.compiled_modules():
+        source = compiled.PACKAGE.parent / (name.replace(".", "/") + ".py")
+        found.extend(f"{name} {where}" for where in unwinding_awaits(ast.parse(source.read_text())))
+    assert found == []
+
+
+def test_the_unwinding_check_finds_each_shape() -> None:
+    """The check above is not vacuous: each shape it forbids is found, and a plain handler is not."""
+    source = """
+async def a(pool, fut):
+    async with pool:
+        pass
+    try:
+        await fut
+    finally:
+        await fut
+    try:
+        await fut
+    except ValueError:
+        await fut
+        raise
+    try:
+        await fut
+    except KeyError:
+        await fut
+"""
+    assert unwinding_awaits(ast.parse(source)) == [
+        "line 3: async with",
+        "line 5: await in finally",
+        "line 11: await, then raise, in except",
+    ]
+
+
 def test_a_source_edited_after_its_build_is_reported_stale(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The check the test session runs first: a source newer than its build, or a build left from an older list."""
     package = tmp_path / "order_intake"

@@ -2,13 +2,12 @@
 
 import datetime as dt
 import hashlib
-from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING
 
 import asyncpg
 
 from order_intake.adapters import pg_processing_sql as sql
-from order_intake.adapters.postgres import TIMEOUT, pooled
+from order_intake.adapters.postgres import TIMEOUT, on_connection
 from order_intake.adapters.processing_records import (
     Claimed,
     OrderKey,
@@ -80,9 +79,9 @@ class PgProcessingStore:
         if self._pool is not None:
             await self._pool.close()
 
-    def _connection(self) -> AbstractAsyncContextManager["PoolConnectionProxy[asyncpg.Record]"]:
+    def _pool_or_fail(self) -> asyncpg.Pool:
         assert self._pool is not None  # noqa: S101 - open() ran first
-        return pooled(self._pool)
+        return self._pool
 
     async def process(self, limit: int, plan: Planner) -> int:
         """Claim, lock the orders, read them, write the plan: one transaction.
@@ -90,60 +89,71 @@ class PgProcessingStore:
         The plan runs on the event loop: processing has a process of its own (`order-intake worker`),
         where handing it to a thread only added the hop and a fight for the GIL with the loop.
         """
-        async with self._connection() as conn, conn.transaction():
-            claimed = [
-                Claimed(
-                    id=r["id"],
-                    organisation_id=r["organisation_id"],
-                    trkref=r["trkref"],
-                    order_ref=r["order_ref"],
-                    received_at=r["received_at"],
-                    normalised=r["normalised"].encode(),
-                )
-                for r in await conn.fetch(sql.CLAIM, limit)
-            ]
-            if not claimed:
-                return 0
-            keys = list({(c.organisation_id, c.order_ref) for c in claimed})
-            await conn.execute(sql.LOCK_ORDERS, [lock_key(k) for k in keys])
-            rows = await conn.fetch(sql.SELECT_CANONICALS, [k[0] for k in keys], [k[1] for k in keys])
-            existing = {(r["organisation_id"], r["order_ref"]): _canonical(r) for r in rows}
-            result = plan(claimed, existing)
-            await _write(conn, result.canonicals, result.events)
-            await conn.execute(
-                sql.MARK_PROCESSED,
-                result.processed_at,
-                [p[0] for p in result.processed],
-                [p[1] for p in result.processed],
-            )
-        return len(claimed)
+        return await on_connection(self._pool_or_fail(), lambda conn: _process(conn, limit, plan), transaction=True)
 
     async def relay(self, limit: int, publish: Publisher) -> int:
         """Lock the oldest unsent events, publish them, mark them sent: one transaction."""
-        async with self._connection() as conn, conn.transaction():
-            rows = [_outbox_row(r) for r in await conn.fetch(sql.CLAIM_UNSENT, limit)]
-            if rows:
-                await publish(rows)
-                await conn.execute(sql.MARK_SENT, dt.datetime.now(dt.UTC), [r.id for r in rows])
-        return len(rows)
+        return await on_connection(self._pool_or_fail(), lambda conn: _relay(conn, limit, publish), transaction=True)
 
     async def events_after(self, after_id: int, trkref: str | None, limit: int) -> list[OutboxRow]:
         """Events past `after_id`, oldest first."""
-        async with self._connection() as conn:
-            return [_outbox_row(r) for r in await conn.fetch(sql.EVENTS_AFTER, after_id, trkref, limit)]
+        rows = await on_connection(
+            self._pool_or_fail(), lambda conn: conn.fetch(sql.EVENTS_AFTER, after_id, trkref, limit)
+        )
+        return [_outbox_row(r) for r in rows]
 
     async def get_canonical(self, organisation_id: int, order_ref: str) -> StoredCanonical | None:
         """One canonical order, or None."""
-        async with self._connection() as conn:
-            row = await conn.fetchrow(sql.SELECT_CANONICAL, organisation_id, order_ref, timeout=TIMEOUT)
+        row = await on_connection(
+            self._pool_or_fail(),
+            lambda conn: conn.fetchrow(sql.SELECT_CANONICAL, organisation_id, order_ref, timeout=TIMEOUT),
+        )
         return None if row is None else _canonical(row)
 
     async def backlog(self) -> tuple[float, int]:
         """Oldest unprocessed submission's age and unsent events."""
-        async with self._connection() as conn:
-            row = await conn.fetchrow(sql.BACKLOG, timeout=TIMEOUT)
+        row = await on_connection(self._pool_or_fail(), lambda conn: conn.fetchrow(sql.BACKLOG, timeout=TIMEOUT))
         assert row is not None  # noqa: S101 - an aggregate always answers one row
         return float(row[0]), int(row[1])
+
+
+# hot path: the functions below run inside on_connection; they hold no `async with` or `finally` of
+# their own (see on_connection for why).
+async def _process(conn: "PoolConnectionProxy[asyncpg.Record]", limit: int, plan: Planner) -> int:
+    claimed = [
+        Claimed(
+            id=r["id"],
+            organisation_id=r["organisation_id"],
+            trkref=r["trkref"],
+            order_ref=r["order_ref"],
+            received_at=r["received_at"],
+            normalised=r["normalised"].encode(),
+        )
+        for r in await conn.fetch(sql.CLAIM, limit)
+    ]
+    if not claimed:
+        return 0
+    keys = list({(c.organisation_id, c.order_ref) for c in claimed})
+    await conn.execute(sql.LOCK_ORDERS, [lock_key(k) for k in keys])
+    rows = await conn.fetch(sql.SELECT_CANONICALS, [k[0] for k in keys], [k[1] for k in keys])
+    existing = {(r["organisation_id"], r["order_ref"]): _canonical(r) for r in rows}
+    result = plan(claimed, existing)
+    await _write(conn, result.canonicals, result.events)
+    await conn.execute(
+        sql.MARK_PROCESSED,
+        result.processed_at,
+        [p[0] for p in result.processed],
+        [p[1] for p in result.processed],
+    )
+    return len(claimed)
+
+
+async def _relay(conn: "PoolConnectionProxy[asyncpg.Record]", limit: int, publish: Publisher) -> int:
+    rows = [_outbox_row(r) for r in await conn.fetch(sql.CLAIM_UNSENT, limit)]
+    if rows:
+        await publish(rows)
+        await conn.execute(sql.MARK_SENT, dt.datetime.now(dt.UTC), [r.id for r in rows])
+    return len(rows)
 
 
 async def _write(

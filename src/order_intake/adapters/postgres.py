@@ -3,9 +3,9 @@
 import asyncio
 import contextlib
 import datetime as dt
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 from uuid import UUID
 
 import asyncpg
@@ -57,6 +57,23 @@ async def pooled(pool: asyncpg.Pool) -> AsyncIterator["PoolConnectionProxy[async
         raise StoreUnavailable(str(exc)) from exc
     finally:
         await pool.release(conn)
+
+
+T = TypeVar("T")
+Work = Callable[["PoolConnectionProxy[asyncpg.Record]"], Awaitable[T]]
+
+
+async def on_connection(pool: asyncpg.Pool, work: Work[T], *, transaction: bool = False) -> T:
+    """`work` on a pooled connection (in one transaction if asked), the connection released whatever happens.
+
+    For the compiled modules (setup.py): mypyc's coroutines lose or crash on an exception thrown into
+    them while an `async with` awaits its exit, so their connections are taken and given back here.
+    """
+    async with pooled(pool) as conn:
+        if not transaction:
+            return await work(conn)
+        async with conn.transaction():
+            return await work(conn)
 
 
 async def keep_session(conn: asyncpg.Connection) -> None:
