@@ -14,7 +14,7 @@ OrderIntakeError
 ├── BrokerUnavailable      the message broker cannot be reached or did not confirm (events stay in the outbox)
 ├── LimiterUnavailable     the rate-limit store (Redis) failed or was slow (the request passes unchecked)
 ├── WriterClosed           the group-commit writer is draining for shutdown (HTTP 503)
-├── ClientGone             the client disconnected before its body arrived (nothing answered)
+├── IncompleteBody         the body's framing broke or its connection ended before its end (HTTP 400)
 └── BodyTimeout            the body did not arrive in time (HTTP 408)
 """
 
@@ -59,8 +59,8 @@ class BodyTimeout(OrderIntakeError):  # noqa: N818 - named for the answer it get
     """The client did not send its whole body within the configured time."""
 
 
-class ClientGone(OrderIntakeError):  # noqa: N818 - a state of the connection, not a failure of ours
-    """The client disconnected before its body arrived."""
+class IncompleteBody(OrderIntakeError):  # noqa: N818 - a state of the request, not a failure of ours
+    """The body ended before its framing said it would: a bad chunk, a cut connection, a short Content-Length."""
 
 
 class LimiterUnavailable(OrderIntakeError):  # noqa: N818 - named like StoreUnavailable, for the state it reports

@@ -11,7 +11,7 @@ class AccessLine(msgspec.Struct, frozen=True):
     logger: str
     msg: str
     method: str
-    path: str
+    route: str
     status: int
     latency_ms: float
     request_id: str

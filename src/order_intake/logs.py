@@ -29,9 +29,13 @@ class JsonFormatter(logging.Formatter):
             "msg": record.getMessage(),
         }
         line.update((k, v) for k, v in vars(record).items() if k not in _STANDARD)
-        if record.exc_info:
-            line["exception"] = self.formatException(record.exc_info)
-        return _encoder.encode(line).decode()
+        exc_info = _exc_info(getattr(record, "exc_info", None))
+        if exc_info is not None:
+            line["exception"] = self.formatException(exc_info)
+        try:
+            return _encoder.encode(line).decode()
+        except (TypeError, ValueError, OverflowError):  # an `extra` value JSON cannot hold: its type instead
+            return _encoder.encode({k: _plain(v) for k, v in line.items()}).decode()
 
     def formatException(self, ei: Any) -> str:  # noqa: N802, ANN401 - logging's own name and type
         """Where it failed and what kind of error, never the error's text.
@@ -47,6 +51,27 @@ class JsonFormatter(logging.Formatter):
             chain.append(type(exc).__qualname__ + (f" (SQLSTATE {sqlstate})" if sqlstate else ""))
             exc = exc.__cause__ or exc.__context__
         return frames + " <- ".join(chain or [getattr(kind, "__qualname__", "Exception")])
+
+
+def _plain(value: object) -> object:
+    """A value as a log line may hold it: JSON scalars as they are, anything else as its type's name."""
+    return value if isinstance(value, str | int | float | bool | None) else type(value).__name__
+
+
+def _exc_info(value: object) -> tuple[Any, Any, Any] | None:
+    """A record's exc_info as the (type, value, traceback) it means, whatever a caller put there.
+
+    Loggers are called with exc_info=True, False, an exception or a tuple, and some libraries build
+    records by hand: only a tuple, an exception or True (the exception being handled) has one.
+    """
+    if isinstance(value, tuple) and len(value) == _EXC_INFO_PARTS and value[0] is not None:
+        return value
+    if isinstance(value, BaseException):
+        return type(value), value, value.__traceback__
+    if value is True:
+        current = sys.exc_info()
+        return current if current[0] is not None else None
+    return None
 
 
 def configure(level: str) -> None:
@@ -84,13 +109,13 @@ class AccessLog:
         return f"{self._stamp}.{int((now - second) * 1000):03d}Z"
 
     def request(  # noqa: PLR0913 - one argument per field of the line
-        self, *, method: str, path: str, status: int, latency_ms: float, request_id: str, trkref: str | None
+        self, *, method: str, route: str, status: int, latency_ms: float, request_id: str, trkref: str | None
     ) -> None:
-        """Queue one line."""
+        """Queue one line: the route's template, never the path (its parameters may be e-mail addresses)."""
         if not self.enabled:
             return
         line = AccessLine(
-            self._now(), "info", "order_intake.http", "request", method, path, status, latency_ms, request_id, trkref
+            self._now(), "info", "order_intake.http", "request", method, route, status, latency_ms, request_id, trkref
         )
         _line_encoder.encode_into(line, self._buffer, -1)
         self._buffer += b"\n"
@@ -122,4 +147,5 @@ class AccessLog:
 _line_encoder = msgspec.json.Encoder()
 _FLUSH_BYTES = 64 * 1024
 _MAX_CHAIN = 8
+_EXC_INFO_PARTS = 3
 _MAX_PENDING = 16 * 1024 * 1024

@@ -11,6 +11,7 @@ from order_intake.errors import BodyTimeout
 class _Scope:
     method = "POST"
     path = "/v4/organisations/T/customer_order"
+    http_version = "1.1"
 
     def __init__(self, length: int) -> None:
         self.headers = {"content-length": str(length)}

@@ -2,6 +2,7 @@
 
 import asyncio
 import fcntl
+import json
 import logging
 import os
 import sys
@@ -26,6 +27,33 @@ def test_a_logged_exception_shows_its_type_and_frames_but_never_its_text() -> No
     assert "test_logs.py" in line
 
 
+def test_a_record_of_any_exc_info_a_caller_can_give_is_formatted() -> None:
+    """exc_info False, True outside a handler, an exception or a tuple: a line each, never a crash.
+
+    asyncio's own handler logs with exc_info=False; once this took down a server process.
+    """
+    formatter = JsonFormatter()
+    error = ValueError("jane.doe@example.com")
+    cases: list[object] = [False, True, None, error, (ValueError, error, None), (None, None, None), "odd"]
+    lines = []
+    for exc_info in cases:
+        record = logging.LogRecord("t", logging.ERROR, __file__, 1, "failed", (), None)
+        record.exc_info = exc_info  # type: ignore[assignment] # what callers do, whatever the hints say
+        lines.append(json.loads(formatter.format(record)))
+    assert [line.get("exception", "").endswith("ValueError") for line in lines] == [
+        False, False, False, True, True, False, False
+    ]
+    assert all(line["msg"] == "failed" for line in lines)
+    assert "jane.doe" not in str(lines)
+
+
+def test_an_extra_field_json_cannot_hold_is_written_as_its_type() -> None:
+    """A line is always written: a value of another kind in `extra` becomes its type's name."""
+    record = logging.LogRecord("t", logging.WARNING, __file__, 1, "odd extra", (), None)
+    record.peer = object()
+    assert json.loads(JsonFormatter().format(record))["peer"] == "object"
+
+
 def test_access_log_keeps_lines_when_stderr_is_a_full_pipe_and_writes_them_later() -> None:
     """A full non-blocking pipe: flush returns at once; once the reader drains it, every line arrives."""
     reader, writer = os.pipe()
@@ -40,7 +68,7 @@ def test_access_log_keeps_lines_when_stderr_is_a_full_pipe_and_writes_them_later
         async def log_some() -> AccessLog:
             log = AccessLog(enabled=True, fd=writer)
             for n in range(3):
-                log.request(method="POST", path="/p", status=202, latency_ms=1.0, request_id=f"r{n}", trkref=None)
+                log.request(method="POST", route="/p", status=202, latency_ms=1.0, request_id=f"r{n}", trkref=None)
             log.flush()  # returns although nothing can be written
             return log
 

@@ -17,6 +17,10 @@ INTERNAL_ERROR: Final = "Internal server error"
 SERVICE_UNAVAILABLE: Final = "Service unavailable"
 REQUEST_TIMEOUT: Final = "Request timeout"
 TOO_MANY_REQUESTS: Final = "Too many requests"
+# 400s of the HTTP layer itself: a request whose framing or headers cannot be trusted.
+INCOMPLETE_BODY: Final = "Incomplete request body"
+DUPLICATE_AUTHORIZATION: Final = "More than one Authorization header"
+BAD_HOST: Final = "An HTTP/1.1 request needs exactly one Host header"
 # The name of the one quota policy in the RateLimit-Policy and RateLimit headers.
 RATE_LIMIT_POLICY: Final = "default"
 INVALID_IDEMPOTENCY_KEY: Final = "Invalid Idempotency-Key"

@@ -14,6 +14,7 @@ __all__ = [
     "Check",
     "Errors",
     "Kind",
+    "could_be_stored",
     "fail",
     "is_number",
     "plain_number",
@@ -27,6 +28,21 @@ MAX_TEXT: Final = 255
 # How many texts each remembering check keeps (an lru_cache of a pure function of the text, for
 # short texts only, called inline: a wrapper's call would cost what the cache saves).
 REMEMBERED: Final = 4096
+
+
+def could_be_stored(text: str, maximum: int = MAX_TEXT) -> bool:
+    """Whether a text from elsewhere (a URL's path) could equal a stored text field, without asking the store.
+
+    Stored texts are stripped, at most `maximum` characters, and hold neither U+0000 (PostgreSQL
+    cannot store it) nor a lone surrogate (not UTF-8): anything else is unknown before any query.
+    """
+    if not 0 < len(text) <= maximum or "\x00" in text or text.strip() != text:
+        return False
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 class Errors:

@@ -119,6 +119,8 @@ def _serve(host: str, port: int, workers: int) -> None:
         # HTTP/1.1 only: in "auto" mode the protocol sniffing waits for the first bytes before HTTP/1's
         # header timer starts, so a connection that never sends anything was never closed.
         http=HTTPModes.http1,
+        # No WebSocket endpoint exists: an Upgrade request is served as the plain HTTP request it also is.
+        websockets=False,
         backlog=_BACKLOG,
         backpressure=connections,
         # Headers must arrive within the header timeout, counted from the connection's opening or its

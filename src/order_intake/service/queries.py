@@ -16,6 +16,7 @@ from order_intake.domain.answers import (
     Organisations,
     Submission,
 )
+from order_intake.domain.fields import could_be_stored
 from order_intake.domain.order import CustomerOrder
 
 _order = msgspec.json.Decoder(CustomerOrder, float_hook=Decimal)
@@ -50,7 +51,12 @@ async def find_submission(*, store: Store, organisation: Organisation, submissio
 async def find_canonical(
     *, store: ProcessingStore, organisation: Organisation, order_ref: str
 ) -> CanonicalOrder | None:
-    """The organisation's canonical order with this order_ref; None when there is none (yet)."""
+    """The organisation's canonical order with this order_ref; None when there is none (yet).
+
+    An order_ref no order can have (U+0000, too long, not UTF-8) is not looked up: drivers refuse some.
+    """
+    if not could_be_stored(order_ref):
+        return None
     stored = await store.get_canonical(organisation.id, order_ref)
     if stored is None:
         return None

@@ -11,9 +11,10 @@ from order_intake import logs
 from order_intake.bootstrap import Services
 from order_intake.config import Settings, load_settings
 from order_intake.domain import catalogue
+from order_intake.domain.access import is_valid_trkref
 from order_intake.entrypoints.http import answers, batch_routes, openapi, openapi_paths, routes
 from order_intake.entrypoints.http.exchange import Exchange, Protocol_, Scope
-from order_intake.errors import BodyTimeout, ClientGone, StoreUnavailable, WriterClosed
+from order_intake.errors import BodyTimeout, IncompleteBody, StoreUnavailable, WriterClosed
 
 if TYPE_CHECKING:
     from order_intake.entrypoints.http.worker_start import EarlyStop
@@ -69,9 +70,15 @@ _BY_LENGTH: dict[int, list[_Compiled]] = _by_length()
 
 
 def _match(path: str) -> tuple[Shape, dict[str, Handler], list[str]] | None:
-    if path.endswith("/") and path != "/":
+    """The route of a path, its methods and its parameters; None unless every segment is there exactly once.
+
+    `//v4/organisations`, `/v4//organisations` and a trailing slash match nothing: no segment is empty.
+    """
+    if not path.startswith("/"):
         return None
-    segments = path.strip("/").split("/") if path != "/" else []
+    segments = path[1:].split("/") if path != "/" else []
+    if "" in segments:
+        return None
     for shape, fixed, params, methods in _BY_LENGTH.get(len(segments), ()):
         for index, text in fixed:
             if segments[index] != text:
@@ -127,8 +134,8 @@ class App:
         started = time.perf_counter()
         try:
             await self._dispatch(ex)
-        except ClientGone:
-            ex.status = 499
+        except IncompleteBody:
+            await answers.message(ex, 400, catalogue.INCOMPLETE_BODY, [("connection", "close")])
         except BodyTimeout:
             await answers.message(ex, 408, catalogue.REQUEST_TIMEOUT, [("connection", "close")])
         except (StoreUnavailable, WriterClosed):
@@ -145,14 +152,18 @@ class App:
         latency_ms = round(elapsed * 1000, 3)
         self._access.request(
             method=ex.method,
-            path=ex.path,
+            route=ex.route,
             status=ex.status,
             latency_ms=latency_ms,
             request_id=ex.request_id,
-            trkref=ex.trkref,
+            trkref=ex.trkref if ex.trkref is not None and is_valid_trkref(ex.trkref) else None,  # never an e-mail
         )
 
     async def _dispatch(self, ex: Exchange) -> None:
+        problem = ex.header_problem()
+        if problem is not None:
+            await answers.message(ex, 400, problem, [("connection", "close")])
+            return
         found = _match(ex.path)
         if found is None:
             await answers.message(ex, 404, catalogue.NOT_FOUND)
