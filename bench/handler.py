@@ -34,14 +34,23 @@ PATH = "/v4/organisations/BENCH/customer_order"
 CLIENTS = 64
 
 
+class _Headers(dict[str, str]):
+    """Request headers as granian's RSGIHeaders offers them (each name sent once here)."""
+
+    def get_all(self, key: str) -> list[str]:
+        value = self.get(key)
+        return [] if value is None else [value]
+
+
 class _Scope:
     """What the app reads of an RSGI scope."""
 
-    __slots__ = ("headers", "method", "path")
+    __slots__ = ("headers", "http_version", "method", "path")
 
-    def __init__(self, headers: dict[str, str]) -> None:
+    def __init__(self, headers: _Headers) -> None:
         self.method = "POST"
         self.path = PATH
+        self.http_version = "1.1"
         self.headers = headers
 
 
@@ -69,11 +78,11 @@ def _serve(args: argparse.Namespace, url: str) -> None:
     from order_intake.entrypoints.http.worker_start import EarlyStop  # noqa: PLC0415
 
     body = (HERE / "order.json").read_bytes()
-    headers = {
-        "authorization": "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode(),
-        "content-type": "application/json",
-        "content-length": str(len(body)),
-    }
+    headers = _Headers(
+        host="127.0.0.1",
+        authorization="Basic " + base64.b64encode(f"{username}:{password}".encode()).decode(),
+        **{"content-type": "application/json", "content-length": str(len(body))},
+    )
     app = create_app(EarlyStop())
     loop = uvloop.new_event_loop()
     asyncio.set_event_loop(loop)

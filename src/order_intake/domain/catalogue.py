@@ -24,6 +24,7 @@ BAD_HOST: Final = "An HTTP/1.1 request needs exactly one Host header"
 # The name of the one quota policy in the RateLimit-Policy and RateLimit headers.
 RATE_LIMIT_POLICY: Final = "default"
 INVALID_IDEMPOTENCY_KEY: Final = "Invalid Idempotency-Key"
+MAX_IDEMPOTENCY_KEY: Final = 255
 IDEMPOTENCY_KEY_REUSED: Final = "Idempotency-Key reused with a different body"
 IDEMPOTENCY_KEY_REUSED_DETAIL: Final = "this Idempotency-Key was first used with a different request body"
 IDEMPOTENCY_KEY_IN_PROGRESS: Final = "A request with this Idempotency-Key is in progress"
@@ -84,6 +85,8 @@ def more_errors(count: int) -> str:
 MAX_BATCH: Final = 10_000
 # One order's body, alone or as a batch element: larger is "Payload too large" (413 alone; an element error in a batch).
 MAX_ORDER_BYTES: Final = 1024 * 1024
+# A whole batch's body: larger is "Payload too large" (413).
+MAX_BATCH_BYTES: Final = 16 * 1024 * 1024
 BATCH_ACCEPTED: Final = "Batch Accepted"
 BATCH_PARTIAL: Final = "Batch partially accepted"
 BATCH_INVALID: Final = "Batch is invalid"

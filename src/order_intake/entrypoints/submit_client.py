@@ -13,11 +13,11 @@ import click
 import httpx
 import msgspec
 
+from order_intake.domain import catalogue
 from order_intake.domain.jsonbody import parse_body
 from order_intake.entrypoints.order_files import OrderFile
 from order_intake.errors import OrderFileError, SubmitFailed
 
-MAX_BATCH = 10_000
 MAX_ATTEMPTS = 5
 FIRST_DELAY = 0.5
 MAX_DELAY = 60.0
@@ -153,7 +153,11 @@ def _send_file(orders: OrderFile, client: httpx.Client, batch_size: int, run: _R
 @click.option("--user", required=True, envvar="ORDER_INTAKE_USER", show_envvar=True, help="API key username.")
 @click.option("--password", required=True, envvar="ORDER_INTAKE_PASSWORD", show_envvar=True, help="API key password.")
 @click.option(
-    "--batch-size", default=1000, show_default=True, type=click.IntRange(1, MAX_BATCH), help="Orders per request."
+    "--batch-size",
+    default=1000,
+    show_default=True,
+    type=click.IntRange(1, catalogue.MAX_BATCH),
+    help="Orders per request.",
 )
 @click.option(
     "--rejected-file",

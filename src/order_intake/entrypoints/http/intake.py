@@ -1,4 +1,4 @@
-"""What single and batch submission routes share: reading the request, answering the common outcomes."""
+"""What single and batch submission endpoints share: reading the request, answering the common outcomes."""
 
 import datetime as dt
 from collections.abc import Callable
@@ -11,38 +11,36 @@ from order_intake.entrypoints.http.exchange import Exchange
 from order_intake.service.outcomes import IdempotencyInProgress, IdempotencyMismatch, MalformedBody, Replayed
 from order_intake.service.submit import Request
 
-MAX_IDEMPOTENCY_KEY = 255
-
 Shared = Replayed | MalformedBody | IdempotencyMismatch | IdempotencyInProgress
 
 
-def _idempotency_key(ex: Exchange) -> str | bool | None:
-    """The header's value; None when absent, False when unusable."""
+def _idempotency_key(ex: Exchange) -> str | None:
+    """The header's value, None when absent; Refused (400) when unusable."""
     raw = ex.header("idempotency-key")
     if raw is None:  # granian hides a value that is not ASCII, but the name is still there
-        return False if ex.has_header("idempotency-key") else None
-    key = raw.strip()
-    return key if 0 < len(key) <= MAX_IDEMPOTENCY_KEY and key.isascii() and key.isprintable() else False
-
-
-async def receive(ex: Exchange, key: ApiKey, organisation: Organisation | None, limit: int) -> Request | None:
-    """The request once its Idempotency-Key and body pass (else answers 400 or 413 and returns None)."""
-    idempotency_key = _idempotency_key(ex)
-    if idempotency_key is False:
-        await answers.message(ex, 400, catalogue.INVALID_IDEMPOTENCY_KEY)
+        if ex.has_header("idempotency-key"):
+            raise answers.refusal(400, catalogue.INVALID_IDEMPOTENCY_KEY)
         return None
+    key = raw.strip()
+    if 0 < len(key) <= catalogue.MAX_IDEMPOTENCY_KEY and key.isascii() and key.isprintable():
+        return key
+    raise answers.refusal(400, catalogue.INVALID_IDEMPOTENCY_KEY)
+
+
+async def receive(ex: Exchange, key: ApiKey, organisation: Organisation | None, limit: int) -> Request:
+    """The request once its Idempotency-Key and body pass (400 or 413 refused)."""
+    idempotency_key = _idempotency_key(ex)
     body = await ex.read_body(limit)
     if body is None:
         # The rest of the body is never read, so the connection cannot carry another request: say so,
         # or a client that reuses it finds it closed under its next request.
-        await answers.message(ex, 413, catalogue.PAYLOAD_TOO_LARGE, [("connection", "close")])
-        return None
+        raise answers.refusal(413, catalogue.PAYLOAD_TOO_LARGE, [("connection", "close")])
     return Request(
         key=key,
         organisation=organisation,
         path=ex.path,
         body=body,
-        idempotency_key=idempotency_key if isinstance(idempotency_key, str) else None,
+        idempotency_key=idempotency_key,
         request_id=ex.request_id,
         received_at=dt.datetime.now(dt.UTC),
     )

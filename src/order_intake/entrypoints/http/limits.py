@@ -26,13 +26,11 @@ def rate_limit_headers(decision: Decision) -> Headers:
     return [("ratelimit-policy", _policy(decision.limit)), ("ratelimit", state)]
 
 
-async def admit(limiter: RateLimiter, ex: Exchange, key: ApiKey) -> bool:
-    """Take a token for this key: True to go on (its headers ride on the answer), else 429 answered here."""
+async def admit(limiter: RateLimiter, ex: Exchange, key: ApiKey) -> None:
+    """Take a token for this key (its headers then ride on the answer); Refused (429) when there is none."""
     decision = await limiter.check(key)
     if decision.limit.unlimited:
-        return True
+        return
     ex.limit_headers = rate_limit_headers(decision)
-    if decision.allowed:
-        return True
-    await answers.message(ex, 429, catalogue.TOO_MANY_REQUESTS, [("retry-after", str(decision.retry_after))])
-    return False
+    if not decision.allowed:
+        raise answers.refusal(429, catalogue.TOO_MANY_REQUESTS, [("retry-after", str(decision.retry_after))])

@@ -21,8 +21,8 @@ from order_intake.domain.answers import (
 )
 from order_intake.domain.order import decimals_as_numbers
 from order_intake.domain.validation import input_json_schema
-from order_intake.entrypoints.http.exchange import Exchange
-from order_intake.entrypoints.http.openapi_paths import REF, paths
+from order_intake.entrypoints.http.operations import REF
+from order_intake.entrypoints.http.table import openapi_paths
 
 _ANSWERS = (
     Message,
@@ -50,12 +50,7 @@ def document() -> bytes:
     doc = {
         "openapi": "3.1.0",
         "info": {"title": "order-intake: customer order API", "version": __version__},
-        "paths": paths(),
+        "paths": openapi_paths(),
         "components": {"schemas": schemas, "securitySchemes": {"basic": {"type": "http", "scheme": "basic"}}},
     }
     return msgspec.json.encode(doc)
-
-
-async def serve(ctx: object, ex: Exchange) -> None:  # noqa: ARG001 - every handler takes the context
-    """GET /openapi.json."""
-    await ex.answer_bytes(200, document())

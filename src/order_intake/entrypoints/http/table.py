@@ -1,0 +1,48 @@
+"""Every HTTP route, declared once: its template, method, endpoint and OpenAPI operation.
+
+The router (router.py), the metrics' and the access log's route label (the template) and the OpenAPI
+document's paths (openapi.py) are all made from this table.
+"""
+
+from dataclasses import dataclass
+from typing import Any, Final
+
+from order_intake.entrypoints.http import batch_endpoints, endpoints, operations
+from order_intake.entrypoints.http.context import Endpoint
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """One method of one path template (`{name}` is a parameter, a whole segment)."""
+
+    template: str
+    method: str
+    endpoint: Endpoint
+    operation: dict[str, Any]
+
+
+ROUTES: Final = (
+    Route("/v4/organisations", "GET", endpoints.list_organisations, operations.ORGANISATIONS),
+    Route("/v4/organisations/{trkref}/customer_order", "POST", endpoints.submit, operations.SUBMIT),
+    Route("/v4/organisations/{trkref}/customer_order/{id}", "GET", endpoints.show_submission, operations.SHOW),
+    Route(
+        "/v4/organisations/{trkref}/customer_orders/{order_ref}",
+        "GET",
+        endpoints.show_customer_order,
+        operations.SHOW_CANONICAL,
+    ),
+    Route("/v4/customer_orders", "POST", batch_endpoints.submit, operations.SUBMIT_BATCH),
+    Route("/v4/customer_orders/{batch_id}", "GET", batch_endpoints.show, operations.SHOW_BATCH),
+    Route("/health", "GET", endpoints.health, operations.HEALTH),
+    Route("/ready", "GET", endpoints.ready, operations.READY),
+    Route("/openapi.json", "GET", endpoints.openapi, operations.OPENAPI),
+    Route("/metrics", "GET", endpoints.metrics, operations.METRICS),
+)
+
+
+def openapi_paths() -> dict[str, dict[str, Any]]:
+    """The OpenAPI document's `paths`: each template with its methods' operations."""
+    paths: dict[str, dict[str, Any]] = {}
+    for route in ROUTES:
+        paths.setdefault(route.template, {})[route.method.lower()] = route.operation
+    return paths
