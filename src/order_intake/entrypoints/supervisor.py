@@ -13,7 +13,7 @@ import sys
 import threading
 import time
 
-from order_intake.logs import JsonFormatter
+from order_intake import logs
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +24,23 @@ _MAX_PAUSE = 30.0
 _HEALTHY_SECONDS = 60.0
 # SIGTERM lets the worker finish its transaction; past this it is killed.
 _STOP_SECONDS = 20.0
+
+
+class RestartPauses:
+    """The pause before each restart of something that exited: doubled while it keeps dying early.
+
+    A run of _HEALTHY_SECONDS or more starts again from the first pause.
+    """
+
+    def __init__(self) -> None:
+        self._next = _FIRST_PAUSE
+
+    def after(self, ran_for: float) -> float:
+        """The pause before the next start, after a run of `ran_for` seconds."""
+        if ran_for >= _HEALTHY_SECONDS:
+            self._next = _FIRST_PAUSE
+        pause, self._next = self._next, min(self._next * 2, _MAX_PAUSE)
+        return pause
 
 
 def worker_command(parent: int) -> list[str]:
@@ -44,11 +61,7 @@ class SupervisedWorker:
         self._stopping = threading.Event()
         self._process: subprocess.Popen[bytes] | None = None
         self._thread = threading.Thread(target=self._keep_running, name="processing-supervisor", daemon=True)
-        if not log.handlers:
-            handler = logging.StreamHandler(sys.stderr)
-            handler.setFormatter(JsonFormatter())
-            log.addHandler(handler)
-            log.propagate = False
+        logs.to_stderr(log)
 
     def start(self) -> None:
         """Start the worker and the thread that restarts it."""
@@ -71,7 +84,7 @@ class SupervisedWorker:
         self._thread.join(_STOP_SECONDS)
 
     def _keep_running(self) -> None:
-        pause = _FIRST_PAUSE
+        pauses = RestartPauses()
         while True:
             with self._lock:
                 if self._stopping.is_set():
@@ -82,9 +95,7 @@ class SupervisedWorker:
             code = process.wait()
             if self._stopping.is_set():
                 return
-            if time.monotonic() - started >= _HEALTHY_SECONDS:
-                pause = _FIRST_PAUSE
+            pause = pauses.after(time.monotonic() - started)
             log.warning("processing worker exited (code %s); restarting in %.0f s", code, pause)
             if self._stopping.wait(pause):
                 return
-            pause = min(pause * 2, _MAX_PAUSE)
