@@ -52,7 +52,10 @@ class SupervisedWorker:
     """One child process kept running by a thread until stop(); it shares the server's process group.
 
     Killing the group (SIGKILL of a server) takes it along; a terminal's Ctrl-C reaches it too, but the
-    worker ignores SIGINT when supervised, so that it stops once, when the server tells it to.
+    worker ignores SIGINT when supervised, so that it stops once, when the server tells it to. Should
+    the server alone die, the worker gets SIGTERM from the kernel (it asks for that as it starts, on
+    Linux) or notices within half a second; the thread that started it is its parent for the kernel,
+    so that thread lives as long as the worker does.
     """
 
     def __init__(self, argv: list[str]) -> None:
