@@ -83,6 +83,19 @@ def configure(level: str) -> None:
     root.setLevel(level)
 
 
+def to_stderr(log: logging.Logger) -> logging.Logger:
+    """`log` with JSON lines on stderr of its own, leaving the root logger as it is; `log` again.
+
+    For the `serve` main process, whose logging granian configures for its own lines.
+    """
+    if not log.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(JsonFormatter())
+        log.addHandler(handler)
+        log.propagate = False
+    return log
+
+
 class AccessLog:
     """One JSON line per request on stderr, written in blocks rather than one system call per line.
 

@@ -40,16 +40,24 @@ class RateLimitCounters(Protocol):
     def backend_failures(self) -> int: ...  # noqa: D102
 
 
+def write_to_shared_files() -> None:
+    """Make the metrics this process creates from now on write to PROMETHEUS_MULTIPROC_DIR's files.
+
+    prometheus_client picks its value store when first imported; if that happened before the
+    directory was set, switch now, before any metric exists in this process.
+    """
+    if not getattr(values.ValueClass, "_multiprocess", False):
+        values.ValueClass = values.MultiProcessValue()  # type: ignore[no-untyped-call] # library lacks hints
+
+
 class Metrics:
     """One worker process's metrics, and the scrape that adds up every process's (made by bootstrap)."""
 
     def __init__(self, *, multiprocess_dir: str | None = None) -> None:
         directory = multiprocess_dir if multiprocess_dir is not None else os.environ.get(MULTIPROC_ENV)
         own = None if directory else CollectorRegistry()
-        if directory and not getattr(values.ValueClass, "_multiprocess", False):
-            # prometheus_client picks its value store when first imported; if that happened before
-            # the directory was set, switch now, before any metric exists in this process.
-            values.ValueClass = values.MultiProcessValue()  # type: ignore[no-untyped-call] # library lacks hints
+        if directory:
+            write_to_shared_files()
         self._requests = Counter(
             "order_intake_http_requests", "HTTP requests answered", ["route", "method", "status"], registry=own
         )

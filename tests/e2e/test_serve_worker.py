@@ -119,3 +119,41 @@ def test_a_worker_whose_server_died_without_stopping_it_exits_by_itself(
     finally:
         with contextlib.suppress(ProcessLookupError):  # granian's workers, if they outlived their main process
             os.killpg(server.process.pid, signal.SIGKILL)
+
+
+def _sigterm_pending(pid: int) -> bool:
+    """SIGTERM waits in the process's pending signals (its own or its thread group's)."""
+    status = dict(line.split(":\t", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines())
+    pending = int(status["SigPnd"], 16) | int(status["ShdPnd"], 16)
+    return bool(pending & (1 << (signal.SIGTERM - 1)))
+
+
+def test_the_kernel_signals_the_processing_worker_the_moment_its_server_dies(
+    sqlite_tenant: tuple[str, Credentials], tmp_path: Path
+) -> None:
+    """A stopped worker cannot poll for its parent, yet SIGKILL of the server leaves it a SIGTERM; resumed, it exits."""
+    url, _ = sqlite_tenant
+    server = Server(url, tmp_path / "server.log").start()
+    pid = _one_processing_pid(server)
+    assert server.process is not None
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        stopped = wait_until(
+            lambda: True if Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] == "T" else None,
+            deadline=time.monotonic() + DEADLINE,
+        )
+        assert stopped, "the worker did not stop"
+        os.kill(server.process.pid, signal.SIGKILL)
+        server.process.wait()
+        # Gone would do as well: SIGTERM ends a process without a handler for it even while stopped.
+        told = wait_until(
+            lambda: True if not _alive(pid) or _sigterm_pending(pid) else None, deadline=time.monotonic() + DEADLINE
+        )
+        assert told, "no SIGTERM reached the orphaned worker"
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGCONT)
+        with contextlib.suppress(ProcessLookupError):  # granian's workers, if they outlived their main process
+            os.killpg(server.process.pid, signal.SIGKILL)
+    gone = wait_until(lambda: True if not _alive(pid) else None, deadline=time.monotonic() + DEADLINE)
+    assert gone, "the orphaned worker kept running"

@@ -17,8 +17,9 @@ HEAVY = ("sqlalchemy", "alembic", "httpx", "redis", "aio_pika")
     [
         # granian's worker: the factory module, then the app it imports
         ("order_intake.entrypoints.http.worker_start", "order_intake.entrypoints.http.app"),
-        # `serve` and `worker` (the processing worker serve keeps) as the command line loads them
-        ("order_intake.entrypoints.cli", "order_intake.entrypoints.worker"),
+        # `serve` (its command line, then the module that runs granian) and `worker` (the processing
+        # worker serve keeps) as the command line loads them
+        ("order_intake.entrypoints.cli", "order_intake.entrypoints.http_server", "order_intake.entrypoints.worker"),
     ],
 )
 def test_the_server_processes_import_none_of_the_heavy_libraries(modules: tuple[str, ...]) -> None:

@@ -2,7 +2,6 @@
 
 import importlib
 import os
-import resource
 import shutil
 import tempfile
 
@@ -55,6 +54,9 @@ def main() -> None:
 def serve(host: str, port: int, workers: int | None, *, no_worker: bool) -> None:
     """Serve the HTTP API (SIGTERM drains in-flight requests and flushes the writer).
 
+    An HTTP process that dies is replaced, and granian started again should it give up (see
+    http_server.py): only SIGTERM or SIGINT stops the server.
+
     Beside its HTTP processes the server keeps one `order-intake worker` process running (restarted if
     it dies, stopped after them) that processes accepted submissions and relays events, unless
     --no-worker or ORDER_INTAKE_SERVE_WORKER=0.
@@ -71,66 +73,13 @@ def serve(host: str, port: int, workers: int | None, *, no_worker: bool) -> None
     try:
         if processing is not None:
             processing.start()
-        _serve(host, port, workers)
+        from order_intake.entrypoints.http_server import serve_http  # noqa: PLC0415 - only this command needs granian
+
+        serve_http(host, port, workers)
     finally:
         if processing is not None:
             processing.stop()
         shutil.rmtree(metrics_dir, ignore_errors=True)
-
-
-# Connections one server process holds at once (granian's "backpressure"); more wait in the kernel's
-# listen queue (up to _BACKLOG, capped by net.core.somaxconn) and past that are refused.
-_CONNECTIONS_PER_PROCESS = 4096
-_BACKLOG = 4096
-# Files a process needs besides its connections: database, logs, metrics, libraries.
-_SPARE_FILES = 256
-
-
-def _open_files_limit() -> int:
-    """Raise this process's soft limit on open files to the hard one (the workers inherit it); the limit."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    target = hard if hard != resource.RLIM_INFINITY else max(soft, 1 << 16)
-    try:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
-    except (ValueError, OSError):
-        return soft
-    return target
-
-
-def _serve(host: str, port: int, workers: int) -> None:
-    from granian import Granian  # noqa: PLC0415 - only this command needs the server
-    from granian.constants import HTTPModes, Interfaces  # noqa: PLC0415
-    from granian.http import HTTP1Settings  # noqa: PLC0415
-
-    from order_intake.entrypoints.http import worker_start  # noqa: PLC0415
-
-    settings = load_settings()
-    # Each connection is a file: never admit more than the process may open (accept would fail in a loop).
-    connections = max(64, min(_CONNECTIONS_PER_PROCESS, _open_files_limit() - _SPARE_FILES))
-    worker_start.hold_in_workers()
-    Granian(
-        "order_intake.entrypoints.http.worker_start:create_app",
-        factory=True,
-        address=host,
-        port=port,
-        interface=Interfaces.RSGI,
-        workers=workers,
-        log_access=False,
-        # HTTP/1.1 only: in "auto" mode the protocol sniffing waits for the first bytes before HTTP/1's
-        # header timer starts, so a connection that never sends anything was never closed.
-        http=HTTPModes.http1,
-        # No WebSocket endpoint exists: an Upgrade request is served as the plain HTTP request it also is.
-        websockets=False,
-        backlog=_BACKLOG,
-        backpressure=connections,
-        # Headers must arrive within the header timeout, counted from the connection's opening or its
-        # last answer (so it also closes idle keep-alive connections), and fit in the read buffer (bodies
-        # stream past it). hyper checks the buffer's size before each read of at most its size, so headers
-        # of 32 KiB always pass and headers of 64 KiB or more never do (431).
-        http1_settings=HTTP1Settings(
-            header_read_timeout=max(1, round(settings.header_timeout_seconds * 1000)), max_buffer_size=32 * 1024
-        ),
-    ).serve()
 
 
 @main.group()

@@ -13,7 +13,7 @@ import sys
 import threading
 import time
 
-from order_intake.logs import JsonFormatter
+from order_intake import logs
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +26,23 @@ _HEALTHY_SECONDS = 60.0
 _STOP_SECONDS = 20.0
 
 
+class RestartPauses:
+    """The pause before each restart of something that exited: doubled while it keeps dying early.
+
+    A run of _HEALTHY_SECONDS or more starts again from the first pause.
+    """
+
+    def __init__(self) -> None:
+        self._next = _FIRST_PAUSE
+
+    def after(self, ran_for: float) -> float:
+        """The pause before the next start, after a run of `ran_for` seconds."""
+        if ran_for >= _HEALTHY_SECONDS:
+            self._next = _FIRST_PAUSE
+        pause, self._next = self._next, min(self._next * 2, _MAX_PAUSE)
+        return pause
+
+
 def worker_command(parent: int) -> list[str]:
     """`order-intake worker`, run by this interpreter, ending by itself if `parent` goes away."""
     return [sys.executable, "-m", "order_intake", "worker", "--supervised-by", str(parent)]
@@ -35,7 +52,10 @@ class SupervisedWorker:
     """One child process kept running by a thread until stop(); it shares the server's process group.
 
     Killing the group (SIGKILL of a server) takes it along; a terminal's Ctrl-C reaches it too, but the
-    worker ignores SIGINT when supervised, so that it stops once, when the server tells it to.
+    worker ignores SIGINT when supervised, so that it stops once, when the server tells it to. Should
+    the server alone die, the worker gets SIGTERM from the kernel (it asks for that as it starts, on
+    Linux) or notices within half a second; the thread that started it is its parent for the kernel,
+    so that thread lives as long as the worker does.
     """
 
     def __init__(self, argv: list[str]) -> None:
@@ -44,11 +64,7 @@ class SupervisedWorker:
         self._stopping = threading.Event()
         self._process: subprocess.Popen[bytes] | None = None
         self._thread = threading.Thread(target=self._keep_running, name="processing-supervisor", daemon=True)
-        if not log.handlers:
-            handler = logging.StreamHandler(sys.stderr)
-            handler.setFormatter(JsonFormatter())
-            log.addHandler(handler)
-            log.propagate = False
+        logs.to_stderr(log)
 
     def start(self) -> None:
         """Start the worker and the thread that restarts it."""
@@ -71,7 +87,7 @@ class SupervisedWorker:
         self._thread.join(_STOP_SECONDS)
 
     def _keep_running(self) -> None:
-        pause = _FIRST_PAUSE
+        pauses = RestartPauses()
         while True:
             with self._lock:
                 if self._stopping.is_set():
@@ -82,9 +98,7 @@ class SupervisedWorker:
             code = process.wait()
             if self._stopping.is_set():
                 return
-            if time.monotonic() - started >= _HEALTHY_SECONDS:
-                pause = _FIRST_PAUSE
+            pause = pauses.after(time.monotonic() - started)
             log.warning("processing worker exited (code %s); restarting in %.0f s", code, pause)
             if self._stopping.wait(pause):
                 return
-            pause = min(pause * 2, _MAX_PAUSE)

@@ -2,9 +2,11 @@
 
 import asyncio
 import contextlib
+import ctypes
 import json
 import os
 import signal
+import sys
 from collections.abc import Coroutine
 from typing import Any
 
@@ -20,8 +22,10 @@ from order_intake.service.loop import sleep_until
 # Events `tail` reads per query, and how often `--follow` looks for new ones.
 _PAGE = 500
 _FOLLOW_SECONDS = 0.5
-# How often a supervised worker checks that its server is still there.
+# How often a supervised worker checks that its server is still there (where no signal tells it).
 _PARENT_CHECK_SECONDS = 0.5
+# prctl(2)'s option that has Linux send this process a signal when its parent exits.
+_PR_SET_PDEATHSIG = 1
 
 
 def _stop_on_signals(stop: asyncio.Event, signals: tuple[signal.Signals, ...]) -> None:
@@ -43,6 +47,19 @@ def _run_fast(main: Coroutine[Any, Any, None]) -> None:
         uvloop.run(main)
 
 
+def _signal_when_orphaned(signum: signal.Signals) -> None:
+    """On Linux, have the kernel send `signum` the moment this process's parent exits, SIGKILL included.
+
+    The parent is, for the kernel, the thread that started us: `serve`'s supervising thread, which
+    lives as long as its worker. A parent that died before this call sends nothing, hence the
+    polling below as well (and alone on other systems).
+    """
+    if sys.platform != "linux":
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, int(signum), 0, 0, 0)  # cannot fail with these arguments
+
+
 async def _until_orphaned(parent: int, stop: asyncio.Event) -> None:
     """Set `stop` once `parent` is no longer this process's parent (it died without stopping us)."""
     while not stop.is_set():
@@ -60,12 +77,13 @@ def worker(supervised_by: int | None) -> None:
     transaction and exits. `serve` starts one itself (--supervised-by): that one stops on SIGTERM
     or when its server is gone, and ignores Ctrl-C, which its server answers by stopping it.
     """
+    if supervised_by is not None:
+        _signal_when_orphaned(signal.SIGTERM)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
     url = database()
     settings = load_settings()
     logs.configure(settings.log_level)
     signals = (signal.SIGTERM,) if supervised_by is not None else (signal.SIGTERM, signal.SIGINT)
-    if supervised_by is not None:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     async def run() -> None:
         processors = processors_for(url, settings)
