@@ -12,8 +12,9 @@ from order_intake.config import load_settings
 from order_intake.entrypoints.cli_base import database
 from order_intake.entrypoints.supervisor import SupervisedWorker, worker_command
 
-# The other commands, each imported only when it runs: `serve` and `worker` start without SQLAlchemy
-# (the admin commands' library), httpx or the admin code, which took most of their start-up.
+# hot path: the other commands, each imported only when it runs (docs/hot-path.md): `serve` and
+# `worker` start without SQLAlchemy (the admin commands' library), httpx or the admin code, which
+# would take most of their start-up.
 _ELSEWHERE = {
     "org": "order_intake.entrypoints.cli_admin:org",
     "key": "order_intake.entrypoints.cli_admin:key",
@@ -113,7 +114,7 @@ def _serve(host: str, port: int, workers: int) -> None:
         factory=True,
         address=host,
         port=port,
-        interface=Interfaces.RSGI,
+        interface=Interfaces.RSGI,  # hot path: RSGI, not ASGI (docs/hot-path.md)
         workers=workers,
         log_access=False,
         # HTTP/1.1 only: in "auto" mode the protocol sniffing waits for the first bytes before HTTP/1's
