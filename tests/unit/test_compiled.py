@@ -95,7 +95,7 @@ async def a(pool, fut):
 
 
 def test_a_source_edited_after_its_build_is_reported_stale(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The check the test session runs first: a source newer than its build, or a build left from an older list."""
+    """The check pytest runs before any test: a source newer than its build, or a build left from an older list."""
     package = tmp_path / "order_intake"
     (package / "domain").mkdir(parents=True)
     built = package / "domain" / "fields.cpython-311-x86_64-linux-gnu.so"
