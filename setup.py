@@ -14,10 +14,11 @@ import os
 
 from setuptools import setup
 
+# hot path: what mypyc compiles, and the rules compiled code keeps (docs/hot-path.md).
 # The request path of a single order (bench/handler.py: about 30% fewer instructions per request),
 # and processing's (the plan, the merge, the stores' Python around each statement).
-# Left out: modules that define msgspec Structs (mypyc rewrites class annotations: `UUID | None`
-# became `type`, and msgspec decodes by them; a test keeps Structs out of this list), modules of
+# Left out: modules that define msgspec Structs (mypyc rewrites class annotations, `UUID | None`
+# into `type`, and msgspec decodes by them; a test keeps Structs out of this list), modules of
 # async generators (mypyc cannot compile them: adapters/postgres.py), and everything off the hot path
 # (start-up, the command line, migrations, the relay).
 COMPILED = [

@@ -25,7 +25,7 @@ def make_store(url: DatabaseUrl, settings: Settings) -> Store:
 def make_buckets(settings: Settings) -> BucketStore:
     """Rate-limit buckets in Redis when REDIS_URL is set (shared by all processes), else in this process."""
     if settings.redis_url:
-        # Imported here: the Redis client costs start-up time in every process that does not use it.
+        # hot path: imported here, as the Redis client costs start-up time where unused (docs/hot-path.md)
         from order_intake.adapters.redis_limiter import RedisBuckets  # noqa: PLC0415
 
         return RedisBuckets(settings.redis_url, prefix=settings.redis_prefix)

@@ -3,6 +3,7 @@
 import msgspec
 
 
+# hot path: a Struct, so outside the compiled logs.py (docs/hot-path.md)
 class AccessLine(msgspec.Struct, frozen=True):
     """One request, as the access log writes it (the fields of logs.JsonFormatter's lines, and the request's)."""
 

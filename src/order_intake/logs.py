@@ -96,6 +96,7 @@ def to_stderr(log: logging.Logger) -> logging.Logger:
     return log
 
 
+# hot path: access lines written in blocks, not one system call per request (docs/hot-path.md)
 class AccessLog:
     """One JSON line per request on stderr, written in blocks rather than one system call per line.
 
@@ -116,7 +117,8 @@ class AccessLog:
     def _now(self) -> str:
         now = time.time()
         second = int(now)
-        if second != self._second:  # formatting the date costs more than the rest of the line
+        # hot path: the date, dearer than the rest of the line, is formatted once a second (docs/hot-path.md)
+        if second != self._second:
             self._second = second
             self._stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
         return f"{self._stamp}.{int((now - second) * 1000):03d}Z"

@@ -106,6 +106,7 @@ class Metrics:
             MultiProcessCollector(self.registry, path=directory)  # type: ignore[no-untyped-call] # library lacks hints
         self.registry.register(self._backlog)
 
+    # hot path: counted in dictionaries, copied to the shared files once a second (docs/hot-path.md)
     def request(self, route: str, method: str, status: int, seconds: float) -> None:
         """Count one answered request (the hot path: two dictionary updates, copied out every second)."""
         key = (route, method, status)

@@ -21,7 +21,7 @@ def test_every_module_setup_compiles_is_imported_as_a_c_extension() -> None:
 
 
 def test_no_compiled_module_defines_a_msgspec_struct() -> None:
-    """Mypyc rewrites a compiled class's annotations (`UUID | None` became `type`), which msgspec decodes by."""
+    """Mypyc rewrites a compiled class's annotations (`UUID | None` into `type`), which msgspec decodes by."""
     defining = []
     for name in compiled.compiled_modules():
         source = compiled.PACKAGE.parent / (name.replace(".", "/") + ".py")
@@ -59,7 +59,7 @@ def unwinding_awaits(tree: ast.AST) -> list[str]:
 
 
 def test_no_compiled_coroutine_awaits_while_an_exception_unwinds() -> None:
-    """Compiled code loses the exception (or crashes the process) when such an await suspends: a NUL in a URL did."""
+    """Compiled code loses the exception (or crashes the process) when such an await suspends (docs/hot-path.md)."""
     found = []
     for name in compiled.compiled_modules():
         source = compiled.PACKAGE.parent / (name.replace(".", "/") + ".py")
@@ -95,7 +95,7 @@ async def a(pool, fut):
 
 
 def test_a_source_edited_after_its_build_is_reported_stale(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The check the test session runs first: a source newer than its build, or a build left from an older list."""
+    """The check pytest runs before any test: a source newer than its build, or a build left from an older list."""
     package = tmp_path / "order_intake"
     (package / "domain").mkdir(parents=True)
     built = package / "domain" / "fields.cpython-311-x86_64-linux-gnu.so"

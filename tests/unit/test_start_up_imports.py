@@ -1,7 +1,8 @@
 """What the server's processes import at start: none of the libraries only other commands need.
 
-Importing SQLAlchemy, Alembic, httpx, redis and aio-pika took most of a worker's start-up (0.9 s of
-import on a slow machine); the HTTP and processing processes use none of them unless configured to.
+Importing SQLAlchemy, Alembic, httpx, redis and aio-pika would take most of a worker's start-up (over
+half a second of import on a slow machine); the HTTP and processing processes use none of them unless
+configured to.
 """
 
 import subprocess

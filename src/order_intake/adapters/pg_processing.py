@@ -83,6 +83,7 @@ class PgProcessingStore:
         assert self._pool is not None  # noqa: S101 - open() ran first
         return self._pool
 
+    # hot path: the plan runs on the event loop, not a thread (docs/hot-path.md)
     async def process(self, limit: int, plan: Planner) -> int:
         """Claim, lock the orders, read them, write the plan: one transaction.
 
@@ -117,8 +118,8 @@ class PgProcessingStore:
         return float(row[0]), int(row[1])
 
 
-# hot path: the functions below run inside on_connection; they hold no `async with` or `finally` of
-# their own (see on_connection for why).
+# hot path: the functions below run inside on_connection and hold no `async with` or `finally` of
+# their own: compiled coroutines must not await while an exception unwinds (docs/hot-path.md).
 async def _process(conn: "PoolConnectionProxy[asyncpg.Record]", limit: int, plan: Planner) -> int:
     claimed = [
         Claimed(
@@ -174,7 +175,7 @@ async def _write(
             [x.created_at for x in c],
             [x.updated_at for x in c],
         )
-    if events:
+    if events:  # hot path: events go in by binary COPY, as submissions do (docs/hot-path.md)
         await conn.copy_records_to_table(
             sql.OUTBOX_TABLE,
             columns=sql.EVENT_COLUMNS,

@@ -1,8 +1,8 @@
 """The SQL of the PostgreSQL store (asyncpg placeholders); PostgresStore runs it."""
 
-# Submissions go in by COPY (binary), not INSERT ... SELECT FROM unnest(arrays): asyncpg encodes a
-# record field by field, where an array costs it an abstract-class check per element, and PostgreSQL
-# inserts the rows in bulk. A group of 13 (scratch benchmark): client CPU 17-18 -> 12-15 us per row.
+# hot path: submissions go in by COPY (binary), not INSERT ... SELECT FROM unnest(arrays) (docs/hot-path.md):
+# asyncpg encodes a record field by field, where an array costs it an abstract-class check per
+# element, and PostgreSQL inserts the rows in bulk. SUBMISSION_COLUMNS is in the record's order.
 SUBMISSIONS_TABLE = "submissions"
 SUBMISSION_COLUMNS = (
     "id",

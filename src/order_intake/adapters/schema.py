@@ -67,7 +67,7 @@ api_key_organisations = sa.Table(
 
 # No foreign keys to the organisation and the key: both are never deleted, a submission is only
 # written for ones just authenticated, and the checks cost each insert a lookup and a lock of the
-# same parent rows (migration 0006 says what that measured).
+# same parent rows (migration 0006; the figures are in docs/performance.md).
 submissions = sa.Table(
     "submissions",
     metadata,

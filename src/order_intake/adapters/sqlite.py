@@ -81,6 +81,7 @@ class SqliteStore:
         self._lock = threading.Lock()
         self._lock_file: TextIO | None = None  # opened by the writer thread at its first write
 
+    # hot path: a polled flock, not SQLite's sleeping busy handler (docs/hot-path.md)
     @contextlib.contextmanager
     def _write_lock(self) -> Iterator[None]:
         """Hold the file's write lock, shared with every other process's writer (a server, a worker).

@@ -206,6 +206,7 @@ class SqliteProcessingStore:
         if self._owned:
             await self._store.close()
 
+    # hot path: read and plan on a reader, hold the write lock only to write (docs/hot-path.md)
     async def process(self, limit: int, plan: Planner) -> int:
         """Read the oldest accepted submissions and their orders, plan, then write the plan.
 
@@ -214,7 +215,7 @@ class SqliteProcessingStore:
         written. The write checks, in its immediate transaction, that every order read is still at
         the version read and every submission still waiting; if another processor (or an erasure)
         got there first, nothing is written and the round is made again holding the writer's lock
-        from read to write, as it always was before (so concurrent processors always progress).
+        from read to write, where nothing can overtake it (so concurrent processors always progress).
         """
         planned = await self._read(lambda conn: _read_and_plan(conn, limit, plan))
         if planned is None:

@@ -57,8 +57,8 @@ class GroupCommitWriter:
     async def _gather(self) -> None:
         done = False
         while not done:
-            # The slot first, then the batch: what queued while the last transaction committed
-            # joins the next one instead of waiting one transaction longer.
+            # hot path: the slot first, then the batch (docs/hot-path.md): what queued while the last
+            # transaction committed joins the next one instead of waiting one transaction longer.
             await self._slots.acquire()
             first = await self._queue.get()
             if first is None:

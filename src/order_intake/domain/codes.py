@@ -11,7 +11,7 @@ from order_intake.domain.fields import Errors, Kind, fail
 
 __all__ = ["COUNTRIES", "COUNTRY", "CURRENCIES", "CURRENCY", "LANGUAGE", "LANGUAGES", "LOCALE"]
 
-# Read from pycountry once, at import: a set lookup per field on the hot path.
+# hot path: read from pycountry once, at import: a set lookup per field (docs/hot-path.md)
 LANGUAGES: Final = frozenset(
     language.alpha_2.lower() for language in pycountry.languages if hasattr(language, "alpha_2")
 )

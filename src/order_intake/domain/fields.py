@@ -25,8 +25,9 @@ __all__ = [
 
 FAILED: Final = object()
 MAX_TEXT: Final = 255
-# How many texts each remembering check keeps (an lru_cache of a pure function of the text, for
-# short texts only, called inline: a wrapper's call would cost what the cache saves).
+# hot path: remembered texts (docs/hot-path.md). How many texts each remembering check keeps (an
+# lru_cache of a pure function of the text, for short texts only, called inline: a wrapper's call
+# would cost what the cache saves).
 REMEMBERED: Final = 4096
 
 
@@ -45,6 +46,7 @@ def could_be_stored(text: str, maximum: int = MAX_TEXT) -> bool:
     return True
 
 
+# hot path: `count` is an attribute, read instead of len() (docs/hot-path.md)
 class Errors:
     """The errors of one order in the order found: the first `limit` kept, the others only counted.
 

@@ -20,6 +20,7 @@ _DATE_PATTERN: Final = "[0-9]{2}-[0-9]{2}-[0-9]{4}"
 _DATE: Final = re.compile(_DATE_PATTERN)
 
 
+# hot path: remembered dates and prices (docs/hot-path.md).
 # The same dates and prices come in order after order: the parsers below remember their answers
 # (REMEMBERED of them each, short texts only, so memory stays bounded whatever comes), and a
 # remembered answer skips the pattern and the conversion.
@@ -74,6 +75,7 @@ def _check_price(value: object, path: str, errors: Errors) -> object:
 PRICE: Final = Kind(_check_price, {"type": ["number", "string"], "minimum": 0, "maxLength": MAX_TEXT}, _PRICE_PATTERN)
 
 
+# hot path: the email fast path (docs/hot-path.md).
 # The everyday address (plain ASCII, dot-atom local part, letters-only top-level domain) is
 # recognised here in a microsecond; anything else goes to the library. A property test shows that
 # every address this accepts, the library accepts too, and normalises the same way.

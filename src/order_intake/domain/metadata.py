@@ -21,6 +21,7 @@ _KEY: Final = re.compile(_KEY_PATTERN)
 _REMEMBERED_KEY: Final = 64
 
 
+# hot path: remembered metadata keys (docs/hot-path.md)
 @functools.lru_cache(maxsize=REMEMBERED)
 def _valid_key(key: str) -> bool:
     """Whether a key has the allowed form; remembered, since the same few keys come in every order.
@@ -34,6 +35,7 @@ def _too_long(path: str) -> str:
     return too_long(path, MAX_VALUE)
 
 
+# hot path: a text is tested for first (docs/hot-path.md)
 def _problem(value: object) -> Callable[[str], str] | None:
     """Say what is wrong with one value (a message for its path), or None.
 

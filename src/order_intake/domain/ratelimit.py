@@ -27,6 +27,7 @@ def _seconds(micros: int) -> int:
     return -(-micros // MICROS)
 
 
+# hot path: computed once per rate (docs/hot-path.md)
 @cache
 def interval_of(rate: float) -> int:
     """Microseconds for one token to come back, rounded up so that the bucket never beats its rate."""

@@ -11,8 +11,9 @@ from order_intake.config import load_settings
 from order_intake.entrypoints.cli_base import database
 from order_intake.entrypoints.supervisor import SupervisedWorker, worker_command
 
-# The other commands, each imported only when it runs: `serve` and `worker` start without SQLAlchemy
-# (the admin commands' library), httpx or the admin code, which took most of their start-up.
+# hot path: the other commands, each imported only when it runs (docs/hot-path.md): `serve` and
+# `worker` start without SQLAlchemy (the admin commands' library), httpx or the admin code, which
+# would take most of their start-up.
 _ELSEWHERE = {
     "org": "order_intake.entrypoints.cli_admin:org",
     "key": "order_intake.entrypoints.cli_admin:key",

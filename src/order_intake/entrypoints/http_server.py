@@ -169,7 +169,7 @@ def _options(host: str, port: int, workers: int) -> dict[str, Any]:
         "factory": True,
         "address": host,
         "port": port,
-        "interface": Interfaces.RSGI,
+        "interface": Interfaces.RSGI,  # hot path: RSGI, not ASGI (docs/hot-path.md)
         "workers": workers,
         "log_access": False,
         # HTTP/1.1 only: in "auto" mode the protocol sniffing waits for the first bytes before HTTP/1's

@@ -1,10 +1,10 @@
 """The processing worker `serve` keeps beside its HTTP processes: started, restarted when it dies, stopped last.
 
-Processing used to run inside each HTTP process. Planning a batch (decoding, merging, encoding
-documents and events) then held the GIL while requests waited for it, and every HTTP process
-claimed work on its own. One separate process gives intake the HTTP processes to itself and lets
-the kernel share the cores; measured in bench/run.py (README, Performance), with processing keeping
-up in both designs, it answers about 8% more orders at the same tail.
+Processing runs in a process of its own, not inside the HTTP processes: there, planning a batch
+(decoding, merging, encoding documents and events) would hold the GIL while requests wait, and
+every HTTP process would claim work on its own. A separate process gives intake the HTTP processes
+to itself and lets the kernel share the cores: about 8% more orders at the same tail, with
+processing keeping up either way (docs/performance.md, docs/hot-path.md).
 """
 
 import logging

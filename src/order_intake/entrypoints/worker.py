@@ -34,6 +34,7 @@ def _stop_on_signals(stop: asyncio.Event, signals: tuple[signal.Signals, ...]) -
         loop.add_signal_handler(signum, stop.set)
 
 
+# hot path: uvloop, as granian's HTTP workers (docs/hot-path.md)
 def _run_fast(main: Coroutine[Any, Any, None]) -> None:
     """Run on uvloop where it is installed, as granian runs the HTTP workers.
 

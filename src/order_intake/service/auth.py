@@ -36,6 +36,7 @@ class Authenticator:
         self._ttl = ttl
         self._max_entries = max_entries
         self._clock = clock
+        # hot path: keys cached, passed Authorization headers remembered with their key (docs/hot-path.md)
         self._cache: dict[str, tuple[float, ApiKey | None]] = {}
         self._passed: dict[str, tuple[float, ApiKey]] = {}
 

@@ -40,6 +40,7 @@ class Intake:
     in_flight: InFlight
 
 
+# hot path: a native class, not a frozen dataclass: its constructor is compiled (docs/hot-path.md)
 class Request:
     """A submission (single or batch) as received; `organisation` is None for batches.
 

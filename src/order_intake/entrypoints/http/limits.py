@@ -15,6 +15,7 @@ from order_intake.entrypoints.http.exchange import Exchange, Headers
 from order_intake.service.ratelimit import RateLimiter
 
 
+# hot path: written once per limit (docs/hot-path.md)
 @cache
 def _policy(limit: Limit) -> str:
     return f'"{catalogue.RATE_LIMIT_POLICY}";q={limit.burst};w={limit.window}'

@@ -22,6 +22,7 @@ class _Template:
     methods: dict[str, Endpoint] = field(default_factory=dict)
 
 
+# hot path: routes grouped by segment count, matched by a few comparisons (docs/hot-path.md)
 class Router:
     """Routes grouped by their number of segments: matching a path is a few string comparisons.
 

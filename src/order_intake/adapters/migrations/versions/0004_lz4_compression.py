@@ -2,9 +2,9 @@
 
 A submission row (a ~1 KB body, its ~1 KB normalised JSON) and a canonical order (its document and
 field stamps) pass PostgreSQL's 2 KB threshold, so one column of each row is compressed on every
-insert and decompressed on every read; the default, pglz, is the slow one. Measured with psql on
-30,000 rows of the benchmark's order: insert 28-30 -> 21 us per row, reading the normalised JSON
-back as text 10 -> 7 us. Only new values are compressed this way: nothing is rewritten.
+insert and decompressed on every read; the default, pglz, is the slow one (lz4 takes about a
+quarter off each insert: docs/performance.md). Only new values are compressed this way: nothing is
+rewritten.
 Where the server has no lz4 (built without it, or older than PostgreSQL 14) the columns keep pglz.
 
 Revision ID: 0004

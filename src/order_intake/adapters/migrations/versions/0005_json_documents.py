@@ -3,9 +3,8 @@
 A submission's normalised order and a canonical order's document and stamps are written by the
 intake and the processor and read back whole, as text; only erasure looks inside them (the
 customer's email). `jsonb` parses every value into its binary form on insert and prints it back to
-text on every read. Measured with asyncpg on the benchmark's order, 190 rows per transaction:
-insert 22-23 -> 14 us per row, reading the document back as text 4.8 -> 1.3 us per row.
-Erasure's email lookup parses the text instead, a few microseconds more per row it scans.
+text on every read: work that `json` spares every insert and read (docs/performance.md). Erasure's
+email lookup parses the text instead, a few microseconds more per row it scans.
 
 The change rewrites the three columns, compressing the values with lz4 again as 0004 set (a new
 type drops the method). ALTER COLUMN ... TYPE holds an exclusive lock on the table while it

@@ -1,12 +1,11 @@
 """Submissions: no foreign keys to their organisation and key.
 
-Every inserted submission ran two foreign-key checks: a lookup of its organisation and of its key,
-and on PostgreSQL a `FOR KEY SHARE` lock of those same parent rows, taken by every writer of every
-process on every group. Organisations and keys are never deleted (they are disabled, keys are
+With them, every inserted submission runs two foreign-key checks: a lookup of its organisation and
+of its key, and on PostgreSQL a `FOR KEY SHARE` lock of those same parent rows, taken by every
+writer of every process on every group (a sixth to a third of PostgreSQL's CPU per order:
+docs/performance.md). Organisations and keys are never deleted (they are disabled, keys are
 revoked), and a submission is only written for a key and organisation just authenticated, so the
-checks guarded against states the code cannot produce. Measured on PostgreSQL, fresh databases,
-three 20 s wrk runs each way alternating: 91.6 / 69.7 / 90.8 -> 57.9 / 59.0 / 59.1 us of database
-CPU per order, p99 39.3 / 51.1 / 42.8 -> 34.6 / 33.7 / 35.8 ms.
+checks guard against states the code cannot produce.
 
 SQLite cannot drop a constraint in place: the table is copied (Alembic's batch mode), so on a large
 embedded database the upgrade takes a while and holds the write lock throughout.
