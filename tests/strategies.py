@@ -7,6 +7,9 @@ from typing import Any, Final
 import pycountry
 from hypothesis import strategies as st
 
+from order_intake.domain.invitations import Purchase
+from order_intake.domain.policy import Basis, Policy, Window
+
 TRKREF: Final = "TRKREF123"
 
 ORDER_FIELDS: Final = (
@@ -229,3 +232,39 @@ def address_and_case_variant(draw: st.DrawFn) -> tuple[str, str]:
     flips = draw(st.lists(st.booleans(), min_size=len(address), max_size=len(address)))
     variant = "".join(c.upper() if flip else c.lower() for c, flip in zip(address, flips, strict=True))
     return address, variant
+
+
+# Review invitations: a customer's orders, the policy, the present.
+_DAYS_2020_2030: Final = (dt.date(2020, 1, 1), dt.date(2030, 12, 31))
+
+
+def purchases() -> st.SearchStrategy[Any]:
+    """One canonical order as planning sees it: dates (at least one), a country or none."""
+    dates = st.dates(*_DAYS_2020_2030)
+    return st.builds(
+        Purchase,
+        order_ref=st.text("ABC123", min_size=1, max_size=4),
+        order_date=st.none() | dates,
+        fulfilment_date=st.none() | dates,
+        country=st.none() | st.sampled_from(["GB", "JP", "US", "AU", "NZ", "IN", "NP", "BR", "FR"]),
+    ).filter(lambda p: p.order_date is not None or p.fulfilment_date is not None)
+
+
+def policies() -> st.SearchStrategy[Any]:
+    """A policy with any delay, age limit, cooldown, window and fallback zone."""
+    windows = st.tuples(st.integers(0, 1439), st.integers(1, 1440)).filter(lambda w: w[0] < w[1])
+    return st.builds(
+        Policy,
+        basis=st.sampled_from(list(Basis)),
+        delay_days=st.integers(0, 60),
+        max_age_days=st.integers(0, 800),
+        cooldown_days=st.integers(0, 90),
+        window=windows.map(lambda w: Window(*w)),
+        timezone=st.sampled_from(["Europe/London", "America/New_York", "Asia/Kathmandu", "Pacific/Chatham", "UTC"]),
+    )
+
+
+def instants() -> st.SearchStrategy[dt.datetime]:
+    """A moment between 2020 and 2030, in UTC."""
+    bounds = (dt.datetime(2020, 1, 1, tzinfo=dt.UTC), dt.datetime(2030, 12, 31, tzinfo=dt.UTC))
+    return st.datetimes(*(b.replace(tzinfo=None) for b in bounds)).map(lambda t: t.replace(tzinfo=dt.UTC))

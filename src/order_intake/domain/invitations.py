@@ -1,0 +1,200 @@
+"""Review invitations: whether and when each customer is asked for a review, as a pure function.
+
+One invitation per canonical order. A customer's invitations within one organisation are planned
+together (plan_customer), in send_at order, so the outcome never depends on the order in which
+workers ran: the same facts always give the same invitations.
+"""
+
+import datetime as dt
+import enum
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Final
+from zoneinfo import ZoneInfo
+
+from order_intake.domain.policy import Basis, Policy, Window
+from order_intake.domain.zones import zone_for
+
+
+class State(enum.StrEnum):
+    """Where an invitation stands."""
+
+    SCHEDULED = "scheduled"
+    SENT = "sent"
+    SKIPPED = "skipped"
+    SUPPRESSED = "suppressed"
+    CANCELLED = "cancelled"
+    FAILED = "failed"
+
+
+# Never planned again once reached.
+FINAL_STATES: Final = frozenset({State.SENT, State.CANCELLED, State.FAILED})
+
+
+class Reason(enum.StrEnum):
+    """Why an invitation is not (or no longer) scheduled."""
+
+    TOO_OLD = "too_old"
+    COOLDOWN = "cooldown"
+    UNSUBSCRIBED = "unsubscribed"
+    BOUNCED = "bounced"
+    SUPPRESSED_BY_RETAILER = "suppressed_by_retailer"
+    CANCELLED = "cancelled"
+    REFUNDED = "refunded"
+    RETURNED = "returned"
+    TEST = "test"
+    REJECTED_BY_MAIL_SERVER = "rejected_by_mail_server"
+
+
+CANCEL_REASONS: Final = frozenset({Reason.CANCELLED, Reason.REFUNDED, Reason.RETURNED, Reason.TEST})
+SUPPRESSION_REASONS: Final = frozenset({Reason.UNSUBSCRIBED, Reason.BOUNCED, Reason.SUPPRESSED_BY_RETAILER})
+
+
+@dataclass(frozen=True, slots=True)
+class Purchase:
+    """What planning needs of a canonical order."""
+
+    order_ref: str
+    order_date: dt.date | None
+    fulfilment_date: dt.date | None
+    country: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Invitation:
+    """An invitation as planned (or as it ended): state, reason, times in UTC, and why, in sentences."""
+
+    order_ref: str
+    state: State
+    reason: Reason | None = None
+    send_at: dt.datetime | None = None
+    sent_at: dt.datetime | None = None
+    explanation: tuple[str, ...] = ()
+
+
+def reference_date(purchase: Purchase, basis: Basis) -> tuple[dt.date, str]:
+    """The date the delay counts from, and which field it is (a canonical order has at least one)."""
+    first, second = (
+        ((purchase.fulfilment_date, "fulfilment_date"), (purchase.order_date, "order_date"))
+        if basis is Basis.FULFILMENT
+        else ((purchase.order_date, "order_date"), (purchase.fulfilment_date, "fulfilment_date"))
+    )
+    for date, name in (first, second):
+        if date is not None:
+            return date, name
+    msg = "a canonical order has an order_date or a fulfilment_date"
+    raise ValueError(msg)
+
+
+def _local(day: dt.date, minute: int, zone: ZoneInfo) -> dt.datetime:
+    """The wall-clock time `minute` minutes after midnight of `day` in `zone` (1440: the next midnight), in UTC."""
+    return (dt.datetime.combine(day, dt.time(), tzinfo=zone) + dt.timedelta(minutes=minute)).astimezone(dt.UTC)
+
+
+def next_in_window(earliest: dt.datetime, window: Window, zone: ZoneInfo) -> dt.datetime:
+    """The first instant at or after `earliest` whose local time in `zone` is inside the window (UTC)."""
+    day = earliest.astimezone(zone).date()
+    for offset in range(3):  # today or tomorrow; the third day only if a clock change swallowed a window
+        opens = _local(day + dt.timedelta(days=offset), window.opens, zone)
+        closes = _local(day + dt.timedelta(days=offset), window.closes, zone)
+        if earliest < closes:
+            return opens if earliest <= opens else earliest.astimezone(dt.UTC).replace(microsecond=0)
+    msg = "a window of at least one minute opens within three days"
+    raise AssertionError(msg)
+
+
+@dataclass(frozen=True, slots=True)
+class _Candidate:
+    purchase: Purchase
+    current: Invitation | None
+    send_at: dt.datetime
+    lines: tuple[str, ...]
+
+
+def _candidate(purchase: Purchase, current: Invitation | None, policy: Policy, now: dt.datetime) -> _Candidate:
+    zone = zone_for(purchase.country, policy.timezone)
+    day, field = reference_date(purchase, policy.basis)
+    due = day + dt.timedelta(days=policy.delay_days)
+    planned = _local(due, policy.window.opens, zone)
+    send_at = planned if planned >= now else next_in_window(now, policy.window, zone)
+    lines: tuple[str, ...] = (
+        f"reference date {day.isoformat()} ({field})",
+        f"plus {policy.delay_days} days: {due.isoformat()}",
+        f"send window {policy.window} {zone.key}",
+    )
+    if send_at != planned:
+        lines = (*lines, f"that time has passed: the next time in the window, {_utc(send_at)}")
+    return _Candidate(purchase, current, send_at, lines)
+
+
+def _utc(instant: dt.datetime) -> str:
+    return instant.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _too_old(candidate: _Candidate, policy: Policy, now: dt.datetime) -> bool:
+    zone = zone_for(candidate.purchase.country, policy.timezone)
+    day, _ = reference_date(candidate.purchase, policy.basis)
+    return (now.astimezone(zone).date() - day).days > policy.max_age_days
+
+
+def _conflicts(send_at: dt.datetime, other: dt.datetime, days: int) -> bool:
+    return abs(send_at - other) < dt.timedelta(days=days)
+
+
+def plan_customer(
+    orders: Sequence[tuple[Purchase, Invitation | None]],
+    policy: Policy,
+    suppression: Reason | None,
+    now: dt.datetime,
+) -> list[Invitation]:
+    """Every invitation of one customer in one organisation, planned together (same order as `orders`).
+
+    `orders` pairs each of the customer's canonical orders with its current invitation (None if it has
+    none yet); `suppression` is the customer's address's suppression, if any. Sent, cancelled and
+    failed invitations come back unchanged. The others are decided in send_at order (ties: the
+    smaller order_ref): too old, suppressed, in another's cooldown, or scheduled.
+    """
+    final = {p.order_ref: c for p, c in orders if c is not None and c.state in FINAL_STATES}
+    taken = [c.sent_at for c in final.values() if c.state is State.SENT and c.sent_at is not None]
+    open_ones = sorted(
+        (_candidate(p, c, policy, now) for p, c in orders if p.order_ref not in final),
+        key=lambda candidate: (candidate.send_at, candidate.purchase.order_ref),
+    )
+    decided: dict[str, Invitation] = {}
+    for candidate in open_ones:
+        ref = candidate.purchase.order_ref
+        if _too_old(candidate, policy, now):
+            line = f"older than {policy.max_age_days} days on {now.date().isoformat()}: not sent"
+            decided[ref] = Invitation(ref, State.SKIPPED, Reason.TOO_OLD, None, None, (*candidate.lines[:1], line))
+        elif suppression is not None:
+            line = f"the address is suppressed ({suppression.value}): not sent"
+            decided[ref] = Invitation(ref, State.SUPPRESSED, suppression, None, None, (*candidate.lines, line))
+        elif any(_conflicts(candidate.send_at, when, policy.cooldown_days) for when in taken):
+            line = f"another invitation to this customer within {policy.cooldown_days} days: not sent (cooldown)"
+            decided[ref] = Invitation(ref, State.SKIPPED, Reason.COOLDOWN, None, None, (*candidate.lines, line))
+        else:
+            taken.append(candidate.send_at)
+            lines = (
+                *candidate.lines,
+                "not suppressed",
+                f"no other invitation to this customer within {policy.cooldown_days} days",
+            )
+            decided[ref] = Invitation(ref, State.SCHEDULED, None, candidate.send_at, None, lines)
+    return [final.get(p.order_ref) or decided[p.order_ref] for p, _ in orders]
+
+
+def cancelled(current: Invitation, reason: Reason) -> Invitation:
+    """The retailer's cancellation (never planned again); a sent one cannot be cancelled (the caller checks)."""
+    line = f"cancelled by the retailer ({reason.value})"
+    lines = (*current.explanation, line)
+    return replace(current, state=State.CANCELLED, reason=reason, send_at=None, explanation=lines)
+
+
+def reminder_at(invitation: Invitation, reminder_days: int) -> dt.datetime | None:
+    """When the one reminder goes (if the customer has not reviewed by then); None without reminders."""
+    if reminder_days <= 0:
+        return None
+    base = invitation.sent_at if invitation.state is State.SENT else invitation.send_at
+    if base is None or invitation.state not in {State.SENT, State.SCHEDULED}:
+        return None
+    return base + dt.timedelta(days=reminder_days)
