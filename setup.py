@@ -19,9 +19,12 @@ from setuptools import setup
 # and processing's (the plan, the merge, the stores' Python around each statement).
 # Left out: modules that define msgspec Structs (mypyc rewrites class annotations, `UUID | None`
 # into `type`, and msgspec decodes by them; a test keeps Structs out of this list), modules of
-# async generators (mypyc cannot compile them: adapters/postgres.py), and everything off the hot path
+# async generators (mypyc cannot compile them: adapters/postgres/intake.py), and everything off the hot path
 # (start-up, the command line, migrations, the relay).
 COMPILED = [
+    "adapters/postgres/processing.py",
+    "adapters/sqlite/processing.py",
+    "adapters/writer.py",
     "domain/access.py",
     "domain/codes.py",
     "domain/credentials.py",
@@ -32,23 +35,20 @@ COMPILED = [
     "domain/objects.py",
     "domain/ratelimit.py",
     "domain/validation.py",
-    "service/auth.py",
-    "service/processing.py",
-    "service/ratelimit.py",
-    "service/submit.py",
-    "adapters/pg_processing.py",
-    "adapters/sqlite_processing.py",
-    "adapters/writer.py",
     "entrypoints/http/access.py",
-    "entrypoints/http/answers.py",
     "entrypoints/http/app.py",
     "entrypoints/http/endpoints.py",
     "entrypoints/http/exchange.py",
     "entrypoints/http/intake.py",
     "entrypoints/http/limits.py",
+    "entrypoints/http/replies.py",
     "entrypoints/http/router.py",
     "logs.py",
     "metrics.py",
+    "service/auth.py",
+    "service/processing.py",
+    "service/ratelimit.py",
+    "service/submit.py",
 ]
 
 

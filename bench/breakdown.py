@@ -22,13 +22,13 @@ import msgspec
 sys.path.insert(0, str(Path(__file__).parent))
 from run import PG, _cli, _pg
 
+from order_intake.adapters.backend import backend_for
 from order_intake.adapters.database_url import parse_database_url
-from order_intake.adapters.records import NewSubmission, WriteUnit
-from order_intake.bootstrap import make_store
 from order_intake.config import Settings
 from order_intake.domain.answers import OrderAccepted
 from order_intake.domain.jsonbody import parse_body
 from order_intake.domain.validation import validate_order
+from order_intake.service.records import NewSubmission, WriteUnit
 
 BODY = (Path(__file__).parent / "order.json").read_bytes()
 ENCODER = msgspec.json.Encoder(decimal_format="number")
@@ -46,7 +46,7 @@ def per_call_us(work: Callable[[], object], seconds: float = 1.0) -> float:
 
 async def commit_us_per_row(url: str, rows_per_commit: int, seconds: float = 3.0) -> float:
     """Microseconds of wall time per row when committing groups of `rows_per_commit` rows back to back."""
-    store = make_store(parse_database_url(url), Settings(database_url=url))
+    store = backend_for(parse_database_url(url)).intake_store(Settings(database_url=url))
     await store.open()
     key = await store.find_key(KEY_USERNAME)
     assert key is not None

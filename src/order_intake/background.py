@@ -4,38 +4,13 @@ import asyncio
 import contextlib
 from typing import TYPE_CHECKING
 
-from order_intake.adapters.database_url import DatabaseUrl
-from order_intake.adapters.pg_processing import PgProcessingStore
-from order_intake.adapters.processing_records import ProcessingStore
-from order_intake.adapters.sqlite import SqliteStore
-from order_intake.adapters.sqlite_processing import SqliteProcessingStore
-from order_intake.adapters.store import Store
 from order_intake.config import Settings
+from order_intake.service.ports import ProcessingStore
 from order_intake.service.processing import Processor
 from order_intake.service.relay import Relay
 
 if TYPE_CHECKING:
     from order_intake.adapters.rabbitmq import RabbitPublisher
-
-
-def make_processing_store(url: DatabaseUrl, intake: Store | None = None, *, processors: int = 1) -> ProcessingStore:
-    """The processing store for this DATABASE_URL; on SQLite, sharing the intake store's writer if given.
-
-    On PostgreSQL its pool has a connection for each of `processors` and one for the relay.
-    """
-    if url.sqlite_path is not None:
-        return SqliteProcessingStore(url.sqlite_path, shared=intake if isinstance(intake, SqliteStore) else None)
-    assert url.dsn is not None  # noqa: S101 - parse_database_url sets one of the two
-    return PgProcessingStore(url.dsn, pool_size=max(2, processors + 1))
-
-
-def processors_for(url: DatabaseUrl, settings: Settings) -> int:
-    """Processors one worker runs at once (ORDER_INTAKE_PROCESSING_CONCURRENCY on PostgreSQL, one on SQLite).
-
-    PostgreSQL's claim skips the rows another processor holds, so concurrent ones share the work; on
-    SQLite they would plan the same submissions and all but one be overtaken.
-    """
-    return 1 if url.sqlite_path is not None else settings.processing_concurrency
 
 
 def _publisher(settings: Settings) -> "RabbitPublisher | None":

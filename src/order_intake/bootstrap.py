@@ -1,25 +1,14 @@
-"""The one place that wires settings, store, writer, authenticator and app together."""
+"""The one place that wires settings, the backend's stores, writer, authenticator and app together."""
 
-from order_intake.adapters.database_url import DatabaseUrl, parse_database_url
-from order_intake.adapters.postgres import PostgresStore
-from order_intake.adapters.sqlite import SqliteStore
-from order_intake.adapters.store import Store
+from order_intake.adapters.backend import backend_for
+from order_intake.adapters.database_url import parse_database_url
 from order_intake.adapters.writer import GroupCommitWriter
-from order_intake.background import make_processing_store
 from order_intake.config import Settings
 from order_intake.metrics import Metrics
 from order_intake.service.auth import Authenticator
 from order_intake.service.idempotency import InFlight
 from order_intake.service.ratelimit import BucketStore, LocalBuckets, RateLimiter
 from order_intake.service.submit import Intake
-
-
-def make_store(url: DatabaseUrl, settings: Settings) -> Store:
-    """The store for this DATABASE_URL."""
-    if url.sqlite_path is not None:
-        return SqliteStore(url.sqlite_path)
-    assert url.dsn is not None  # noqa: S101 - parse_database_url sets one of the two
-    return PostgresStore(url.dsn, pool_size=settings.pool_size)
 
 
 def make_buckets(settings: Settings) -> BucketStore:
@@ -37,14 +26,13 @@ class Services:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        url = parse_database_url(settings.database_url)
-        self.store = make_store(url, settings)
-        inflight = 1 if settings.is_sqlite else settings.writer_inflight
+        backend = backend_for(parse_database_url(settings.database_url))
+        self.store = backend.intake_store(settings)
         self.metrics = Metrics()
         self.writer = GroupCommitWriter(
             self.store.commit_units,
             max_batch=settings.writer_max_batch,
-            max_inflight=inflight,
+            max_inflight=backend.writer_inflight(settings),
             observe=self.metrics.commit,
         )
         self.intake = Intake(store=self.store, writer=self.writer, in_flight=InFlight())
@@ -53,7 +41,7 @@ class Services:
         self.metrics.watch_rate_limiter(self.limiter)
         # Canonical orders and the backlog are read through the processing store; the processing
         # itself runs in a worker process of its own (entrypoints/supervisor.py).
-        self.processing = make_processing_store(url, self.store)
+        self.processing = backend.processing_store(self.store)
         self.metrics.watch_backlog(self.processing)
 
     async def start(self) -> None:

@@ -4,6 +4,7 @@ import os
 from dataclasses import dataclass
 from typing import Final
 
+from order_intake.domain.events import EXCHANGE
 from order_intake.errors import ConfigError
 
 DEFAULT_DATABASE_URL: Final = "sqlite:///./order-intake.db"
@@ -34,7 +35,7 @@ class Settings:
     redis_prefix: str = "order-intake:ratelimit:"
     # RabbitMQ for the events (amqp://...); unset: events stay in the outbox (`order-intake events tail`).
     broker_url: str | None = None
-    broker_exchange: str = "order-intake"
+    broker_exchange: str = EXCHANGE
     # Whether `serve` keeps a processing worker process beside its HTTP processes (`serve --no-worker`: no).
     serve_worker: bool = True
     # Submissions a processing transaction takes (more while a backlog lasts, up to processing_max_batch).
@@ -45,11 +46,6 @@ class Settings:
     processing_concurrency: int = 2
     # Who the audit log names for admin commands; unset: the OS user running them.
     admin_actor: str | None = None
-
-    @property
-    def is_sqlite(self) -> bool:
-        """True for the embedded default database."""
-        return self.database_url.startswith("sqlite:")
 
 
 def _number(env: dict[str, str], name: str, default: float) -> float:
@@ -83,7 +79,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         redis_url=env.get("REDIS_URL") or None,
         redis_prefix=env.get("ORDER_INTAKE_REDIS_PREFIX") or "order-intake:ratelimit:",
         broker_url=env.get("BROKER_URL") or None,
-        broker_exchange=env.get("ORDER_INTAKE_BROKER_EXCHANGE") or "order-intake",
+        broker_exchange=env.get("ORDER_INTAKE_BROKER_EXCHANGE") or EXCHANGE,
         serve_worker=env.get("ORDER_INTAKE_SERVE_WORKER", "1") != "0",
         processing_batch=max(1, int(_number(env, "ORDER_INTAKE_PROCESSING_BATCH", 100))),
         processing_max_batch=max(1, int(_number(env, "ORDER_INTAKE_PROCESSING_MAX_BATCH", 1000))),

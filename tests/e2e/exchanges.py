@@ -2,14 +2,11 @@
 
 import asyncio
 import base64
-import copy
 import json
 import re
 import secrets
 import sqlite3
-import time
 import uuid
-from collections.abc import Callable
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -118,28 +115,6 @@ def invalid(response: httpx.Response, errors: list[str], message: str = "Invalid
     assert_answer(response, 422, {"status": 422, "message": message, "errors": errors})
 
 
-def with_customer(**changes: Any) -> dict[str, Any]:
-    """The reference example with customer fields replaced; a value of ... removes the field."""
-    order = an_order()
-    _apply(order["customer"], changes)
-    return order
-
-
-def with_item(index: int = 0, **changes: Any) -> dict[str, Any]:
-    """The reference example with fields of one order item replaced; ... removes the field."""
-    order = an_order()
-    _apply(order["order_items"][index], changes)
-    return order
-
-
-def _apply(target: dict[str, Any], changes: dict[str, Any]) -> None:
-    for name, value in changes.items():
-        if value is ...:
-            target.pop(name, None)
-        else:
-            target[name] = copy.deepcopy(value)
-
-
 def present(value: Any) -> Any:
     """A JSON value with every null member dropped: absent and null read alike."""
     if isinstance(value, dict):
@@ -147,15 +122,6 @@ def present(value: Any) -> Any:
     if isinstance(value, list):
         return [present(v) for v in value]
     return value
-
-
-def wait_until(check: Callable[[], T | None], *, deadline: float, interval: float = 0.05) -> T | None:
-    """Poll `check` until it returns something other than None, or the monotonic deadline passes."""
-    while True:
-        result = check()
-        if result is not None or time.monotonic() >= deadline:
-            return result
-        time.sleep(interval)
 
 
 def _query_one(db_url: str, sql: str, param: object) -> Any:

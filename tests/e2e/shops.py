@@ -6,9 +6,10 @@ from typing import Any
 
 import httpx
 
-from tests.e2e.exchanges import json_body, post_order, unique_ref, wait_until
+from tests.e2e.exchanges import json_body, post_order, unique_ref
 from tests.support.cli import Credentials, cli_ok, create_key
 from tests.support.factories import an_order
+from tests.support.polling import wait_until
 
 BATCH = "/v4/customer_orders"
 # The server's processor runs every 0.2 s when idle; this only bounds waits that poll.

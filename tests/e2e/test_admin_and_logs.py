@@ -22,10 +22,10 @@ from tests.e2e.exchanges import (
     submission_path,
     submit_path,
     unique_ref,
-    wait_until,
 )
 from tests.support.cli import Credentials, cli_ok, create_key
 from tests.support.factories import an_order
+from tests.support.polling import wait_until
 from tests.support.server import Server
 
 WARNINGS = ["unknown field customer.cutomer_ref"]

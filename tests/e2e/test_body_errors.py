@@ -19,10 +19,8 @@ from tests.e2e.exchanges import (
     post_order,
     stored_submissions,
     unique_ref,
-    with_customer,
-    with_item,
 )
-from tests.support.factories import an_order
+from tests.support.factories import an_order, with_customer, with_item
 
 NO_DATA_ERRORS = [
     "trkref cannot be blank",

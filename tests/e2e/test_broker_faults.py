@@ -1,7 +1,6 @@
 """The broker goes away mid-run: intake and processing go on, events wait in the outbox, none is lost."""
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -12,6 +11,7 @@ from tests.support.cli import Credentials, cli_ok, create_key
 from tests.support.databases import database
 from tests.support.factories import an_order
 from tests.support.inspect_db import count_rows, fetch_rows
+from tests.support.polling import wait_for
 from tests.support.server import Server
 from tests.support.tcp_proxy import TcpProxy
 
@@ -35,13 +35,6 @@ def relay_setup(backend: str, tmp_path: Path) -> Iterator[tuple[str, Credentials
             exchange.delete()
 
 
-def _wait_for(what: str, check: Callable[[], bool]) -> None:
-    deadline = time.monotonic() + DEADLINE
-    while not check():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.1)
-
-
 def _post(client: httpx.Client, refs: range) -> None:
     for n in refs:
         answer = client.post("/v4/organisations/RELAY/customer_order", json=an_order(trkref="RELAY", order_ref=f"O{n}"))
@@ -59,16 +52,21 @@ def test_events_written_while_the_broker_is_cut_off_arrive_once_it_returns(
     try:
         with httpx.Client(base_url=server.base_url, auth=key.auth, timeout=10) as client:
             _post(client, range(50))
-            _wait_for(
+            wait_for(
                 "the first events sent",
                 lambda: count_rows(url, UNSENT) == 0 < count_rows(url, "SELECT count(*) FROM outbox"),
+                timeout=DEADLINE,
             )
             proxy.cut()
             _post(client, range(50, 120))  # intake does not depend on the broker
-            _wait_for("processing without the broker", lambda: count_rows(url, "SELECT count(*) FROM outbox") == 120)
+            wait_for(
+                "processing without the broker",
+                lambda: count_rows(url, "SELECT count(*) FROM outbox") == 120,
+                timeout=DEADLINE,
+            )
             assert count_rows(url, UNSENT) > 0
             proxy.start()
-            _wait_for("the backlog sent", lambda: count_rows(url, UNSENT) == 0)
+            wait_for("the backlog sent", lambda: count_rows(url, UNSENT) == 0, timeout=DEADLINE)
     finally:
         assert server.stop() == 0
     written = {str(e) for (e,) in fetch_rows(url, "SELECT event_id FROM outbox")}

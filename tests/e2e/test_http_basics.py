@@ -25,12 +25,12 @@ from tests.e2e.exchanges import (
     post_order,
     submission_path,
     submit_path,
-    wait_until,
 )
 from tests.e2e.json_schema import SchemaError, Validator
 from tests.support.cli import cli_ok
 from tests.support.databases import postgres_database
 from tests.support.factories import REFERENCE_EXAMPLE, an_order
+from tests.support.polling import wait_until
 from tests.support.server import Server
 
 WARNINGS = ["unknown field customer.cutomer_ref"]

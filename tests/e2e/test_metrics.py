@@ -13,10 +13,11 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import Tenants
-from tests.e2e.exchanges import json_body, post_order, submission_path, submit_path, wait_until
+from tests.e2e.exchanges import json_body, post_order, submission_path, submit_path
 from tests.support.cli import cli_ok, create_key
 from tests.support.databases import database
 from tests.support.factories import an_order
+from tests.support.polling import wait_until
 from tests.support.server import Server
 
 SUBMIT_ROUTE = "/v4/organisations/{trkref}/customer_order"

@@ -7,10 +7,11 @@ from typing import Any
 
 import httpx
 
-from tests.e2e.exchanges import NOT_FOUND, assert_answer, json_body, post_order, wait_until
+from tests.e2e.exchanges import NOT_FOUND, assert_answer, json_body, post_order
 from tests.e2e.shops import BATCH, DEADLINE, a_shop, canonical, order_of, submission, submit, wait_processed
 from tests.support.cli import cli_ok, run_cli
 from tests.support.inspect_db import count_rows, fetch_rows
+from tests.support.polling import wait_until
 from tests.support.privacy_db import columns_holding, db_uuid, plant_canonical_order
 
 

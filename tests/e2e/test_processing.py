@@ -13,11 +13,12 @@ import httpx
 import pytest
 
 from tests.conftest import Tenants
-from tests.e2e.exchanges import NOT_FOUND, accepted_id, assert_answer, json_body, post_order, unique_ref, wait_until
+from tests.e2e.exchanges import NOT_FOUND, accepted_id, assert_answer, json_body, post_order, unique_ref
 from tests.e2e.json_schema import SchemaError, Validator
 from tests.support.cli import cli_ok
 from tests.support.factories import an_order
 from tests.support.inspect_db import count_rows
+from tests.support.polling import wait_until
 from tests.support.server import BIN
 
 # Processing runs every 0.2 s when idle; this only bounds a wait that polls.

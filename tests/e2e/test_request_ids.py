@@ -10,8 +10,9 @@ import httpx
 import pytest
 
 from tests.conftest import Tenants
-from tests.e2e.exchanges import _query_one, json_body, post_order, wait_until
+from tests.e2e.exchanges import _query_one, json_body, post_order
 from tests.support.factories import an_order
+from tests.support.polling import wait_until
 from tests.support.server import Server
 
 

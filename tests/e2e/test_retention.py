@@ -8,9 +8,9 @@ from typing import Any
 import httpx
 import sqlalchemy as sa
 
-from order_intake.adapters.admin import run_repeatedly
 from order_intake.adapters.database_url import parse_database_url
-from order_intake.adapters.retention import Purged, purge_chunk
+from order_intake.adapters.sql.admin import run_repeatedly
+from order_intake.adapters.sql.retention import Purged, purge_chunk
 from tests.e2e.exchanges import NOT_FOUND, assert_answer
 from tests.e2e.shops import BATCH, Shop, a_shop, canonical, order_of, submission, submit, wait_processed
 from tests.support.cli import cli_ok, run_cli

@@ -10,10 +10,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.exchanges import accepted_id, json_body, post_order, unique_ref, wait_until
+from tests.e2e.exchanges import accepted_id, json_body, post_order, unique_ref
 from tests.support.cli import Credentials, enabled_tenant
 from tests.support.databases import database
 from tests.support.factories import an_order
+from tests.support.polling import wait_until
 from tests.support.server import Server
 
 # Bounds for waits that poll; the restart pause is 1 s, processing runs every 0.2 s when idle.

@@ -16,9 +16,8 @@ from tests.e2e.exchanges import (
     stored_body,
     submission_path,
     unique_ref,
-    with_item,
 )
-from tests.support.factories import an_order
+from tests.support.factories import an_order, with_item
 from tests.support.server import Server
 
 # The reference page's example, byte for byte as printed (note the misspelt `cutomer_ref`); the

@@ -3,9 +3,8 @@
 import datetime as dt
 import json
 import random
-import time
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from tests.support.cli import Credentials, enabled_tenant
 from tests.support.databases import database
 from tests.support.factories import an_order
 from tests.support.inspect_db import count_rows, fetch_rows
+from tests.support.polling import wait_for
 from tests.support.server import Server, Worker
 
 ORDER_REFS = 1_000
@@ -99,13 +99,6 @@ def _expected_merge(rows: list[tuple[Any, ...]]) -> dict[str, dict[str, Any]]:
     return merged
 
 
-def _wait_for(what: str, check: Callable[[], bool]) -> None:
-    deadline = time.monotonic() + DEADLINE
-    while not check():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.2)
-
-
 def test_three_workers_one_killed_give_exactly_the_merge_and_every_final_version_is_published(
     work_db: tuple[str, Credentials], exchange: ScratchExchange, tmp_path: Path
 ) -> None:
@@ -121,12 +114,19 @@ def test_three_workers_one_killed_give_exactly_the_merge_and_every_final_version
     env = {**exchange.env(), "ORDER_INTAKE_PROCESSING_BATCH": "50"}
     workers = [Worker(url, tmp_path / f"worker-{n}.log", **env).start() for n in range(3)]
     processed = "SELECT count(*) FROM submissions WHERE state = 'processed'"
-    _wait_for("a third processed", lambda: count_rows(url, processed) >= SUBMISSIONS // 3)
+    wait_for(
+        "a third processed", lambda: count_rows(url, processed) >= SUBMISSIONS // 3, timeout=DEADLINE, interval=0.2
+    )
     workers[0].kill()
     survivors_done = count_rows(url, processed)
     assert survivors_done < SUBMISSIONS, "the kill came too late to prove anything"
-    _wait_for("all processed", lambda: count_rows(url, processed) == SUBMISSIONS)
-    _wait_for("all sent", lambda: count_rows(url, "SELECT count(*) FROM outbox WHERE sent_at IS NULL") == 0)
+    wait_for("all processed", lambda: count_rows(url, processed) == SUBMISSIONS, timeout=DEADLINE, interval=0.2)
+    wait_for(
+        "all sent",
+        lambda: count_rows(url, "SELECT count(*) FROM outbox WHERE sent_at IS NULL") == 0,
+        timeout=DEADLINE,
+        interval=0.2,
+    )
     for worker in workers[1:]:
         assert worker.stop() == 0, worker.log()
 

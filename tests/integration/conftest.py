@@ -8,12 +8,12 @@ from typing import Any, TypeVar
 import pytest
 import sqlalchemy as sa
 
-from order_intake.adapters import admin
+from order_intake.adapters.backend import backend_for
 from order_intake.adapters.database_url import parse_database_url
-from order_intake.adapters.migrate import upgrade
-from order_intake.adapters.store import Store
-from order_intake.bootstrap import make_store
+from order_intake.adapters.sql import admin
+from order_intake.adapters.sql.migrate import upgrade
 from order_intake.config import Settings
+from order_intake.service.ports import Store
 from tests.support.databases import database
 
 T = TypeVar("T")
@@ -42,7 +42,7 @@ def store_url(backend: str, tmp_path_factory: pytest.TempPathFactory, request: p
                 now=now,
             )
 
-        admin.run_admin(parsed, seed)
+        admin.run_repeatedly(parsed, seed, again=lambda _: False)
         yield url
 
 
@@ -52,7 +52,7 @@ def on_store(store_url: str) -> Callable[[Callable[[Store], Awaitable[T]]], T]:
 
     def run(scenario: Callable[[Store], Awaitable[T]]) -> T:
         async def main() -> T:
-            store = make_store(parse_database_url(store_url), Settings(database_url=store_url))
+            store = backend_for(parse_database_url(store_url)).intake_store(Settings(database_url=store_url))
             await store.open()
             try:
                 return await scenario(store)

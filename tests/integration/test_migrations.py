@@ -14,9 +14,9 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
 from order_intake.adapters.database_url import parse_database_url
-from order_intake.adapters.migrate import MIGRATIONS, alembic_upgrade
-from order_intake.adapters.migrations import HEAD
-from order_intake.adapters.schema import metadata
+from order_intake.adapters.sql.migrate import MIGRATIONS, alembic_upgrade
+from order_intake.adapters.sql.migrations import HEAD
+from order_intake.adapters.sql.schema import metadata
 from tests.support.databases import database
 
 BIN = Path(sys.executable).with_name("order-intake")
@@ -34,7 +34,7 @@ def _differences(connection: sa.Connection) -> list[object]:
 
 
 def test_migrated_schema_matches_the_declared_tables(store_url: str) -> None:
-    """No drift between adapters/schema.py and what the migrations build."""
+    """No drift between adapters/sql/schema.py and what the migrations build."""
     url = parse_database_url(store_url)
     if url.backend == "sqlite":
         engine = sa.create_engine(url.sqlalchemy_url)
@@ -108,7 +108,7 @@ def test_documents_written_before_0005_read_back_the_same_after_it() -> None:
     import asyncpg  # noqa: PLC0415
     from sqlalchemy.ext.asyncio import create_async_engine  # noqa: PLC0415
 
-    from order_intake.adapters.migrate import upgrade  # noqa: PLC0415
+    from order_intake.adapters.sql.migrate import upgrade  # noqa: PLC0415
 
     with database("postgres", Path(), "migrate_0005") as raw:
         url = parse_database_url(raw)

@@ -8,12 +8,11 @@ from typing import Any
 
 import pytest
 
+from order_intake.adapters.backend import backend_for
 from order_intake.adapters.database_url import parse_database_url
-from order_intake.adapters.processing_records import ProcessingStore
-from order_intake.adapters.records import NewSubmission, WriteUnit
-from order_intake.adapters.store import Store
-from order_intake.background import make_processing_store
+from order_intake.service.ports import ProcessingStore, Store
 from order_intake.service.processing import Processor, plan
+from order_intake.service.records import NewSubmission, WriteUnit
 from tests.integration.conftest import OnStore
 from tests.support.inspect_db import change_rows, count_rows, fetch_rows
 
@@ -66,7 +65,7 @@ def _snapshot(url: str, prefix: str) -> dict[str, tuple[int, Any]]:
 
 
 def _processing(url: str) -> ProcessingStore:
-    return make_processing_store(parse_database_url(url))
+    return backend_for(parse_database_url(url)).processing_store()
 
 
 async def _drain_with(url: str, processors: int, batch: int) -> int:
@@ -222,7 +221,7 @@ def test_processors_sharing_one_store_share_the_work_on_postgresql(on_store: OnS
     on_store(lambda store: _submit(store, "SHARE", 300))
 
     async def together() -> list[int]:
-        store = make_processing_store(url, processors=3)
+        store = backend_for(url).processing_store(processors=3)
         await store.open()
         try:
             return await asyncio.gather(*(Processor(store, batch=10, max_batch=10).drain() for _ in range(3)))

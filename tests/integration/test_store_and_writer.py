@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from order_intake.adapters import sqlite as sqlite_adapter
-from order_intake.adapters.records import IdempotencyRecord, NewSubmission, UnitOutcome, WriteUnit
-from order_intake.adapters.store import Store
+from order_intake.adapters.sqlite import intake as sqlite_adapter
 from order_intake.adapters.writer import GroupCommitWriter
 from order_intake.errors import StoreUnavailable, WriterClosed
+from order_intake.service.ports import Store
+from order_intake.service.records import IdempotencyRecord, NewSubmission, UnitOutcome, WriteUnit
 from tests.integration.conftest import OnStore
 from tests.support.inspect_db import count_rows
 

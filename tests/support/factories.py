@@ -45,3 +45,25 @@ def an_order(**overrides: Any) -> dict[str, Any]:
         else:
             order[name] = value
     return order
+
+
+def with_customer(**changes: Any) -> dict[str, Any]:
+    """The reference example with customer fields replaced; a value of ... removes the field."""
+    order = an_order()
+    _apply(order["customer"], changes)
+    return order
+
+
+def with_item(index: int = 0, **changes: Any) -> dict[str, Any]:
+    """The reference example with fields of one order item replaced; a value of ... removes the field."""
+    order = an_order()
+    _apply(order["order_items"][index], changes)
+    return order
+
+
+def _apply(target: dict[str, Any], changes: dict[str, Any]) -> None:
+    for name, value in changes.items():
+        if value is ...:
+            target.pop(name, None)
+        else:
+            target[name] = copy.deepcopy(value)

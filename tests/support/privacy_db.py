@@ -5,7 +5,7 @@ import json
 import uuid
 from typing import Any
 
-from order_intake.adapters.sqlite_time import to_sqlite_time
+from order_intake.adapters.sqlite.timestamps import to_sqlite_time
 from tests.support.inspect_db import change_rows, count_rows, fetch_rows
 
 

@@ -8,7 +8,6 @@ import msgspec
 from order_intake.domain.order import Accepted, CustomerOrder, Rejected
 from order_intake.domain.validation import validate_order
 from tests.strategies import TRKREF
-from tests.support.factories import an_order
 
 _DECODER = msgspec.json.Decoder(float_hook=decimal.Decimal)
 
@@ -40,25 +39,3 @@ def accepted(body: object, *, trkref_optional: bool = False) -> Accepted:
 def order_of(body: object, *, trkref_optional: bool = False) -> CustomerOrder:
     """The normalised order of a body that must be accepted."""
     return accepted(body, trkref_optional=trkref_optional).order
-
-
-def _override(part: dict[str, Any], fields: dict[str, Any]) -> None:
-    for name, value in fields.items():
-        if value is ...:
-            part.pop(name, None)
-        else:
-            part[name] = value
-
-
-def with_customer(**fields: Any) -> dict[str, Any]:
-    """The reference example with customer fields replaced; a value of ... removes the field."""
-    order = an_order()
-    _override(order["customer"], fields)
-    return order
-
-
-def with_item(index: int = 0, **fields: Any) -> dict[str, Any]:
-    """The reference example with fields of one item replaced; a value of ... removes the field."""
-    order = an_order()
-    _override(order["order_items"][index], fields)
-    return order

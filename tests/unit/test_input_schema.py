@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from order_intake.domain.validation import input_json_schema
 from tests.e2e.json_schema import SchemaError, Validator
 from tests.strategies import valid_orders
-from tests.support.factories import REFERENCE_EXAMPLE, an_order
-from tests.unit.orders import decoded, with_customer, with_item
+from tests.support.factories import REFERENCE_EXAMPLE, an_order, with_customer, with_item
+from tests.unit.orders import decoded
 
 # The keywords the schema may use: 2020-12 core, applicator, validation and annotation vocabularies.
 KEYWORDS: Final = {

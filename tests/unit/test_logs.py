@@ -41,7 +41,13 @@ def test_a_record_of_any_exc_info_a_caller_can_give_is_formatted() -> None:
         record.exc_info = exc_info  # type: ignore[assignment] # what callers do, whatever the hints say
         lines.append(json.loads(formatter.format(record)))
     assert [line.get("exception", "").endswith("ValueError") for line in lines] == [
-        False, False, False, True, True, False, False
+        False,
+        False,
+        False,
+        True,
+        True,
+        False,
+        False,
     ]
     assert all(line["msg"] == "failed" for line in lines)
     assert "jane.doe" not in str(lines)

@@ -8,9 +8,9 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from order_intake.adapters.processing_records import Claimed, StoredCanonical
 from order_intake.domain import merge
 from order_intake.service.processing import plan
+from order_intake.service.processing_records import Claimed, StoredCanonical
 
 _T0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 _OPTIONAL = ("order_date", "fulfilment_date", "language", "locale")

@@ -6,10 +6,10 @@ from typing import Final
 
 import pytest
 
-from order_intake.adapters.records import ApiKey
 from order_intake.domain.ratelimit import MICROS, UNLIMITED, Decision, Limit
 from order_intake.errors import LimiterUnavailable
 from order_intake.service.ratelimit import BucketStore, LocalBuckets, RateLimiter
+from order_intake.service.records import ApiKey
 
 START: Final = 1_000.0
 

@@ -9,8 +9,8 @@ import pytest
 from order_intake.domain.order import Customer, CustomerOrder, OrderItem
 from order_intake.domain.validation import validate_order
 from tests.strategies import TRKREF
-from tests.support.factories import REFERENCE_EXAMPLE, an_order
-from tests.unit.orders import accepted, decoded, errors_of, order_of, rejected, with_customer, with_item
+from tests.support.factories import REFERENCE_EXAMPLE, an_order, with_customer, with_item
+from tests.unit.orders import accepted, decoded, errors_of, order_of, rejected
 
 MANDATORY_BLANKS = (
     "trkref cannot be blank",

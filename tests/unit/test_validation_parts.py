@@ -5,8 +5,8 @@ from typing import Any
 
 import pytest
 
-from tests.support.factories import an_order
-from tests.unit.orders import decoded, errors_of, order_of, with_customer, with_item
+from tests.support.factories import an_order, with_customer, with_item
+from tests.unit.orders import decoded, errors_of, order_of
 
 NAMES = ["customer_ref", "title", "first_name", "surname", "postcode"]
 

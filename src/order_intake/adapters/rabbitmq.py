@@ -7,9 +7,9 @@ from collections.abc import Sequence
 import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractExchange
 
-from order_intake.adapters.processing_records import OutboxRow
 from order_intake.domain import events
 from order_intake.errors import BrokerUnavailable
+from order_intake.service.processing_records import OutboxRow
 
 # Seconds to wait for the broker to connect or to confirm a message.
 _TIMEOUT = 10.0

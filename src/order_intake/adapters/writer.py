@@ -5,8 +5,8 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 
-from order_intake.adapters.records import UnitOutcome, WriteUnit
 from order_intake.errors import StoreUnavailable, WriterClosed
+from order_intake.service.records import UnitOutcome, WriteUnit
 
 log = logging.getLogger("order_intake.writer")
 

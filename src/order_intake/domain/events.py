@@ -9,7 +9,8 @@ import msgspec
 
 from order_intake.domain.order import CustomerOrder, decimals_as_numbers
 
-EXCHANGE = "order-intake"
+# The topic exchange events go to unless ORDER_INTAKE_BROKER_EXCHANGE names another.
+EXCHANGE: Final = "order-intake"
 UPSERTED: Final = "customer_order.upserted"
 
 

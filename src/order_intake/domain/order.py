@@ -67,9 +67,6 @@ class Rejected(msgspec.Struct, frozen=True):
     errors: tuple[str, ...]
 
 
-Validation = Accepted | Rejected
-
-
 _DECIMAL_SCHEMA = {"type": "string", "format": "decimal"}
 
 

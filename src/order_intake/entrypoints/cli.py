@@ -7,6 +7,7 @@ import tempfile
 
 import click
 
+from order_intake.adapters.backend import backend_for
 from order_intake.config import load_settings
 from order_intake.entrypoints.cli_base import database
 from order_intake.entrypoints.supervisor import SupervisedWorker, worker_command
@@ -64,7 +65,7 @@ def serve(host: str, port: int, workers: int | None, *, no_worker: bool) -> None
     """
     url = database()
     if workers is None:
-        workers = 1 if url.backend == "sqlite" else (os.cpu_count() or 1)
+        workers = backend_for(url).http_processes()
     # Each worker process writes its metrics here and /metrics sums them all: a fresh directory per
     # run, so that no figure of an earlier run is counted again, removed when the server stops.
     metrics_dir = tempfile.mkdtemp(prefix="order-intake-metrics-")

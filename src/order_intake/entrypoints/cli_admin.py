@@ -3,7 +3,7 @@
 import click
 import msgspec
 
-from order_intake.adapters import admin
+from order_intake.adapters.sql import admin
 from order_intake.domain.access import MAX_TRKREF, is_valid_trkref
 from order_intake.domain.credentials import hash_secret, new_salt, new_secret, new_username
 from order_intake.domain.ratelimit import DEFAULT_BURST, DEFAULT_RATE

@@ -6,11 +6,11 @@ import click
 import msgspec
 import sqlalchemy as sa
 
-from order_intake.adapters import audit, erasure, retention
-from order_intake.adapters.store import IDEMPOTENCY_WINDOW
+from order_intake.adapters.sql import audit, erasure, retention
 from order_intake.domain.access import is_valid_trkref
 from order_intake.entrypoints.cli_base import fail
 from order_intake.entrypoints.cli_support import actor, audited, in_admin_transaction, in_admin_transactions, now
+from order_intake.service.ports import IDEMPOTENCY_WINDOW
 
 
 @click.command()

@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 
-from order_intake.adapters import admin, audit
+from order_intake.adapters.sql import admin, audit
 from order_intake.config import load_settings
 from order_intake.entrypoints.cli_base import database, fail
 from order_intake.errors import AdminError, first_line
@@ -28,7 +28,6 @@ def in_admin_transactions(work: Callable[[sa.Connection], T], *, again: Callable
         return admin.run_repeatedly(url, work, again=again)
     except AdminError as exc:
         fail(str(exc))
-        raise  # unreachable: _fail exits
     except (OSError, sa.exc.SQLAlchemyError) as exc:
         fail(f"database error: {first_line(exc)}")
         raise

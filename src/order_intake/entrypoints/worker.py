@@ -13,7 +13,8 @@ from typing import Any
 import click
 
 from order_intake import logs
-from order_intake.background import Background, make_processing_store, processors_for
+from order_intake.adapters.backend import backend_for
+from order_intake.background import Background
 from order_intake.config import load_settings
 from order_intake.domain.events import event_schema
 from order_intake.entrypoints.cli_base import database
@@ -87,8 +88,9 @@ def worker(supervised_by: int | None) -> None:
     signals = (signal.SIGTERM,) if supervised_by is not None else (signal.SIGTERM, signal.SIGINT)
 
     async def run() -> None:
-        processors = processors_for(url, settings)
-        store = make_processing_store(url, processors=processors)
+        backend = backend_for(url)
+        processors = backend.processors(settings)
+        store = backend.processing_store(processors=processors)
         await store.open()
         background = Background(settings, store, processors=processors)
         stop = asyncio.Event()
@@ -124,7 +126,7 @@ def events_tail(trkref: str | None, *, follow: bool, after: int) -> None:
     url = database()
 
     async def run() -> None:
-        store = make_processing_store(url)
+        store = backend_for(url).processing_store()
         await store.open()
         stop = asyncio.Event()
         _stop_on_signals(stop, (signal.SIGTERM, signal.SIGINT))

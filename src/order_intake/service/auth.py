@@ -4,9 +4,9 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from order_intake.adapters.records import ApiKey
-from order_intake.adapters.store import Store
 from order_intake.domain.credentials import DUMMY_HASH, DUMMY_SALT, parse_basic, secret_matches
+from order_intake.service.ports import Store
+from order_intake.service.records import ApiKey
 
 # Usernames longer than this are not ours; refused without a query.
 _MAX_USERNAME = 64

@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 
 import msgspec
 
-from order_intake.adapters.records import ApiKey, NewBatch, NewSubmission, Organisation, WriteUnit
 from order_intake.domain import catalogue
 from order_intake.domain.answers import (
     BatchOutcome,
@@ -20,6 +19,7 @@ from order_intake.domain.order import Accepted, Rejected
 from order_intake.domain.validation import validate_order
 from order_intake.service.idempotency import replay_or_mismatch
 from order_intake.service.outcomes import BatchRefusedWhole, BatchStored, BatchSubmitOutcome, MalformedBody
+from order_intake.service.records import ApiKey, NewBatch, NewSubmission, Organisation, WriteUnit
 from order_intake.service.submit import Intake, Request, claim, encoder, idempotently, new_submission
 
 # Elements validated between two yields to the event loop.
@@ -150,7 +150,7 @@ def _elements(body: bytes) -> list[msgspec.Raw] | MalformedBody | BatchRefusedWh
     return elements or _refused(catalogue.BATCH_EMPTY, 0)
 
 
-async def _validate_and_store(intake: Intake, request: Request, print_: bytes) -> BatchSubmitOutcome:
+async def _validate_and_store(intake: Intake, request: Request, body_fingerprint: bytes) -> BatchSubmitOutcome:
     elements = _elements(request.body)
     if not isinstance(elements, list):
         return elements
@@ -168,14 +168,16 @@ async def _validate_and_store(intake: Intake, request: Request, print_: bytes) -
         organisation_ids=tuple(sorted(tally.organisation_ids)),
     )
     unit = WriteUnit(
-        submissions=tuple(tally.rows), idempotency=claim(request, print_, answer.status, encoded), batch=batch
+        submissions=tuple(tally.rows), idempotency=claim(request, body_fingerprint, answer.status, encoded), batch=batch
     )
     earlier = await intake.writer.write(unit)
     if earlier is not None:
-        return replay_or_mismatch(earlier, print_)
+        return replay_or_mismatch(earlier, body_fingerprint)
     return BatchStored(answer)
 
 
 async def submit_batch(*, intake: Intake, request: Request) -> BatchSubmitOutcome:
     """Accept each valid element durably (all in one transaction) and say why each other one was not."""
-    return await idempotently(intake, request, lambda print_: _validate_and_store(intake, request, print_))
+    return await idempotently(
+        intake, request, lambda body_fingerprint: _validate_and_store(intake, request, body_fingerprint)
+    )

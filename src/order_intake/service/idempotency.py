@@ -9,9 +9,9 @@ from uuid import UUID
 
 import msgspec
 
-from order_intake.adapters.records import IdempotencyRecord
-from order_intake.adapters.store import IDEMPOTENCY_WINDOW, Store
 from order_intake.service.outcomes import IdempotencyInProgress, IdempotencyMismatch, Replayed
+from order_intake.service.ports import IDEMPOTENCY_WINDOW, Store
+from order_intake.service.records import IdempotencyRecord
 
 T = TypeVar("T")
 
@@ -33,9 +33,9 @@ def fingerprint(method: str, path: str, body: bytes) -> bytes:
     return digest.digest()
 
 
-def replay_or_mismatch(record: IdempotencyRecord, print_: bytes) -> Replayed | IdempotencyMismatch:
+def replay_or_mismatch(record: IdempotencyRecord, body_fingerprint: bytes) -> Replayed | IdempotencyMismatch:
     """The stored answer again when the request is the same; a mismatch otherwise."""
-    if record.fingerprint != print_:
+    if record.fingerprint != body_fingerprint:
         return IdempotencyMismatch()
     return Replayed(status=record.status, body=record.response, answer_id=_identified.decode(record.response).id)
 
@@ -66,7 +66,7 @@ async def guarded(  # noqa: PLR0913 - the request's identity, spelled out
     in_flight: InFlight,
     api_key_id: int,
     key: str,
-    print_: bytes,
+    body_fingerprint: bytes,
     now: dt.datetime,
     attempt: Callable[[], Awaitable[T]],
 ) -> T | Replayed | IdempotencyMismatch | IdempotencyInProgress:
@@ -76,5 +76,5 @@ async def guarded(  # noqa: PLR0913 - the request's identity, spelled out
             return IdempotencyInProgress()
         record = await store.find_idempotency(api_key_id, key, now - IDEMPOTENCY_WINDOW)
         if record is not None:
-            return replay_or_mismatch(record, print_)
+            return replay_or_mismatch(record, body_fingerprint)
         return await attempt()

@@ -10,16 +10,10 @@ from typing import Any
 
 import msgspec
 
-from order_intake.adapters.processing_records import (
-    Claimed,
-    OrderKey,
-    OutboxEvent,
-    Plan,
-    ProcessingStore,
-    StoredCanonical,
-)
 from order_intake.domain import events, merge
 from order_intake.service.loop import repeat
+from order_intake.service.ports import ProcessingStore
+from order_intake.service.processing_records import Claimed, OrderKey, OutboxEvent, Plan, StoredCanonical
 
 # Prices stay exact decimals from submission to event.
 _decode_order = msgspec.json.Decoder(dict[str, Any], float_hook=Decimal).decode

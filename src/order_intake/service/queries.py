@@ -5,9 +5,6 @@ from decimal import Decimal
 
 import msgspec
 
-from order_intake.adapters.processing_records import ProcessingStore
-from order_intake.adapters.records import ApiKey, Organisation
-from order_intake.adapters.store import Store
 from order_intake.domain.answers import (
     Batch,
     BatchOutcome,
@@ -18,6 +15,8 @@ from order_intake.domain.answers import (
 )
 from order_intake.domain.fields import could_be_stored
 from order_intake.domain.order import CustomerOrder
+from order_intake.service.ports import ProcessingStore, Store
+from order_intake.service.records import ApiKey, Organisation
 
 _order = msgspec.json.Decoder(CustomerOrder, float_hook=Decimal)
 

@@ -5,9 +5,9 @@ import time
 from collections.abc import Callable
 from typing import Protocol
 
-from order_intake.adapters.records import ApiKey
 from order_intake.domain.ratelimit import UNLIMITED, Decision, Limit, take
 from order_intake.errors import LimiterUnavailable
+from order_intake.service.records import ApiKey
 
 log = logging.getLogger("order_intake.ratelimit")
 

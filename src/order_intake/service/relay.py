@@ -2,8 +2,8 @@
 
 import asyncio
 
-from order_intake.adapters.processing_records import ProcessingStore, Publisher
 from order_intake.service.loop import repeat
+from order_intake.service.ports import ProcessingStore, Publisher
 
 
 class Relay:

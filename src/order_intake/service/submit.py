@@ -8,9 +8,6 @@ from typing import Final, TypeVar
 
 import msgspec
 
-from order_intake.adapters.records import ApiKey, IdempotencyRecord, NewSubmission, Organisation, WriteUnit
-from order_intake.adapters.store import Store
-from order_intake.adapters.writer import GroupCommitWriter
 from order_intake.domain import catalogue
 from order_intake.domain.answers import OrderAccepted
 from order_intake.domain.jsonbody import Malformed, parse_body
@@ -25,6 +22,8 @@ from order_intake.service.outcomes import (
     Stored,
     SubmitOutcome,
 )
+from order_intake.service.ports import Store, Writer
+from order_intake.service.records import ApiKey, IdempotencyRecord, NewSubmission, Organisation, WriteUnit
 
 T = TypeVar("T")
 
@@ -36,7 +35,7 @@ class Intake:
     """What the use cases need of the process: the store, its writer, the keys in flight."""
 
     store: Store
-    writer: GroupCommitWriter
+    writer: Writer
     in_flight: InFlight
 
 
@@ -92,21 +91,21 @@ def new_submission(  # noqa: PLR0913 - one argument per column that is not the o
     )
 
 
-def claim(request: Request, print_: bytes, status: int, answer: bytes) -> IdempotencyRecord | None:
+def claim(request: Request, body_fingerprint: bytes, status: int, answer: bytes) -> IdempotencyRecord | None:
     """The idempotency record to store with the request's rows, when it has a key."""
     if request.idempotency_key is None:
         return None
     return IdempotencyRecord(
         api_key_id=request.key.id,
         key=request.idempotency_key,
-        fingerprint=print_,
+        fingerprint=body_fingerprint,
         status=status,
         response=answer,
         created_at=request.received_at,
     )
 
 
-async def _validate_and_store(intake: Intake, request: Request, print_: bytes) -> SubmitOutcome:
+async def _validate_and_store(intake: Intake, request: Request, body_fingerprint: bytes) -> SubmitOutcome:
     assert request.organisation is not None  # noqa: S101 - single submissions always name one
     value = parse_body(request.body)
     if isinstance(value, Malformed):
@@ -123,10 +122,10 @@ async def _validate_and_store(intake: Intake, request: Request, print_: bytes) -
     row = new_submission(
         request, submission_id=answer.id, organisation=request.organisation, body=request.body, accepted=result
     )
-    unit = WriteUnit(submissions=(row,), idempotency=claim(request, print_, 202, encoder.encode(answer)))
+    unit = WriteUnit(submissions=(row,), idempotency=claim(request, body_fingerprint, 202, encoder.encode(answer)))
     earlier = await intake.writer.write(unit)
     if earlier is not None:  # another process stored this Idempotency-Key first
-        return replay_or_mismatch(earlier, print_)
+        return replay_or_mismatch(earlier, body_fingerprint)
     return Stored(answer)
 
 
@@ -136,18 +135,20 @@ async def idempotently(
     """Run `attempt(fingerprint)` under the request's Idempotency-Key, if it has one."""
     if request.idempotency_key is None:
         return await attempt(b"")
-    print_ = fingerprint("POST", request.path, request.body)
+    body_fingerprint = fingerprint("POST", request.path, request.body)
     return await guarded(
         store=intake.store,
         in_flight=intake.in_flight,
         api_key_id=request.key.id,
         key=request.idempotency_key,
-        print_=print_,
+        body_fingerprint=body_fingerprint,
         now=request.received_at,
-        attempt=lambda: attempt(print_),
+        attempt=lambda: attempt(body_fingerprint),
     )
 
 
 async def submit_order(*, intake: Intake, request: Request) -> SubmitOutcome:
     """Accept one order durably, or say why not; a retry with an Idempotency-Key stores nothing new."""
-    return await idempotently(intake, request, lambda print_: _validate_and_store(intake, request, print_))
+    return await idempotently(
+        intake, request, lambda body_fingerprint: _validate_and_store(intake, request, body_fingerprint)
+    )

@@ -11,9 +11,9 @@ from order_intake.bootstrap import Services
 from order_intake.config import Settings, load_settings
 from order_intake.domain import catalogue
 from order_intake.domain.access import is_valid_trkref
-from order_intake.entrypoints.http import answers, openapi
+from order_intake.entrypoints.http import openapi, replies
 from order_intake.entrypoints.http.context import Context
-from order_intake.entrypoints.http.exchange import Exchange, Protocol_, Scope
+from order_intake.entrypoints.http.exchange import Exchange, RsgiProtocol, Scope
 from order_intake.entrypoints.http.refused import Refused
 from order_intake.entrypoints.http.router import Router
 from order_intake.entrypoints.http.table import ROUTES
@@ -68,7 +68,7 @@ class App:
             loop.run_until_complete(self._services.stop())
         self._access.flush()
 
-    async def __rsgi__(self, scope: Scope, proto: Protocol_) -> None:
+    async def __rsgi__(self, scope: Scope, proto: RsgiProtocol) -> None:
         """Serve one HTTP request."""
         await self._http(Exchange(scope, proto, self._settings.body_timeout_seconds))
 
@@ -79,17 +79,17 @@ class App:
         except Refused as refused:
             await ex.answer(refused.status, refused.answer, refused.headers)
         except IncompleteBody:
-            await answers.message(ex, 400, catalogue.INCOMPLETE_BODY, [("connection", "close")])
+            await replies.message(ex, 400, catalogue.INCOMPLETE_BODY, [("connection", "close")])
         except BodyTimeout:
-            await answers.message(ex, 408, catalogue.REQUEST_TIMEOUT, [("connection", "close")])
+            await replies.message(ex, 408, catalogue.REQUEST_TIMEOUT, [("connection", "close")])
         except (StoreUnavailable, WriterClosed):
             log.warning("database unavailable", extra={"request_id": ex.request_id})
             if ex.status == 0:
-                await answers.message(ex, 503, catalogue.SERVICE_UNAVAILABLE)
+                await replies.message(ex, 503, catalogue.SERVICE_UNAVAILABLE)
         except Exception:
             log.exception("unexpected failure", extra={"request_id": ex.request_id})
             if ex.status == 0:
-                await answers.message(ex, 500, catalogue.INTERNAL_ERROR)
+                await replies.message(ex, 500, catalogue.INTERNAL_ERROR)
         elapsed = time.perf_counter() - started
         if self._metrics is not None:
             self._metrics.request(ex.route, ex.method, ex.status, elapsed)
@@ -106,14 +106,14 @@ class App:
     async def _dispatch(self, ex: Exchange) -> None:
         problem = ex.header_problem()
         if problem is not None:
-            raise answers.refusal(400, problem, [("connection", "close")])
+            raise replies.refusal(400, problem, [("connection", "close")])
         found = _ROUTER.match(ex.path)
         if found is None:
-            raise answers.refusal(404, catalogue.NOT_FOUND)
+            raise replies.refusal(404, catalogue.NOT_FOUND)
         ex.route = found.template
         endpoint = found.methods.get(ex.method)
         if endpoint is None:
-            raise answers.refusal(405, catalogue.METHOD_NOT_ALLOWED, [("allow", ", ".join(sorted(found.methods)))])
+            raise replies.refusal(405, catalogue.METHOD_NOT_ALLOWED, [("allow", ", ".join(sorted(found.methods)))])
         assert self._context is not None  # noqa: S101 - __rsgi_init__ ran before any request
         await endpoint(self._context, ex, found.params)
 

@@ -3,7 +3,7 @@
 from uuid import UUID
 
 from order_intake.domain import catalogue
-from order_intake.entrypoints.http import access, answers, intake
+from order_intake.entrypoints.http import access, intake, replies
 from order_intake.entrypoints.http.context import Context, Params
 from order_intake.entrypoints.http.exchange import Exchange
 from order_intake.service.batch import submit_batch
@@ -34,5 +34,5 @@ async def show(ctx: Context, ex: Exchange, path: Params) -> None:
     key = await access.batch_caller(ctx, ex)
     found = await find_batch(store=ctx.intake.store, key=key, batch_id=path["batch_id"])
     if found is None:
-        raise answers.refusal(404, catalogue.NOT_FOUND)
+        raise replies.refusal(404, catalogue.NOT_FOUND)
     await ex.answer(200, found)

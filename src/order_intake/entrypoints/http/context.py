@@ -3,10 +3,10 @@
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from order_intake.adapters.processing_records import ProcessingStore
 from order_intake.entrypoints.http.exchange import Exchange
 from order_intake.metrics import Metrics
 from order_intake.service.auth import Authenticator
+from order_intake.service.ports import ProcessingStore
 from order_intake.service.ratelimit import RateLimiter
 from order_intake.service.submit import Intake
 

@@ -5,7 +5,7 @@ from uuid import UUID
 
 from order_intake.domain import catalogue
 from order_intake.domain.order import Rejected
-from order_intake.entrypoints.http import access, answers, intake
+from order_intake.entrypoints.http import access, intake, replies
 from order_intake.entrypoints.http.context import Context, Params
 from order_intake.entrypoints.http.exchange import Exchange
 from order_intake.metrics import CONTENT_TYPE
@@ -30,7 +30,7 @@ async def submit(ctx: Context, ex: Exchange, path: Params) -> None:
         case Stored(answer):
             await ex.answer(202, answer, [intake.location(_submission_path(trkref)(answer.id))])
         case Rejected(message, errors):
-            await answers.invalid(ex, message, errors)
+            await replies.invalid(ex, message, errors)
         case _:
             await intake.answer_shared(ex, outcome, _submission_path(trkref))
 
@@ -40,7 +40,7 @@ async def show_submission(ctx: Context, ex: Exchange, path: Params) -> None:
     _, org = await access.caller_for(ctx, ex, path["trkref"])
     found = await find_submission(store=ctx.intake.store, organisation=org, submission_id=path["id"])
     if found is None:
-        raise answers.refusal(404, catalogue.NOT_FOUND)
+        raise replies.refusal(404, catalogue.NOT_FOUND)
     await ex.answer(200, found)
 
 
@@ -49,7 +49,7 @@ async def show_customer_order(ctx: Context, ex: Exchange, path: Params) -> None:
     _, org = await access.caller_for(ctx, ex, path["trkref"])
     found = await find_canonical(store=ctx.processing, organisation=org, order_ref=path["order_ref"])
     if found is None:
-        raise answers.refusal(404, catalogue.NOT_FOUND)
+        raise replies.refusal(404, catalogue.NOT_FOUND)
     await ex.answer(200, found)
 
 
@@ -61,14 +61,14 @@ async def list_organisations(ctx: Context, ex: Exchange, path: Params) -> None: 
 
 async def health(ctx: Context, ex: Exchange, path: Params) -> None:  # noqa: ARG001 - every endpoint's signature
     """GET /health: the process serves."""
-    await answers.message(ex, 200, "OK")
+    await replies.message(ex, 200, "OK")
 
 
 async def ready(ctx: Context, ex: Exchange, path: Params) -> None:  # noqa: ARG001 - every endpoint's signature
-    """GET /ready: 200 only while the database answers."""
+    """GET /ready: 200 only while the database replies."""
     if not await ctx.intake.store.ping():
-        raise answers.refusal(503, catalogue.SERVICE_UNAVAILABLE)
-    await answers.message(ex, 200, "OK")
+        raise replies.refusal(503, catalogue.SERVICE_UNAVAILABLE)
+    await replies.message(ex, 200, "OK")
 
 
 async def metrics(ctx: Context, ex: Exchange, path: Params) -> None:  # noqa: ARG001 - every endpoint's signature

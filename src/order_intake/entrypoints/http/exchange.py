@@ -49,12 +49,12 @@ class Scope(Protocol):
     def headers(self) -> RequestHeaders: ...  # noqa: D102
 
 
-class Protocol_(Protocol):  # noqa: N801 - RSGI's own name for it is "protocol"
+class RsgiProtocol(Protocol):
     """The RSGI HTTP protocol object: the body in, the answer out."""
 
     async def __call__(self) -> bytes: ...  # noqa: D102
 
-    def __aiter__(self) -> "Protocol_": ...
+    def __aiter__(self) -> "RsgiProtocol": ...
 
     async def __anext__(self) -> bytes: ...
 
@@ -78,7 +78,7 @@ class Exchange:
         "version",
     )
 
-    def __init__(self, scope: Scope, proto: Protocol_, body_timeout: float) -> None:
+    def __init__(self, scope: Scope, proto: RsgiProtocol, body_timeout: float) -> None:
         self.method: str = scope.method
         self.path: str = scope.path  # already percent-decoded by granian: never decode it again
         self.version: str = scope.http_version

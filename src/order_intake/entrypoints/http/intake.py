@@ -4,11 +4,11 @@ import datetime as dt
 from collections.abc import Callable
 from uuid import UUID
 
-from order_intake.adapters.records import ApiKey, Organisation
 from order_intake.domain import catalogue
-from order_intake.entrypoints.http import answers
+from order_intake.entrypoints.http import replies
 from order_intake.entrypoints.http.exchange import Exchange
 from order_intake.service.outcomes import IdempotencyInProgress, IdempotencyMismatch, MalformedBody, Replayed
+from order_intake.service.records import ApiKey, Organisation
 from order_intake.service.submit import Request
 
 Shared = Replayed | MalformedBody | IdempotencyMismatch | IdempotencyInProgress
@@ -19,12 +19,12 @@ def _idempotency_key(ex: Exchange) -> str | None:
     raw = ex.header("idempotency-key")
     if raw is None:  # granian hides a value that is not ASCII, but the name is still there
         if ex.has_header("idempotency-key"):
-            raise answers.refusal(400, catalogue.INVALID_IDEMPOTENCY_KEY)
+            raise replies.refusal(400, catalogue.INVALID_IDEMPOTENCY_KEY)
         return None
     key = raw.strip()
     if 0 < len(key) <= catalogue.MAX_IDEMPOTENCY_KEY and key.isascii() and key.isprintable():
         return key
-    raise answers.refusal(400, catalogue.INVALID_IDEMPOTENCY_KEY)
+    raise replies.refusal(400, catalogue.INVALID_IDEMPOTENCY_KEY)
 
 
 async def receive(ex: Exchange, key: ApiKey, organisation: Organisation | None, limit: int) -> Request:
@@ -34,7 +34,7 @@ async def receive(ex: Exchange, key: ApiKey, organisation: Organisation | None, 
     if body is None:
         # The rest of the body is never read, so the connection cannot carry another request: say so,
         # or a client that reuses it finds it closed under its next request.
-        raise answers.refusal(413, catalogue.PAYLOAD_TOO_LARGE, [("connection", "close")])
+        raise replies.refusal(413, catalogue.PAYLOAD_TOO_LARGE, [("connection", "close")])
     return Request(
         key=key,
         organisation=organisation,
@@ -60,8 +60,8 @@ async def answer_shared(ex: Exchange, outcome: Shared, location_of: Callable[[UU
                 extra.append(location(location_of(answer_id)))
             await ex.answer_bytes(status, body, extra)
         case MalformedBody():
-            await answers.message(ex, 400, catalogue.MALFORMED_JSON)
+            await replies.message(ex, 400, catalogue.MALFORMED_JSON)
         case IdempotencyMismatch():
-            await answers.invalid(ex, catalogue.IDEMPOTENCY_KEY_REUSED, (catalogue.IDEMPOTENCY_KEY_REUSED_DETAIL,))
+            await replies.invalid(ex, catalogue.IDEMPOTENCY_KEY_REUSED, (catalogue.IDEMPOTENCY_KEY_REUSED_DETAIL,))
         case IdempotencyInProgress():
-            await answers.message(ex, 409, catalogue.IDEMPOTENCY_KEY_IN_PROGRESS)
+            await replies.message(ex, 409, catalogue.IDEMPOTENCY_KEY_IN_PROGRESS)

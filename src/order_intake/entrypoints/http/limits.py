@@ -7,12 +7,12 @@ r the whole tokens left, t the seconds until the bucket is full again.
 
 from functools import cache
 
-from order_intake.adapters.records import ApiKey
 from order_intake.domain import catalogue
 from order_intake.domain.ratelimit import Decision, Limit
-from order_intake.entrypoints.http import answers
+from order_intake.entrypoints.http import replies
 from order_intake.entrypoints.http.exchange import Exchange, Headers
 from order_intake.service.ratelimit import RateLimiter
+from order_intake.service.records import ApiKey
 
 
 # hot path: written once per limit (docs/hot-path.md)
@@ -34,4 +34,4 @@ async def admit(limiter: RateLimiter, ex: Exchange, key: ApiKey) -> None:
         return
     ex.limit_headers = rate_limit_headers(decision)
     if not decision.allowed:
-        raise answers.refusal(429, catalogue.TOO_MANY_REQUESTS, [("retry-after", str(decision.retry_after))])
+        raise replies.refusal(429, catalogue.TOO_MANY_REQUESTS, [("retry-after", str(decision.retry_after))])

@@ -8,8 +8,8 @@ from uuid import UUID
 import msgspec
 import sqlalchemy as sa
 
-from order_intake.adapters.privacy_sql import chunks
-from order_intake.adapters.schema import batches, idempotency_keys
+from order_intake.adapters.sql.privacy import chunks
+from order_intake.adapters.sql.schema import batches, idempotency_keys
 from order_intake.domain.erasure import scrub_answer
 
 __all__ = ["ErasedRequest", "scrub_answers"]

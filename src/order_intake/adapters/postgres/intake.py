@@ -3,15 +3,18 @@
 import asyncio
 import contextlib
 import datetime as dt
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import TYPE_CHECKING, TypeVar
+from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
+from typing import TYPE_CHECKING
 from uuid import UUID
 
 import asyncpg
 
-from order_intake.adapters import postgres_sql as sql
-from order_intake.adapters.records import (
+from order_intake.adapters.postgres import intake_sql as sql
+from order_intake.adapters.postgres.pool import TIMEOUT, keep_session, pooled
+from order_intake.errors import StoreUnavailable
+from order_intake.service.ports import IDEMPOTENCY_WINDOW
+from order_intake.service.records import (
     ApiKey,
     IdempotencyRecord,
     NewBatch,
@@ -22,69 +25,9 @@ from order_intake.adapters.records import (
     UnitOutcome,
     WriteUnit,
 )
-from order_intake.adapters.store import IDEMPOTENCY_WINDOW
-from order_intake.errors import StoreUnavailable
 
 if TYPE_CHECKING:
     from asyncpg.pool import PoolConnectionProxy
-
-# Seconds to wait for a connection or a statement before answering 503 rather than hang.
-TIMEOUT = 1.5
-
-# Errors meaning the connection broke mid-use; any other error is about the statement itself.
-_CONNECTION_LOST = (
-    OSError,
-    TimeoutError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.InterfaceError,
-    asyncpg.CannotConnectNowError,
-    asyncpg.AdminShutdownError,
-)
-
-
-@asynccontextmanager
-async def pooled(pool: asyncpg.Pool) -> AsyncIterator["PoolConnectionProxy[asyncpg.Record]"]:
-    """A connection from the pool; every error that means 'no database now' becomes StoreUnavailable."""
-    try:
-        conn = await pool.acquire(timeout=TIMEOUT)
-    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-        # Whatever stops a connection being made (server down, database gone, too many
-        # connections, bad password) means the same to a caller: no database now.
-        raise StoreUnavailable(str(exc)) from exc
-    try:
-        yield conn
-    except _CONNECTION_LOST as exc:
-        raise StoreUnavailable(str(exc)) from exc
-    finally:
-        await pool.release(conn)
-
-
-T = TypeVar("T")
-Work = Callable[["PoolConnectionProxy[asyncpg.Record]"], Awaitable[T]]
-
-
-# hot path: compiled coroutines never await while an exception unwinds; this does it for them (docs/hot-path.md)
-async def on_connection(pool: asyncpg.Pool, work: Work[T], *, transaction: bool = False) -> T:
-    """`work` on a pooled connection (in one transaction if asked), the connection released whatever happens.
-
-    For the compiled modules (setup.py): mypyc's coroutines lose or crash on an exception thrown into
-    them while an `async with` awaits its exit, so their connections are taken and given back here.
-    """
-    async with pooled(pool) as conn:
-        if not transaction:
-            return await work(conn)
-        async with conn.transaction():
-            return await work(conn)
-
-
-# hot path: no reset query on release, one round trip fewer per commit (docs/hot-path.md)
-async def keep_session(conn: asyncpg.Connection) -> None:
-    """The pool's reset on release: nothing beyond the rollback asyncpg does of an open transaction.
-
-    asyncpg's default sends `SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL` on
-    every release, one more round trip per commit; our connections take no session-level locks,
-    cursors, LISTENs or settings, so there is nothing for it to undo.
-    """
 
 
 def _idempotency(row: asyncpg.Record) -> IdempotencyRecord:

@@ -17,7 +17,7 @@ Create Date: 2026-12-02
 
 from alembic import op
 
-from order_intake.adapters.migrations.compression import set_compression
+from order_intake.adapters.sql.migrations.compression import set_compression
 
 revision = "0005"
 down_revision = "0004"

@@ -12,9 +12,9 @@ from uuid import UUID
 import msgspec
 import sqlalchemy as sa
 
-from order_intake.adapters.erasure_answers import scrub_answers
-from order_intake.adapters.privacy_sql import chunks, json_of_bytes, json_text, lock_orders
-from order_intake.adapters.schema import canonical_orders, organisations, outbox, submissions
+from order_intake.adapters.sql.erasure_answers import scrub_answers
+from order_intake.adapters.sql.privacy import chunks, json_of_bytes, json_text, lock_orders
+from order_intake.adapters.sql.schema import canonical_orders, organisations, outbox, submissions
 from order_intake.domain.erasure import email_key, email_like_pattern, same_email
 from order_intake.errors import AdminError
 

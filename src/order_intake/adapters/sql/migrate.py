@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import asyncpg
 
 from order_intake.adapters.database_url import DatabaseUrl
-from order_intake.adapters.migrations import HEAD
+from order_intake.adapters.sql.migrations import HEAD
 from order_intake.errors import StoreUnavailable, first_line
 
 if TYPE_CHECKING:

@@ -5,8 +5,8 @@ import datetime as dt
 import msgspec
 import sqlalchemy as sa
 
-from order_intake.adapters.privacy_sql import CHUNK, lock_orders
-from order_intake.adapters.schema import (
+from order_intake.adapters.sql.privacy import CHUNK, lock_orders
+from order_intake.adapters.sql.schema import (
     batch_organisations,
     batches,
     canonical_orders,

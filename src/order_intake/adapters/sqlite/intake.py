@@ -14,8 +14,11 @@ from pathlib import Path
 from typing import TextIO, TypeVar
 from uuid import UUID
 
-from order_intake.adapters import sqlite_sql as sql
-from order_intake.adapters.records import (
+from order_intake.adapters.sqlite import intake_sql as sql
+from order_intake.adapters.sqlite.timestamps import to_sqlite_time
+from order_intake.errors import StoreUnavailable
+from order_intake.service.ports import IDEMPOTENCY_WINDOW
+from order_intake.service.records import (
     ApiKey,
     IdempotencyRecord,
     NewBatch,
@@ -25,9 +28,6 @@ from order_intake.adapters.records import (
     UnitOutcome,
     WriteUnit,
 )
-from order_intake.adapters.sqlite_time import to_sqlite_time
-from order_intake.adapters.store import IDEMPOTENCY_WINDOW
-from order_intake.errors import StoreUnavailable
 
 T = TypeVar("T")
 
@@ -117,7 +117,7 @@ class SqliteStore:
                 self._connections.append(conn)
         return conn
 
-    async def _run(
+    async def _on_thread(
         self, pool: ThreadPoolExecutor, work: Callable[[sqlite3.Connection], T], *, write_lock: bool = False
     ) -> T:
         def call() -> T:
@@ -133,7 +133,7 @@ class SqliteStore:
 
     async def open(self) -> None:
         """Open the writer's connection now, so that a bad path fails at start-up."""
-        await self._run(self._writer, lambda conn: conn.execute("SELECT 1").fetchone())
+        await self._on_thread(self._writer, lambda conn: conn.execute("SELECT 1").fetchone())
 
     async def close(self) -> None:
         """Finish queued work and close every connection."""
@@ -148,27 +148,27 @@ class SqliteStore:
 
     async def run_on_writer(self, work: Callable[[sqlite3.Connection], T]) -> T:
         """Run `work` (which writes) on the writer's thread and connection, holding the write lock."""
-        return await self._run(self._writer, work, write_lock=True)
+        return await self._on_thread(self._writer, work, write_lock=True)
 
     async def run_on_reader(self, work: Callable[[sqlite3.Connection], T]) -> T:
         """Run `work` on a reader thread and its connection (which must not write)."""
-        return await self._run(self._readers, work)
+        return await self._on_thread(self._readers, work)
 
     async def ping(self) -> bool:
         """True while the file can be read."""
         try:
-            await self._run(self._readers, lambda conn: conn.execute("SELECT 1").fetchone())
+            await self._on_thread(self._readers, lambda conn: conn.execute("SELECT 1").fetchone())
         except StoreUnavailable:
             return False
         return True
 
     async def commit_units(self, units: Sequence[WriteUnit]) -> list[UnitOutcome]:
         """Store the units in one IMMEDIATE transaction on the writer thread."""
-        return await self._run(self._writer, lambda conn: _commit(conn, units), write_lock=True)
+        return await self._on_thread(self._writer, lambda conn: _commit(conn, units), write_lock=True)
 
     async def find_key(self, username: str) -> ApiKey | None:
         """The key and its organisations."""
-        rows = await self._run(self._readers, lambda conn: conn.execute(sql.SELECT_KEY, (username,)).fetchall())
+        rows = await self._on_thread(self._readers, lambda conn: conn.execute(sql.SELECT_KEY, (username,)).fetchall())
         if not rows:
             return None
         first = rows[0]
@@ -192,7 +192,7 @@ class SqliteStore:
     async def get_submission(self, organisation_id: int, submission_id: UUID) -> StoredSubmission | None:
         """One submission of this organisation, or None."""
         params = (organisation_id, str(submission_id))
-        row = await self._run(self._readers, lambda conn: conn.execute(sql.SELECT_SUBMISSION, params).fetchone())
+        row = await self._on_thread(self._readers, lambda conn: conn.execute(sql.SELECT_SUBMISSION, params).fetchone())
         if row is None:
             return None
         return StoredSubmission(
@@ -208,7 +208,7 @@ class SqliteStore:
     async def get_batch(self, batch_id: UUID, api_key_id: int, organisation_ids: Sequence[int]) -> StoredBatch | None:
         """The batch, if this key sent it or it touched one of these organisations."""
         params = (str(batch_id), api_key_id, json.dumps(list(organisation_ids)))
-        row = await self._run(self._readers, lambda conn: conn.execute(sql.SELECT_BATCH, params).fetchone())
+        row = await self._on_thread(self._readers, lambda conn: conn.execute(sql.SELECT_BATCH, params).fetchone())
         if row is None:
             return None
         return StoredBatch(id=UUID(row[0]), received_at=dt.datetime.fromisoformat(row[1]), answer=row[2])
@@ -216,7 +216,7 @@ class SqliteStore:
     async def find_idempotency(self, api_key_id: int, key: str, since: dt.datetime) -> IdempotencyRecord | None:
         """The unexpired record for this key, or None."""
         params = (api_key_id, key, to_sqlite_time(since))
-        row = await self._run(self._readers, lambda conn: conn.execute(sql.SELECT_IDEMPOTENCY, params).fetchone())
+        row = await self._on_thread(self._readers, lambda conn: conn.execute(sql.SELECT_IDEMPOTENCY, params).fetchone())
         return None if row is None else _record(row)
 
 

@@ -12,19 +12,12 @@ from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
 from uuid import UUID
 
-from order_intake.adapters import sqlite_processing_sql as sql
-from order_intake.adapters.processing_records import (
-    Claimed,
-    OrderKey,
-    OutboxRow,
-    Plan,
-    Planner,
-    Publisher,
-    StoredCanonical,
-)
-from order_intake.adapters.sqlite import SqliteStore, immediate
-from order_intake.adapters.sqlite_time import to_sqlite_time
+from order_intake.adapters.sqlite import processing_sql as sql
+from order_intake.adapters.sqlite.intake import SqliteStore, immediate
+from order_intake.adapters.sqlite.timestamps import to_sqlite_time
 from order_intake.errors import ProcessingOvertaken
+from order_intake.service.ports import Planner, Publisher
+from order_intake.service.processing_records import Claimed, OrderKey, OutboxRow, Plan, StoredCanonical
 
 T = TypeVar("T")
 
@@ -89,7 +82,7 @@ def _read_and_plan(conn: sqlite3.Connection, limit: int, plan: Planner) -> _Plan
     return _Planned(len(claimed), plan(claimed, existing), existing) if claimed else None
 
 
-def _must(written: bool) -> None:
+def _written_or_overtaken(written: bool) -> None:
     if not written:
         raise ProcessingOvertaken("the orders or submissions a plan was made from changed before it was written")
 
@@ -98,8 +91,8 @@ def _process_locked(conn: sqlite3.Connection, limit: int, plan: Planner) -> int:
     """On the writer: read, plan and write in one immediate transaction (no other writer can interleave)."""
     with immediate(conn):
         claimed, existing = _waiting(conn, limit)
-        if claimed:  # nothing can change what was read here, so _must never raises (that would be a bug)
-            _must(_apply(conn, plan(claimed, existing), existing))
+        if claimed:  # nothing can change what was read here: overtaken here would be a bug
+            _written_or_overtaken(_apply(conn, plan(claimed, existing), existing))
     return len(claimed)
 
 
@@ -116,7 +109,7 @@ def _write(conn: sqlite3.Connection, result: Plan, existing: Mapping[OrderKey, S
     """Write the plan if nothing it was made from changed since: one immediate transaction; False if it had."""
     try:
         with immediate(conn):
-            _must(_unchanged(conn, existing) and _apply(conn, result, existing))
+            _written_or_overtaken(_unchanged(conn, existing) and _apply(conn, result, existing))
     except ProcessingOvertaken:  # rolled back: nothing of the plan was written
         return False
     return True

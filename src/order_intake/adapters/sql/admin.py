@@ -8,17 +8,12 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 
 from order_intake.adapters.database_url import DatabaseUrl
-from order_intake.adapters.records import KeySummary, Organisation
-from order_intake.adapters.schema import api_key_organisations, api_keys, organisations
+from order_intake.adapters.sql.schema import api_key_organisations, api_keys, organisations
 from order_intake.domain.ratelimit import DEFAULT_BURST, DEFAULT_RATE, limit_problem
 from order_intake.errors import AdminError
+from order_intake.service.records import KeySummary, Organisation
 
 T = TypeVar("T")
-
-
-def run_admin(url: DatabaseUrl, work: Callable[[sa.Connection], T]) -> T:
-    """Run `work` in one transaction on the database (PostgreSQL through asyncpg's greenlet bridge)."""
-    return run_repeatedly(url, work, again=lambda _: False)
 
 
 def run_repeatedly(url: DatabaseUrl, work: Callable[[sa.Connection], T], *, again: Callable[[T], bool]) -> T:

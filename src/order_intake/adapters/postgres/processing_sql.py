@@ -11,7 +11,6 @@ SELECT s.id, s.organisation_id, o.trkref, s.order_ref, s.received_at, s.normalis
    FOR UPDATE OF s SKIP LOCKED
 """
 # One order is changed by one transaction at a time; keys are taken in one order, so no deadlock.
-LOCK_ORDERS = "SELECT pg_advisory_xact_lock(k) FROM (SELECT DISTINCT unnest($1::bigint[]) AS k ORDER BY k) AS keys"
 SELECT_CANONICALS = """
 SELECT c.id, c.organisation_id, c.order_ref, c.version, c.document::text AS document,
        c.stamps::text AS stamps, c.created_at, c.updated_at

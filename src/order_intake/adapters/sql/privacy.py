@@ -6,9 +6,8 @@ from typing import TypeVar
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
-from order_intake.adapters import pg_processing_sql
-from order_intake.adapters.pg_processing import lock_key
-from order_intake.adapters.processing_records import OrderKey
+from order_intake.adapters.postgres.locks import LOCK_ORDERS, lock_key
+from order_intake.service.processing_records import OrderKey
 
 T = TypeVar("T")
 
@@ -51,4 +50,4 @@ def lock_orders(conn: sa.Connection, keys: Iterable[OrderKey]) -> None:
     """
     numbers = sorted({lock_key(key) for key in keys})
     if numbers and _is_postgres(conn):
-        conn.exec_driver_sql(pg_processing_sql.LOCK_ORDERS, (numbers,))
+        conn.exec_driver_sql(LOCK_ORDERS, (numbers,))

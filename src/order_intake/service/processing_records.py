@@ -1,8 +1,6 @@
 """The rows background processing reads and writes, shared by both backends."""
 
 import datetime as dt
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Protocol
 from uuid import UUID
 
 import msgspec
@@ -65,36 +63,3 @@ class Plan(msgspec.Struct, frozen=True):
     events: tuple[OutboxEvent, ...]
     processed: tuple[tuple[UUID, UUID], ...]  # (submission id, canonical id)
     processed_at: dt.datetime
-
-
-Planner = Callable[[Sequence[Claimed], Mapping[OrderKey, StoredCanonical]], Plan]
-Publisher = Callable[[Sequence[OutboxRow]], Awaitable[None]]
-
-
-class ProcessingStore(Protocol):
-    """The storage side of processing and of the event relay."""
-
-    async def open(self) -> None:
-        """Connect."""
-
-    async def close(self) -> None:
-        """Release every connection."""
-
-    async def process(self, limit: int, plan: Planner) -> int:
-        """Claim up to `limit` accepted submissions and write what `plan` makes of them, in one transaction.
-
-        `plan` gets the claimed submissions and their orders' current canonical versions; the answer
-        is the number claimed (0: nothing waiting).
-        """
-
-    async def relay(self, limit: int, publish: Publisher) -> int:
-        """Hand up to `limit` unsent events, oldest first, to `publish`; mark them sent once it returns."""
-
-    async def events_after(self, after_id: int, trkref: str | None, limit: int) -> list[OutboxRow]:
-        """Events past position `after_id`, oldest first, of one organisation or all."""
-
-    async def get_canonical(self, organisation_id: int, order_ref: str) -> StoredCanonical | None:
-        """One canonical order."""
-
-    async def backlog(self) -> tuple[float, int]:
-        """Age in seconds of the oldest unprocessed submission (0 when none), and unsent events."""

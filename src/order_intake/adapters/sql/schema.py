@@ -5,7 +5,7 @@ import datetime as dt
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
-from order_intake.adapters.sqlite_time import to_sqlite_time
+from order_intake.adapters.sqlite.timestamps import to_sqlite_time
 
 metadata = sa.MetaData()
 

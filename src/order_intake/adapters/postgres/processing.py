@@ -1,34 +1,21 @@
 """Processing and the event relay on PostgreSQL: row claiming with SKIP LOCKED, per-order advisory locks."""
 
 import datetime as dt
-import hashlib
 from typing import TYPE_CHECKING
 
 import asyncpg
 
-from order_intake.adapters import pg_processing_sql as sql
-from order_intake.adapters.postgres import TIMEOUT, on_connection
-from order_intake.adapters.processing_records import (
-    Claimed,
-    OrderKey,
-    OutboxEvent,
-    OutboxRow,
-    Planner,
-    Publisher,
-    StoredCanonical,
-)
+from order_intake.adapters.postgres import processing_sql as sql
+from order_intake.adapters.postgres.locks import LOCK_ORDERS, lock_key
+from order_intake.adapters.postgres.pool import TIMEOUT, on_connection
+from order_intake.service.ports import Planner, Publisher
+from order_intake.service.processing_records import Claimed, OutboxEvent, OutboxRow, StoredCanonical
 
 if TYPE_CHECKING:
     from asyncpg.pool import PoolConnectionProxy
 
 # A transaction left idle this long (a hung processor) is ended by the server, releasing its rows.
 _IDLE_IN_TRANSACTION = "30s"
-
-
-def lock_key(key: OrderKey) -> int:
-    """A stable signed 64-bit advisory-lock key for one order (the same in every process)."""
-    digest = hashlib.blake2b(f"{key[0]}:{key[1]}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big", signed=True)
 
 
 def _canonical(row: asyncpg.Record) -> StoredCanonical:
@@ -135,7 +122,7 @@ async def _process(conn: "PoolConnectionProxy[asyncpg.Record]", limit: int, plan
     if not claimed:
         return 0
     keys = list({(c.organisation_id, c.order_ref) for c in claimed})
-    await conn.execute(sql.LOCK_ORDERS, [lock_key(k) for k in keys])
+    await conn.execute(LOCK_ORDERS, [lock_key(k) for k in keys])
     rows = await conn.fetch(sql.SELECT_CANONICALS, [k[0] for k in keys], [k[1] for k in keys])
     existing = {(r["organisation_id"], r["order_ref"]): _canonical(r) for r in rows}
     result = plan(claimed, existing)

@@ -6,7 +6,7 @@ from typing import Any
 import msgspec
 import sqlalchemy as sa
 
-from order_intake.adapters.schema import audit_log
+from order_intake.adapters.sql.schema import audit_log
 
 __all__ = ["AuditEntry", "list_entries", "record", "update_details"]
 

@@ -12,7 +12,7 @@ Revises: 0003
 Create Date: 2026-12-02
 """
 
-from order_intake.adapters.migrations.compression import set_compression
+from order_intake.adapters.sql.migrations.compression import set_compression
 
 revision = "0004"
 down_revision = "0003"

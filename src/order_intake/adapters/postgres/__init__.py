@@ -1,0 +1,45 @@
+"""PostgreSQL: its stores, their SQL, the pool and the Backend (many writers at once).
+
+The intake store (intake.py) writes groups by binary COPY; the processing store (processing.py) claims
+with SKIP LOCKED under per-order advisory locks (locks.py); pool.py turns connection errors into
+StoreUnavailable.
+"""
+
+import os
+from dataclasses import dataclass
+
+from order_intake.adapters.postgres.intake import PostgresStore
+from order_intake.adapters.postgres.processing import PgProcessingStore
+from order_intake.config import Settings
+from order_intake.service.ports import ProcessingStore, Store
+
+__all__ = ["PgProcessingStore", "PostgresBackend", "PostgresStore"]
+
+
+@dataclass(frozen=True, slots=True)
+class PostgresBackend:
+    """Many writers at once: processors share the work, one HTTP process per core."""
+
+    dsn: str
+    name: str = "postgresql"
+
+    def intake_store(self, settings: Settings) -> Store:
+        """A pool of ORDER_INTAKE_POOL_SIZE connections per process."""
+        return PostgresStore(self.dsn, pool_size=settings.pool_size)
+
+    def processing_store(self, intake: Store | None = None, *, processors: int = 1) -> ProcessingStore:
+        """A pool of its own: a connection for each processor and one for the relay."""
+        del intake
+        return PgProcessingStore(self.dsn, pool_size=max(2, processors + 1))
+
+    def writer_inflight(self, settings: Settings) -> int:
+        """ORDER_INTAKE_WRITER_INFLIGHT."""
+        return settings.writer_inflight
+
+    def processors(self, settings: Settings) -> int:
+        """ORDER_INTAKE_PROCESSING_CONCURRENCY: their claims skip each other's rows."""
+        return settings.processing_concurrency
+
+    def http_processes(self) -> int:
+        """One per core."""
+        return os.cpu_count() or 1

@@ -1,0 +1,87 @@
+"""The ports of the use cases: what they need of a database, a writer and a broker (adapters/ implements them)."""
+
+import datetime as dt
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Protocol
+from uuid import UUID
+
+from order_intake.service.processing_records import Claimed, OrderKey, OutboxRow, Plan, StoredCanonical
+from order_intake.service.records import (
+    ApiKey,
+    IdempotencyRecord,
+    StoredBatch,
+    StoredSubmission,
+    UnitOutcome,
+    WriteUnit,
+)
+
+# Idempotency-Keys are kept this long.
+IDEMPOTENCY_WINDOW = dt.timedelta(hours=24)
+
+
+class Store(Protocol):
+    """Everything the service asks of its database."""
+
+    async def open(self) -> None:
+        """Connect (pools, writer thread); the schema is already current."""
+
+    async def close(self) -> None:
+        """Release every connection."""
+
+    async def ping(self) -> bool:
+        """True while the database answers."""
+
+    async def commit_units(self, units: Sequence[WriteUnit]) -> list[UnitOutcome]:
+        """Store the units in one transaction; one outcome per unit, in order."""
+
+    async def find_key(self, username: str) -> ApiKey | None:
+        """The key with this username and its organisations, revoked or not."""
+
+    async def get_submission(self, organisation_id: int, submission_id: UUID) -> StoredSubmission | None:
+        """One submission of this organisation."""
+
+    async def get_batch(self, batch_id: UUID, api_key_id: int, organisation_ids: Sequence[int]) -> StoredBatch | None:
+        """The batch, if this key sent it or it touched one of these organisations."""
+
+    async def find_idempotency(self, api_key_id: int, key: str, since: dt.datetime) -> IdempotencyRecord | None:
+        """The record stored under this key after `since`, if any."""
+
+
+class Writer(Protocol):
+    """The group-commit writer (adapters/writer.py): a unit in, committed with others, its outcome out."""
+
+    async def write(self, unit: WriteUnit) -> UnitOutcome:
+        """Commit the unit (with whatever else is queued); an earlier Idempotency-Key record, or None."""
+
+
+Planner = Callable[[Sequence[Claimed], Mapping[OrderKey, StoredCanonical]], Plan]
+Publisher = Callable[[Sequence[OutboxRow]], Awaitable[None]]
+
+
+class ProcessingStore(Protocol):
+    """The storage side of processing and of the event relay."""
+
+    async def open(self) -> None:
+        """Connect."""
+
+    async def close(self) -> None:
+        """Release every connection."""
+
+    async def process(self, limit: int, plan: Planner) -> int:
+        """Claim up to `limit` accepted submissions and write what `plan` makes of them, in one transaction.
+
+        `plan` gets the claimed submissions and their orders' current canonical versions; the answer
+        is the number claimed (0: nothing waiting).
+        """
+
+    async def relay(self, limit: int, publish: Publisher) -> int:
+        """Hand up to `limit` unsent events, oldest first, to `publish`; mark them sent once it returns."""
+
+    async def events_after(self, after_id: int, trkref: str | None, limit: int) -> list[OutboxRow]:
+        """Events past position `after_id`, oldest first, of one organisation or all."""
+
+    async def get_canonical(self, organisation_id: int, order_ref: str) -> StoredCanonical | None:
+        """One canonical order."""
+
+    async def backlog(self) -> tuple[float, int]:
+        """Age in seconds of the oldest unprocessed submission (0 when none), and unsent events."""
