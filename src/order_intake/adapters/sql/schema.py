@@ -41,6 +41,8 @@ organisations = sa.Table(
     sa.Column("name", sa.Text(), nullable=False),
     sa.Column("customer_order_enabled", sa.Boolean(), nullable=False),
     sa.Column("created_at", TIMESTAMP, nullable=False),
+    # The review-invitation policy's settings that differ from the defaults (domain/policy.py); NULL: none.
+    sa.Column("invitation_policy", JSON_TEXT, nullable=True),
 )
 
 api_keys = sa.Table(
@@ -56,6 +58,8 @@ api_keys = sa.Table(
     # Token bucket per key: requests per second (0 = unlimited) and burst size.
     sa.Column("rate", sa.Float(), nullable=False, server_default="100"),
     sa.Column("burst", sa.Integer(), nullable=False, server_default="200"),
+    # A sandbox key's orders are planned like any other; their invitations go to SANDBOX_MAIL_URL only.
+    sa.Column("sandbox", sa.Boolean(), nullable=False, server_default=sa.false()),
 )
 
 api_key_organisations = sa.Table(
@@ -161,4 +165,75 @@ audit_log = sa.Table(
     sa.Column("action", sa.String(64), nullable=False),
     sa.Column("target", sa.Text(), nullable=False),
     sa.Column("details", JSON, nullable=False),
+)
+
+# One review invitation per canonical order (organisation, order_ref), with the order's facts that
+# planning needs, so that re-planning a customer's invitations reads this table alone.
+invitations = sa.Table(
+    "invitations",
+    metadata,
+    sa.Column("id", UUID, primary_key=True),
+    sa.Column("organisation_id", ID, nullable=False),
+    sa.Column("order_ref", sa.String(255), nullable=False),
+    sa.Column("canonical_id", UUID, nullable=False),
+    # The customer, as cooldown counts them: `ref:` and their customer_ref, else `email:` and the address.
+    sa.Column("customer_key", sa.String(330), nullable=False),
+    sa.Column("email", sa.String(320), nullable=False),
+    sa.Column("order_date", sa.Date(), nullable=True),
+    sa.Column("fulfilment_date", sa.Date(), nullable=True),
+    sa.Column("country", sa.String(2), nullable=True),
+    sa.Column("sandbox", sa.Boolean(), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("reason", sa.String(32), nullable=True),
+    sa.Column("send_at", TIMESTAMP, nullable=True),
+    sa.Column("sent_at", TIMESTAMP, nullable=True),
+    sa.Column("reminder_sent_at", TIMESTAMP, nullable=True),
+    sa.Column("attempts", sa.Integer(), nullable=False, server_default="0"),
+    sa.Column("next_attempt_at", TIMESTAMP, nullable=True),
+    sa.Column("explanation", JSON_TEXT, nullable=False),
+    sa.Column("created_at", TIMESTAMP, nullable=False),
+    sa.Column("updated_at", TIMESTAMP, nullable=False),
+    sa.UniqueConstraint("organisation_id", "order_ref", name="invitations_org_order_ref"),
+    sa.Index("invitations_customer", "organisation_id", "customer_key"),
+    sa.Index("invitations_email", "organisation_id", "email"),
+)
+sa.Index(
+    "invitations_due",
+    invitations.c.send_at,
+    postgresql_where=invitations.c.state == "scheduled",
+    sqlite_where=invitations.c.state == "scheduled",
+)
+
+# Addresses not to invite, per organisation, found by a keyed hash of the address; the address itself
+# is kept for listing until an erasure clears it (the hash stays, so the customer is never invited).
+suppressions = sa.Table(
+    "suppressions",
+    metadata,
+    sa.Column("organisation_id", ID, primary_key=True),
+    sa.Column("email_hash", sa.LargeBinary(), primary_key=True),
+    sa.Column("email", sa.String(320), nullable=True),
+    sa.Column("reason", sa.String(32), nullable=False),
+    sa.Column("created_at", TIMESTAMP, nullable=False),
+)
+
+# A customer's review of one item of an invited order; a second one for the item replaces the first.
+reviews = sa.Table(
+    "reviews",
+    metadata,
+    sa.Column("id", UUID, primary_key=True),
+    sa.Column("invitation_id", UUID, nullable=False),
+    sa.Column("sku", sa.String(255), nullable=False),
+    sa.Column("rating", sa.SmallInteger(), nullable=False),
+    sa.Column("text", sa.Text(), nullable=False),
+    sa.Column("created_at", TIMESTAMP, nullable=False),
+    sa.Column("updated_at", TIMESTAMP, nullable=False),
+    sa.UniqueConstraint("invitation_id", "sku", name="reviews_invitation_sku"),
+)
+
+# Secrets every node shares when none is configured (the link-signing key), generated once.
+service_secrets = sa.Table(
+    "service_secrets",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("value", sa.LargeBinary(), nullable=False),
 )
