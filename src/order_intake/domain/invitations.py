@@ -58,6 +58,7 @@ class Purchase:
     order_date: dt.date | None
     fulfilment_date: dt.date | None
     country: str | None
+    suppressed: Reason | None = None  # the address's suppression, if it has one
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,17 +143,14 @@ def _conflicts(send_at: dt.datetime, other: dt.datetime, days: int) -> bool:
 
 
 def plan_customer(
-    orders: Sequence[tuple[Purchase, Invitation | None]],
-    policy: Policy,
-    suppression: Reason | None,
-    now: dt.datetime,
+    orders: Sequence[tuple[Purchase, Invitation | None]], policy: Policy, now: dt.datetime
 ) -> list[Invitation]:
     """Every invitation of one customer in one organisation, planned together (same order as `orders`).
 
     `orders` pairs each of the customer's canonical orders with its current invitation (None if it has
-    none yet); `suppression` is the customer's address's suppression, if any. Sent, cancelled and
-    failed invitations come back unchanged. The others are decided in send_at order (ties: the
-    smaller order_ref): too old, suppressed, in another's cooldown, or scheduled.
+    none yet). Sent, cancelled and failed invitations come back unchanged. The others are decided in
+    send_at order (ties: the smaller order_ref): too old, suppressed (the order's address), in
+    another's cooldown, or scheduled.
     """
     final = {p.order_ref: c for p, c in orders if c is not None and c.state in FINAL_STATES}
     taken = [c.sent_at for c in final.values() if c.state is State.SENT and c.sent_at is not None]
@@ -166,7 +164,7 @@ def plan_customer(
         if _too_old(candidate, policy, now):
             line = f"older than {policy.max_age_days} days on {now.date().isoformat()}: not sent"
             decided[ref] = Invitation(ref, State.SKIPPED, Reason.TOO_OLD, None, None, (*candidate.lines[:1], line))
-        elif suppression is not None:
+        elif (suppression := candidate.purchase.suppressed) is not None:
             line = f"the address is suppressed ({suppression.value}): not sent"
             decided[ref] = Invitation(ref, State.SUPPRESSED, suppression, None, None, (*candidate.lines, line))
         elif any(_conflicts(candidate.send_at, when, policy.cooldown_days) for when in taken):

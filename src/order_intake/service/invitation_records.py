@@ -1,0 +1,38 @@
+"""The rows of review invitations, as the stores read and write them (both backends)."""
+
+import datetime as dt
+from uuid import UUID
+
+import msgspec
+
+
+class InvitationRow(msgspec.Struct, frozen=True, kw_only=True):
+    """One canonical order's invitation, with the order's facts that planning needs."""
+
+    id: UUID
+    organisation_id: int
+    order_ref: str
+    canonical_id: UUID
+    customer_key: str
+    email: str
+    order_date: dt.date | None
+    fulfilment_date: dt.date | None
+    country: str | None
+    sandbox: bool
+    state: str
+    reason: str | None
+    send_at: dt.datetime | None
+    sent_at: dt.datetime | None
+    explanation: tuple[str, ...]
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class CustomerInvitations(msgspec.Struct, frozen=True):
+    """What re-planning one customer needs: their invitations, the organisation's policy, their suppressions."""
+
+    organisation_id: int
+    customer_key: str
+    rows: tuple[InvitationRow, ...]
+    policy: dict[str, object] | None  # the organisation's stored settings (None: the defaults)
+    suppressions: dict[str, str]  # suppression reason by address, for the addresses that have one

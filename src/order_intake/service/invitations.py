@@ -1,0 +1,152 @@
+"""Review invitations in the service: canonical orders' facts planned with the domain's rule, kept as rows.
+
+Every re-planning goes through replan(): processing (a canonical order changed), a policy change, a
+suppression added or lifted, a cancellation. It takes all of one customer's invitations in one
+organisation and plans them together (domain/invitations.py), so the outcome never depends on which
+of these ran first.
+"""
+
+import datetime as dt
+import hashlib
+import hmac
+import uuid
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from order_intake.domain.invitations import Invitation, Purchase, Reason, State, plan_customer
+from order_intake.domain.policy import DEFAULT_FROM, Policy, policy_from_json
+from order_intake.service.invitation_records import CustomerInvitations, InvitationRow
+
+
+def customer_key(document: Mapping[str, Any]) -> str:
+    """Whom cooldown counts as one customer: their customer_ref if the order has one, else their address."""
+    customer = document.get("customer") or {}
+    ref = customer.get("customer_ref")
+    return f"ref:{ref}" if ref else f"email:{customer.get('email', '')}"
+
+
+def email_hash(secret: bytes, email: str) -> bytes:
+    """The keyed hash an address's suppression is found by (and kept as, once the address is erased)."""
+    return hmac.new(secret, email.encode(), hashlib.sha256).digest()
+
+
+def _date(value: object) -> dt.date | None:
+    return dt.date.fromisoformat(value) if isinstance(value, str) else None
+
+
+def fresh_row(
+    *, organisation_id: int, canonical_id: uuid.UUID, document: Mapping[str, Any], sandbox: bool, now: dt.datetime
+) -> InvitationRow:
+    """A canonical order's facts as an invitation row not yet planned (state filled in by replan)."""
+    customer = document.get("customer") or {}
+    return InvitationRow(
+        id=uuid.uuid4(),
+        organisation_id=organisation_id,
+        order_ref=str(document["order_ref"]),
+        canonical_id=canonical_id,
+        customer_key=customer_key(document),
+        email=str(customer.get("email", "")),
+        order_date=_date(document.get("order_date")),
+        fulfilment_date=_date(document.get("fulfilment_date")),
+        country=customer.get("country"),
+        sandbox=sandbox,
+        state=State.SCHEDULED.value,
+        reason=None,
+        send_at=None,
+        sent_at=None,
+        explanation=(),
+        created_at=now,
+        updated_at=now,
+    )
+
+
+def refreshed(row: InvitationRow, latest: InvitationRow) -> InvitationRow:
+    """An existing invitation with its order's latest facts (its state and history kept)."""
+    return InvitationRow(
+        id=row.id,
+        organisation_id=row.organisation_id,
+        order_ref=row.order_ref,
+        canonical_id=latest.canonical_id,
+        customer_key=latest.customer_key,
+        email=latest.email,
+        order_date=latest.order_date,
+        fulfilment_date=latest.fulfilment_date,
+        country=latest.country,
+        sandbox=latest.sandbox,
+        state=row.state,
+        reason=row.reason,
+        send_at=row.send_at,
+        sent_at=row.sent_at,
+        explanation=row.explanation,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def policy_of(stored: Mapping[str, object] | None, default_from: str = DEFAULT_FROM) -> Policy:
+    """An organisation's policy from its stored settings (None: every default)."""
+    return policy_from_json(dict(stored or {}), default_from)
+
+
+def _purchase(row: InvitationRow, suppression: str | None) -> Purchase:
+    return Purchase(
+        row.order_ref, row.order_date, row.fulfilment_date, row.country, Reason(suppression) if suppression else None
+    )
+
+
+def _invitation(row: InvitationRow) -> Invitation:
+    return Invitation(
+        order_ref=row.order_ref,
+        state=State(row.state),
+        reason=Reason(row.reason) if row.reason else None,
+        send_at=row.send_at,
+        sent_at=row.sent_at,
+        explanation=row.explanation,
+    )
+
+
+def replan(customer: CustomerInvitations, now: dt.datetime) -> list[InvitationRow]:
+    """The customer's invitations planned again together; only the rows that changed come back."""
+    policy = policy_of(customer.policy)
+    orders = [(_purchase(r, customer.suppressions.get(r.email)), _invitation(r)) for r in customer.rows]
+    changed = []
+    for row, planned in zip(customer.rows, plan_customer(orders, policy, now), strict=True):
+        if (planned.state.value, planned.reason, planned.send_at, planned.explanation) == (
+            row.state,
+            row.reason,
+            row.send_at,
+            row.explanation,
+        ):
+            continue
+        changed.append(_with_plan(row, planned, now))
+    return changed
+
+
+def _with_plan(row: InvitationRow, planned: Invitation, now: dt.datetime) -> InvitationRow:
+    return InvitationRow(
+        id=row.id,
+        organisation_id=row.organisation_id,
+        order_ref=row.order_ref,
+        canonical_id=row.canonical_id,
+        customer_key=row.customer_key,
+        email=row.email,
+        order_date=row.order_date,
+        fulfilment_date=row.fulfilment_date,
+        country=row.country,
+        sandbox=row.sandbox,
+        state=planned.state.value,
+        reason=planned.reason.value if planned.reason else None,
+        send_at=planned.send_at,
+        sent_at=planned.sent_at,
+        explanation=planned.explanation,
+        created_at=row.created_at,
+        updated_at=now,
+    )
+
+
+def group_by_customer(rows: Sequence[InvitationRow]) -> dict[tuple[int, str], list[InvitationRow]]:
+    """Rows by (organisation, customer), in order_ref order (so that planning sees a stable sequence)."""
+    groups: dict[tuple[int, str], list[InvitationRow]] = {}
+    for row in sorted(rows, key=lambda r: (r.organisation_id, r.customer_key, r.order_ref)):
+        groups.setdefault((row.organisation_id, row.customer_key), []).append(row)
+    return groups
