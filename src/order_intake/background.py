@@ -5,6 +5,7 @@ import contextlib
 from typing import TYPE_CHECKING
 
 from order_intake.config import Settings
+from order_intake.service.invitations import InvitationPlanning
 from order_intake.service.ports import ProcessingStore
 from order_intake.service.processing import Processor
 from order_intake.service.relay import Relay
@@ -26,9 +27,21 @@ def _publisher(settings: Settings) -> "RabbitPublisher | None":
 class Background:
     """The processors and the relay as tasks of the running event loop, stopped together."""
 
-    def __init__(self, settings: Settings, store: ProcessingStore, *, processors: int = 1) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        store: ProcessingStore,
+        *,
+        processors: int = 1,
+        invitations: InvitationPlanning | None = None,
+    ) -> None:
         self._processors = [
-            Processor(store, batch=settings.processing_batch, max_batch=settings.processing_max_batch)
+            Processor(
+                store,
+                batch=settings.processing_batch,
+                max_batch=settings.processing_max_batch,
+                invitations=invitations,
+            )
             for _ in range(max(1, processors))
         ]
         self._publisher = _publisher(settings)

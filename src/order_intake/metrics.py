@@ -14,6 +14,7 @@ import asyncio
 import bisect
 import contextlib
 import os
+from collections.abc import Sequence
 from typing import Final, Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, values
@@ -48,6 +49,38 @@ def write_to_shared_files() -> None:
     """
     if not getattr(values.ValueClass, "_multiprocess", False):
         values.ValueClass = values.MultiProcessValue()  # type: ignore[no-untyped-call] # library lacks hints
+
+
+class PlannedRow(Protocol):
+    """What the counter reads of an invitation row."""
+
+    @property
+    def state(self) -> str: ...  # noqa: D102
+
+    @property
+    def reason(self) -> str | None: ...  # noqa: D102
+
+
+class InvitationCounter:
+    """Invitations planned, by state and reason, counted in the processing worker (no per-customer labels).
+
+    Under `serve` the worker inherits PROMETHEUS_MULTIPROC_DIR and /metrics sums its file with the
+    HTTP processes'; a worker on its own counts in memory only.
+    """
+
+    def __init__(self) -> None:
+        if os.environ.get(MULTIPROC_ENV):
+            write_to_shared_files()
+        self._planned = Counter(
+            "order_intake_invitations_planned",
+            "Invitations written by processing, by state and reason (a change of plan counts again)",
+            ["state", "reason"],
+        )
+
+    def count(self, rows: Sequence[PlannedRow]) -> None:
+        """Count each row written."""
+        for row in rows:
+            self._planned.labels(row.state, row.reason or "").inc()
 
 
 class Metrics:

@@ -18,6 +18,8 @@ from order_intake.background import Background
 from order_intake.config import load_settings
 from order_intake.domain.events import event_schema
 from order_intake.entrypoints.cli_base import database
+from order_intake.metrics import InvitationCounter
+from order_intake.service.invitations import InvitationPlanning
 from order_intake.service.loop import sleep_until
 
 # Events `tail` reads per query, and how often `--follow` looks for new ones.
@@ -92,7 +94,8 @@ def worker(supervised_by: int | None) -> None:
         processors = backend.processors(settings)
         store = backend.processing_store(processors=processors)
         await store.open()
-        background = Background(settings, store, processors=processors)
+        planning = InvitationPlanning(await store.signing_key(), planned=InvitationCounter().count)
+        background = Background(settings, store, processors=processors, invitations=planning)
         stop = asyncio.Event()
         _stop_on_signals(stop, signals)
         watch = asyncio.create_task(_until_orphaned(supervised_by, stop)) if supervised_by is not None else None

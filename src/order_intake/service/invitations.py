@@ -10,12 +10,19 @@ import datetime as dt
 import hashlib
 import hmac
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
+
+import msgspec
 
 from order_intake.domain.invitations import Invitation, Purchase, Reason, State, plan_customer
 from order_intake.domain.policy import DEFAULT_FROM, Policy, policy_from_json
 from order_intake.service.invitation_records import CustomerInvitations, InvitationRow
+from order_intake.service.processing_records import OrderKey, StoredCanonical
+
+CustomerKey = tuple[int, str]  # (organisation id, customer key)
+Planned = Callable[[Sequence[InvitationRow]], None]
+_decode = msgspec.json.Decoder(dict[str, Any]).decode
 
 
 def customer_key(document: Mapping[str, Any]) -> str:
@@ -150,3 +157,70 @@ def group_by_customer(rows: Sequence[InvitationRow]) -> dict[tuple[int, str], li
     for row in sorted(rows, key=lambda r: (r.organisation_id, r.customer_key, r.order_ref)):
         groups.setdefault((row.organisation_id, row.customer_key), []).append(row)
     return groups
+
+
+class InvitationPlanning:
+    """What a processing store needs to keep invitations planned as it writes canonical orders.
+
+    The store reads and writes (in the transaction that writes the canonical orders); this says what
+    to read and what to write: targets() the changed orders' rows, customers() whose invitations to
+    read with them, assemble() the rows to write. `planned` sees every row written (metrics).
+    """
+
+    def __init__(self, secret: bytes, planned: Planned | None = None) -> None:
+        self._secret = secret
+        self._planned = planned
+
+    def email_hash(self, email: str) -> bytes:
+        """The address's suppression key."""
+        return email_hash(self._secret, email)
+
+    def targets(
+        self, changed: Sequence[StoredCanonical], sandbox: Mapping[OrderKey, bool], now: dt.datetime
+    ) -> list[InvitationRow]:
+        """A fresh row for each changed canonical order, with its latest facts."""
+        return [
+            fresh_row(
+                organisation_id=c.organisation_id,
+                canonical_id=c.id,
+                document=_decode(c.document),
+                sandbox=sandbox.get((c.organisation_id, c.order_ref), False),
+                now=now,
+            )
+            for c in changed
+        ]
+
+    @staticmethod
+    def customers(targets: Iterable[InvitationRow], existing: Iterable[InvitationRow]) -> set[CustomerKey]:
+        """The customers to plan again: the orders' customers now, and before (a customer_ref may have come)."""
+        return {(r.organisation_id, r.customer_key) for rows in (targets, existing) for r in rows}
+
+    def assemble(  # noqa: PLR0913 - everything one planning round reads
+        self,
+        *,
+        targets: Sequence[InvitationRow],
+        existing: Sequence[InvitationRow],
+        customer_rows: Sequence[InvitationRow],
+        policies: Mapping[int, dict[str, object] | None],
+        suppressions: Mapping[tuple[int, bytes], str],
+        now: dt.datetime,
+    ) -> list[InvitationRow]:
+        """The rows to write: the changed orders' (new or with new facts) and every row whose plan changed."""
+        before = {(r.organisation_id, r.order_ref): r for r in existing}
+        current = {(r.organisation_id, r.order_ref): r for r in customer_rows}
+        facts: dict[OrderKey, InvitationRow] = {}
+        for target in targets:
+            key = (target.organisation_id, target.order_ref)
+            old = before.get(key)
+            facts[key] = refreshed(old, target) if old is not None else target
+        current.update(facts)
+        out: dict[OrderKey, InvitationRow] = dict(facts)
+        for (organisation_id, customer), rows in group_by_customer(list(current.values())).items():
+            found = {e: suppressions.get((organisation_id, self.email_hash(e))) for e in {r.email for r in rows}}
+            reasons = {e: reason for e, reason in found.items() if reason is not None}
+            plan = CustomerInvitations(organisation_id, customer, tuple(rows), policies.get(organisation_id), reasons)
+            out.update({(r.organisation_id, r.order_ref): r for r in replan(plan, now)})
+        written = list(out.values())
+        if self._planned is not None:
+            self._planned(written)
+        return written

@@ -2,8 +2,11 @@
 
 import datetime as dt
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 from uuid import UUID
+
+if TYPE_CHECKING:
+    from order_intake.service.invitations import InvitationPlanning
 
 from order_intake.service.processing_records import Claimed, OrderKey, OutboxRow, Plan, StoredCanonical
 from order_intake.service.records import (
@@ -67,12 +70,16 @@ class ProcessingStore(Protocol):
     async def close(self) -> None:
         """Release every connection."""
 
-    async def process(self, limit: int, plan: Planner) -> int:
+    async def process(self, limit: int, plan: Planner, invitations: "InvitationPlanning | None" = None) -> int:
         """Claim up to `limit` accepted submissions and write what `plan` makes of them, in one transaction.
 
         `plan` gets the claimed submissions and their orders' current canonical versions; the answer
-        is the number claimed (0: nothing waiting).
+        is the number claimed (0: nothing waiting). With `invitations`, the changed orders' invitations
+        (and their customers' others) are planned again and written in the same transaction.
         """
+
+    async def signing_key(self) -> bytes:
+        """The key links are signed and addresses hashed with (ORDER_INTAKE_SECRET_KEY, else the database's)."""
 
     async def relay(self, limit: int, publish: Publisher) -> int:
         """Hand up to `limit` unsent events, oldest first, to `publish`; mark them sent once it returns."""

@@ -11,6 +11,7 @@ from typing import Any
 import msgspec
 
 from order_intake.domain import events, merge
+from order_intake.service.invitations import InvitationPlanning
 from order_intake.service.loop import repeat
 from order_intake.service.ports import ProcessingStore
 from order_intake.service.processing_records import Claimed, OrderKey, OutboxEvent, Plan, StoredCanonical
@@ -99,9 +100,16 @@ class Processor:
     """
 
     def __init__(
-        self, store: ProcessingStore, *, batch: int = 100, max_batch: int = 1000, idle_seconds: float = 0.2
+        self,
+        store: ProcessingStore,
+        *,
+        batch: int = 100,
+        max_batch: int = 1000,
+        idle_seconds: float = 0.2,
+        invitations: InvitationPlanning | None = None,
     ) -> None:
         self._store = store
+        self._invitations = invitations
         self._batch = batch
         self._max_batch = max(batch, max_batch)
         self._limit = batch
@@ -110,7 +118,9 @@ class Processor:
     async def process_once(self) -> int:
         """One transaction's worth; the number of submissions processed."""
         done = await self._store.process(
-            self._limit, lambda claimed, existing: plan(claimed, existing, now=dt.datetime.now(dt.UTC))
+            self._limit,
+            lambda claimed, existing: plan(claimed, existing, now=dt.datetime.now(dt.UTC)),
+            self._invitations,
         )
         self._limit = min(self._limit * 2, self._max_batch) if done >= self._limit else self._batch
         return done

@@ -18,6 +18,7 @@ class Claimed(msgspec.Struct, frozen=True):
     order_ref: str
     received_at: dt.datetime
     normalised: bytes
+    sandbox: bool = False  # sent with a sandbox key: its order's invitation goes to the sandbox mailbox
 
 
 class StoredCanonical(msgspec.Struct, frozen=True):

@@ -12,3 +12,12 @@ def lock_key(key: OrderKey) -> int:
     """A stable signed 64-bit advisory-lock key for one order (the same in every process)."""
     digest = hashlib.blake2b(f"{key[0]}:{key[1]}".encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big", signed=True)
+
+
+def customer_lock_key(organisation_id: int, customer_key: str) -> int:
+    """A customer's lock within an organisation: whoever re-plans their invitations holds it.
+
+    Order keys and customer keys hash alike into one space; a collision only makes two unrelated
+    transactions wait for each other.
+    """
+    return lock_key((organisation_id, f"customer:{customer_key}"))

@@ -1,13 +1,18 @@
 """Processing and the event relay on PostgreSQL: row claiming with SKIP LOCKED, per-order advisory locks."""
 
 import datetime as dt
+import os
+import secrets
 from typing import TYPE_CHECKING
 
 import asyncpg
 
 from order_intake.adapters.postgres import processing_sql as sql
+from order_intake.adapters.postgres.invitations import plan_changed
 from order_intake.adapters.postgres.locks import LOCK_ORDERS, lock_key
 from order_intake.adapters.postgres.pool import TIMEOUT, on_connection
+from order_intake.errors import StoreUnavailable
+from order_intake.service.invitations import InvitationPlanning
 from order_intake.service.ports import Planner, Publisher
 from order_intake.service.processing_records import Claimed, OutboxEvent, OutboxRow, StoredCanonical
 
@@ -71,13 +76,15 @@ class PgProcessingStore:
         return self._pool
 
     # hot path: the plan runs on the event loop, not a thread (docs/hot-path.md)
-    async def process(self, limit: int, plan: Planner) -> int:
+    async def process(self, limit: int, plan: Planner, invitations: InvitationPlanning | None = None) -> int:
         """Claim, lock the orders, read them, write the plan: one transaction.
 
         The plan runs on the event loop: processing has a process of its own (`order-intake worker`),
         where handing it to a thread only added the hop and a fight for the GIL with the loop.
         """
-        return await on_connection(self._pool_or_fail(), lambda conn: _process(conn, limit, plan), transaction=True)
+        return await on_connection(
+            self._pool_or_fail(), lambda conn: _process(conn, limit, plan, invitations), transaction=True
+        )
 
     async def relay(self, limit: int, publish: Publisher) -> int:
         """Lock the oldest unsent events, publish them, mark them sent: one transaction."""
@@ -98,6 +105,19 @@ class PgProcessingStore:
         )
         return None if row is None else _canonical(row)
 
+    async def signing_key(self) -> bytes:
+        """ORDER_INTAKE_SECRET_KEY, else the database's (made by whoever asks first)."""
+        configured = os.environ.get("ORDER_INTAKE_SECRET_KEY")
+        if configured:
+            return configured.encode()
+        made = secrets.token_bytes(32)
+        for _ in range(2):  # a first run can race another node's first run: the second statement sees its key
+            row = await on_connection(self._pool_or_fail(), lambda conn: conn.fetchrow(sql.SIGNING_KEY, made))
+            if row is not None:
+                return bytes(row[0])
+        msg = "no signing key in service_secrets"
+        raise StoreUnavailable(msg)
+
     async def backlog(self) -> tuple[float, int]:
         """Oldest unprocessed submission's age and unsent events."""
         row = await on_connection(self._pool_or_fail(), lambda conn: conn.fetchrow(sql.BACKLOG, timeout=TIMEOUT))
@@ -107,7 +127,9 @@ class PgProcessingStore:
 
 # hot path: the functions below run inside on_connection and hold no `async with` or `finally` of
 # their own: compiled coroutines must not await while an exception unwinds (docs/hot-path.md).
-async def _process(conn: "PoolConnectionProxy[asyncpg.Record]", limit: int, plan: Planner) -> int:
+async def _process(
+    conn: "PoolConnectionProxy[asyncpg.Record]", limit: int, plan: Planner, invitations: InvitationPlanning | None
+) -> int:
     claimed = [
         Claimed(
             id=r["id"],
@@ -116,6 +138,7 @@ async def _process(conn: "PoolConnectionProxy[asyncpg.Record]", limit: int, plan
             order_ref=r["order_ref"],
             received_at=r["received_at"],
             normalised=r["normalised"].encode(),
+            sandbox=r["sandbox"],
         )
         for r in await conn.fetch(sql.CLAIM, limit)
     ]
@@ -127,6 +150,8 @@ async def _process(conn: "PoolConnectionProxy[asyncpg.Record]", limit: int, plan
     existing = {(r["organisation_id"], r["order_ref"]): _canonical(r) for r in rows}
     result = plan(claimed, existing)
     await _write(conn, result.canonicals, result.events)
+    if invitations is not None:
+        await plan_changed(conn, invitations, result.canonicals, claimed, result.processed_at)
     await conn.execute(
         sql.MARK_PROCESSED,
         result.processed_at,

@@ -3,8 +3,8 @@
 # Oldest first; rows another processor holds are skipped, not waited for. A processor that dies
 # mid-transaction releases its rows with its connection, so another takes them over.
 CLAIM = """
-SELECT s.id, s.organisation_id, o.trkref, s.order_ref, s.received_at, s.normalised::text AS normalised
-  FROM submissions s JOIN organisations o ON o.id = s.organisation_id
+SELECT s.id, s.organisation_id, o.trkref, s.order_ref, s.received_at, s.normalised::text AS normalised, k.sandbox
+  FROM submissions s JOIN organisations o ON o.id = s.organisation_id JOIN api_keys k ON k.id = s.api_key_id
  WHERE s.state = 'accepted'
  ORDER BY s.received_at
  LIMIT $1
@@ -58,4 +58,10 @@ SELECT id, organisation_id, order_ref, version, document::text AS document, stam
 BACKLOG = """
 SELECT coalesce(extract(epoch FROM now() - (SELECT min(received_at) FROM submissions WHERE state = 'accepted')), 0),
        (SELECT count(*) FROM outbox WHERE sent_at IS NULL)
+"""
+# The link-signing key: made by whoever asks first, the same for every node (a conflict keeps the first).
+SIGNING_KEY = """
+WITH made AS (INSERT INTO service_secrets (name, value) VALUES ('signing', $1) ON CONFLICT (name) DO NOTHING
+              RETURNING value)
+SELECT value FROM made UNION ALL SELECT value FROM service_secrets WHERE name = 'signing' LIMIT 1
 """

@@ -6,6 +6,8 @@ is unchanged (see SqliteProcessingStore.process).
 """
 
 import datetime as dt
+import os
+import secrets
 import sqlite3
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -14,16 +16,19 @@ from uuid import UUID
 
 from order_intake.adapters.sqlite import processing_sql as sql
 from order_intake.adapters.sqlite.intake import SqliteStore, immediate
+from order_intake.adapters.sqlite.invitations import plan_changed
 from order_intake.adapters.sqlite.timestamps import to_sqlite_time
 from order_intake.errors import ProcessingOvertaken
+from order_intake.service.invitations import InvitationPlanning
 from order_intake.service.ports import Planner, Publisher
 from order_intake.service.processing_records import Claimed, OrderKey, OutboxRow, Plan, StoredCanonical
 
 T = TypeVar("T")
+_Invitations = InvitationPlanning | None
 
 
 class _Planned(NamedTuple):
-    claimed: int
+    claimed: list[Claimed]
     plan: Plan
     existing: dict[OrderKey, StoredCanonical]
 
@@ -61,6 +66,7 @@ def _waiting(conn: sqlite3.Connection, limit: int) -> tuple[list[Claimed], dict[
             order_ref=r[3],
             received_at=dt.datetime.fromisoformat(r[4]),
             normalised=r[5].encode(),
+            sandbox=bool(r[6]),
         )
         for r in conn.execute(sql.CLAIM, (limit,))
     ]
@@ -79,7 +85,7 @@ def _read_and_plan(conn: sqlite3.Connection, limit: int, plan: Planner) -> _Plan
         claimed, existing = _waiting(conn, limit)
     finally:
         conn.execute("COMMIT")
-    return _Planned(len(claimed), plan(claimed, existing), existing) if claimed else None
+    return _Planned(claimed, plan(claimed, existing), existing) if claimed else None
 
 
 def _written_or_overtaken(written: bool) -> None:
@@ -87,12 +93,13 @@ def _written_or_overtaken(written: bool) -> None:
         raise ProcessingOvertaken("the orders or submissions a plan was made from changed before it was written")
 
 
-def _process_locked(conn: sqlite3.Connection, limit: int, plan: Planner) -> int:
+def _process_locked(conn: sqlite3.Connection, limit: int, plan: Planner, invitations: _Invitations) -> int:
     """On the writer: read, plan and write in one immediate transaction (no other writer can interleave)."""
     with immediate(conn):
         claimed, existing = _waiting(conn, limit)
         if claimed:  # nothing can change what was read here: overtaken here would be a bug
-            _written_or_overtaken(_apply(conn, plan(claimed, existing), existing))
+            planned = _Planned(claimed, plan(claimed, existing), existing)
+            _written_or_overtaken(_apply(conn, planned, invitations))
     return len(claimed)
 
 
@@ -105,18 +112,19 @@ def _unchanged(conn: sqlite3.Connection, existing: Mapping[OrderKey, StoredCanon
     return True
 
 
-def _write(conn: sqlite3.Connection, result: Plan, existing: Mapping[OrderKey, StoredCanonical]) -> bool:
+def _write(conn: sqlite3.Connection, planned: _Planned, invitations: _Invitations) -> bool:
     """Write the plan if nothing it was made from changed since: one immediate transaction; False if it had."""
     try:
         with immediate(conn):
-            _written_or_overtaken(_unchanged(conn, existing) and _apply(conn, result, existing))
+            _written_or_overtaken(_unchanged(conn, planned.existing) and _apply(conn, planned, invitations))
     except ProcessingOvertaken:  # rolled back: nothing of the plan was written
         return False
     return True
 
 
-def _apply(conn: sqlite3.Connection, result: Plan, existing: Mapping[OrderKey, StoredCanonical]) -> bool:
-    known = {stored.id for stored in existing.values()}
+def _apply(conn: sqlite3.Connection, planned: _Planned, invitations: _Invitations) -> bool:
+    result = planned.plan
+    known = {stored.id for stored in planned.existing.values()}
     new = [c for c in result.canonicals if c.id not in known]
     inserted = conn.executemany(
         sql.INSERT_CANONICAL,
@@ -163,6 +171,8 @@ def _apply(conn: sqlite3.Connection, result: Plan, existing: Mapping[OrderKey, S
             for e in result.events
         ],
     )
+    if invitations is not None:
+        plan_changed(conn, invitations, result.canonicals, planned.claimed, result.processed_at)
     return True
 
 
@@ -200,7 +210,7 @@ class SqliteProcessingStore:
             await self._store.close()
 
     # hot path: read and plan on a reader, hold the write lock only to write (docs/hot-path.md)
-    async def process(self, limit: int, plan: Planner) -> int:
+    async def process(self, limit: int, plan: Planner, invitations: _Invitations = None) -> int:
         """Read the oldest accepted submissions and their orders, plan, then write the plan.
 
         Reading and planning run on a reader thread, outside any write transaction, so the writer
@@ -213,10 +223,10 @@ class SqliteProcessingStore:
         planned = await self._read(lambda conn: _read_and_plan(conn, limit, plan))
         if planned is None:
             return 0
-        if await self._run(lambda conn: _write(conn, planned.plan, planned.existing)):
-            return planned.claimed
+        if await self._run(lambda conn: _write(conn, planned, invitations)):
+            return len(planned.claimed)
         # Overtaken (several processors, or an erasure): this round holds the lock from read to write.
-        return await self._run(lambda conn: _process_locked(conn, limit, plan))
+        return await self._run(lambda conn: _process_locked(conn, limit, plan, invitations))
 
     async def relay(self, limit: int, publish: Publisher) -> int:
         """Publish the oldest unsent events, then mark them sent (a crash between: sent again)."""
@@ -236,6 +246,16 @@ class SqliteProcessingStore:
         """One canonical order, or None."""
         row = await self._read(lambda conn: conn.execute(sql.SELECT_CANONICAL, (organisation_id, order_ref)).fetchone())
         return None if row is None else _canonical(row)
+
+    async def signing_key(self) -> bytes:
+        """ORDER_INTAKE_SECRET_KEY, else the file's (made by whoever asks first)."""
+        configured = os.environ.get("ORDER_INTAKE_SECRET_KEY")
+        if configured:
+            return configured.encode()
+        made = secrets.token_bytes(32)
+        await self._run(lambda conn: _in_transaction(conn, sql.MAKE_SIGNING_KEY, [(made,)]))
+        row = await self._read(lambda conn: conn.execute(sql.SIGNING_KEY).fetchone())
+        return bytes(row[0])
 
     async def backlog(self) -> tuple[float, int]:
         """Oldest unprocessed submission's age and unsent events."""

@@ -1,8 +1,8 @@
 """The SQL of processing and of the event relay on SQLite (one writer at a time: BEGIN IMMEDIATE)."""
 
 CLAIM = """
-SELECT s.id, s.organisation_id, o.trkref, s.order_ref, s.received_at, s.normalised
-  FROM submissions s JOIN organisations o ON o.id = s.organisation_id
+SELECT s.id, s.organisation_id, o.trkref, s.order_ref, s.received_at, s.normalised, k.sandbox
+  FROM submissions s JOIN organisations o ON o.id = s.organisation_id JOIN api_keys k ON k.id = s.api_key_id
  WHERE s.state = 'accepted'
  ORDER BY s.received_at
  LIMIT ?
@@ -35,3 +35,6 @@ BACKLOG = """
 SELECT (SELECT min(received_at) FROM submissions WHERE state = 'accepted'),
        (SELECT count(*) FROM outbox WHERE sent_at IS NULL)
 """
+# The link-signing key: made by whoever asks first (a conflict keeps the first), then read.
+MAKE_SIGNING_KEY = "INSERT INTO service_secrets (name, value) VALUES ('signing', ?) ON CONFLICT (name) DO NOTHING"
+SIGNING_KEY = "SELECT value FROM service_secrets WHERE name = 'signing'"

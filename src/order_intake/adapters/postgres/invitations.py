@@ -1,0 +1,153 @@
+"""Invitations on PostgreSQL: read and written in the processing transaction, under the customers' locks."""
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
+
+import asyncpg
+import msgspec
+
+from order_intake.adapters.postgres.locks import LOCK_ORDERS, customer_lock_key
+from order_intake.service.invitation_records import InvitationRow
+from order_intake.service.invitations import InvitationPlanning
+from order_intake.service.processing_records import Claimed, StoredCanonical
+
+if TYPE_CHECKING:
+    from asyncpg.pool import PoolConnectionProxy
+
+    Connection = PoolConnectionProxy[asyncpg.Record]
+
+_COLUMNS = (
+    "id, organisation_id, order_ref, canonical_id, customer_key, email, order_date, fulfilment_date, country,"
+    " sandbox, state, reason, send_at, sent_at, explanation::text AS explanation, created_at, updated_at"
+)
+BY_ORDERS = f"""
+SELECT {_COLUMNS} FROM invitations i
+  JOIN unnest($1::bigint[], $2::text[]) AS k(organisation_id, order_ref) USING (organisation_id, order_ref)
+"""  # noqa: S608 - constant column list
+BY_CUSTOMERS = f"""
+SELECT {_COLUMNS} FROM invitations i
+  JOIN unnest($1::bigint[], $2::text[]) AS k(organisation_id, customer_key) USING (organisation_id, customer_key)
+"""  # noqa: S608 - constant column list
+POLICIES = "SELECT id, invitation_policy::text FROM organisations WHERE id = ANY($1::bigint[])"
+SUPPRESSIONS = """
+SELECT s.organisation_id, s.email_hash, s.reason FROM suppressions s
+  JOIN unnest($1::bigint[], $2::bytea[]) AS k(organisation_id, email_hash) USING (organisation_id, email_hash)
+"""
+UPSERT = """
+INSERT INTO invitations (id, organisation_id, order_ref, canonical_id, customer_key, email, order_date,
+                         fulfilment_date, country, sandbox, state, reason, send_at, sent_at, explanation,
+                         created_at, updated_at)
+SELECT r.id, r.organisation_id, r.order_ref, r.canonical_id, r.customer_key, r.email, r.order_date,
+       r.fulfilment_date, r.country, r.sandbox, r.state, r.reason, r.send_at, r.sent_at, r.explanation::json,
+       r.created_at, r.updated_at
+  FROM unnest($1::uuid[], $2::bigint[], $3::text[], $4::uuid[], $5::text[], $6::text[], $7::date[], $8::date[],
+              $9::text[], $10::bool[], $11::text[], $12::text[], $13::timestamptz[], $14::timestamptz[],
+              $15::text[], $16::timestamptz[], $17::timestamptz[])
+       AS r(id, organisation_id, order_ref, canonical_id, customer_key, email, order_date, fulfilment_date, country,
+            sandbox, state, reason, send_at, sent_at, explanation, created_at, updated_at)
+ON CONFLICT (organisation_id, order_ref) DO UPDATE
+   SET canonical_id = EXCLUDED.canonical_id, customer_key = EXCLUDED.customer_key, email = EXCLUDED.email,
+       order_date = EXCLUDED.order_date, fulfilment_date = EXCLUDED.fulfilment_date, country = EXCLUDED.country,
+       sandbox = EXCLUDED.sandbox, state = EXCLUDED.state, reason = EXCLUDED.reason, send_at = EXCLUDED.send_at,
+       sent_at = EXCLUDED.sent_at, explanation = EXCLUDED.explanation, updated_at = EXCLUDED.updated_at
+"""
+_explanation = msgspec.json.Decoder(tuple[str, ...])
+_encode = msgspec.json.encode
+
+
+def row_of(r: asyncpg.Record) -> InvitationRow:
+    """A row as read by BY_ORDERS or BY_CUSTOMERS."""
+    return InvitationRow(
+        id=r["id"],
+        organisation_id=r["organisation_id"],
+        order_ref=r["order_ref"],
+        canonical_id=r["canonical_id"],
+        customer_key=r["customer_key"],
+        email=r["email"],
+        order_date=r["order_date"],
+        fulfilment_date=r["fulfilment_date"],
+        country=r["country"],
+        sandbox=r["sandbox"],
+        state=r["state"],
+        reason=r["reason"],
+        send_at=r["send_at"],
+        sent_at=r["sent_at"],
+        explanation=_explanation.decode(r["explanation"]),
+        created_at=r["created_at"],
+        updated_at=r["updated_at"],
+    )
+
+
+async def rows_of_customers(conn: "Connection", customers: Iterable[tuple[int, str]]) -> list[InvitationRow]:
+    """Every invitation of these customers, their locks taken first (in key order, so no deadlock)."""
+    ordered = sorted(customers)
+    await conn.execute(LOCK_ORDERS, [customer_lock_key(o, c) for o, c in ordered])
+    found = await conn.fetch(BY_CUSTOMERS, [o for o, _ in ordered], [c for _, c in ordered])
+    return [row_of(r) for r in found]
+
+
+async def context(
+    conn: "Connection", planning: InvitationPlanning, rows: Sequence[InvitationRow]
+) -> tuple[dict[int, dict[str, object] | None], dict[tuple[int, bytes], str]]:
+    """The organisations' policies and the suppressions of these rows' addresses."""
+    organisations = sorted({r.organisation_id for r in rows})
+    policies = {
+        r[0]: (msgspec.json.decode(r[1]) if r[1] else None) for r in await conn.fetch(POLICIES, organisations)
+    }
+    pairs = sorted({(r.organisation_id, planning.email_hash(r.email)) for r in rows})
+    found = await conn.fetch(SUPPRESSIONS, [o for o, _ in pairs], [h for _, h in pairs])
+    return policies, {(r[0], bytes(r[1])): r[2] for r in found}
+
+
+async def save(conn: "Connection", rows: Sequence[InvitationRow]) -> None:
+    """Insert or update these rows (by organisation and order_ref)."""
+    if not rows:
+        return
+    columns = (
+        [r.id for r in rows],
+        [r.organisation_id for r in rows],
+        [r.order_ref for r in rows],
+        [r.canonical_id for r in rows],
+        [r.customer_key for r in rows],
+        [r.email for r in rows],
+        [r.order_date for r in rows],
+        [r.fulfilment_date for r in rows],
+        [r.country for r in rows],
+        [r.sandbox for r in rows],
+        [r.state for r in rows],
+        [r.reason for r in rows],
+        [r.send_at for r in rows],
+        [r.sent_at for r in rows],
+        [_encode(r.explanation).decode() for r in rows],
+        [r.created_at for r in rows],
+        [r.updated_at for r in rows],
+    )
+    await conn.execute(UPSERT, *columns)
+
+
+async def plan_changed(
+    conn: "Connection",
+    planning: InvitationPlanning,
+    changed: Sequence[StoredCanonical],
+    claimed: Sequence[Claimed],
+    now: dt.datetime,
+) -> None:
+    """Plan the invitations of these changed orders, and of their customers' other orders, and write them."""
+    if not changed:
+        return
+    sandbox = {(c.organisation_id, c.order_ref): c.sandbox for c in sorted(claimed, key=lambda c: c.received_at)}
+    targets = planning.targets(changed, sandbox, now)
+    keys = sorted({(t.organisation_id, t.order_ref) for t in targets})
+    existing = [row_of(r) for r in await conn.fetch(BY_ORDERS, [o for o, _ in keys], [ref for _, ref in keys])]
+    customer_rows = await rows_of_customers(conn, planning.customers(targets, existing))
+    policies, suppressions = await context(conn, planning, [*targets, *customer_rows])
+    rows = planning.assemble(
+        targets=targets,
+        existing=existing,
+        customer_rows=customer_rows,
+        policies=policies,
+        suppressions=suppressions,
+        now=now,
+    )
+    await save(conn, rows)
