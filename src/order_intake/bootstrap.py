@@ -7,6 +7,7 @@ from order_intake.config import Settings
 from order_intake.metrics import Metrics
 from order_intake.service.auth import Authenticator
 from order_intake.service.idempotency import InFlight
+from order_intake.service.invitations import InvitationPlanning
 from order_intake.service.ratelimit import BucketStore, LocalBuckets, RateLimiter
 from order_intake.service.submit import Intake
 
@@ -42,7 +43,14 @@ class Services:
         # Canonical orders and the backlog are read through the processing store; the processing
         # itself runs in a worker process of its own (entrypoints/supervisor.py).
         self.processing = backend.processing_store(self.store)
+        self._planning: InvitationPlanning | None = None
         self.metrics.watch_backlog(self.processing)
+
+    async def invitations(self) -> InvitationPlanning:
+        """Invitation planning with the signing key, read from the database on first use."""
+        if self._planning is None:
+            self._planning = InvitationPlanning(await self.processing.signing_key())
+        return self._planning
 
     async def start(self) -> None:
         """Open the store and start the writer."""

@@ -8,6 +8,7 @@ from order_intake.domain.events import EXCHANGE
 from order_intake.errors import ConfigError
 
 DEFAULT_DATABASE_URL: Final = "sqlite:///./order-intake.db"
+DEFAULT_PUBLIC_URL: Final = "http://127.0.0.1:8080"
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +47,8 @@ class Settings:
     processing_concurrency: int = 2
     # Who the audit log names for admin commands; unset: the OS user running them.
     admin_actor: str | None = None
+    # The base of the links customers get (review, unsubscribe).
+    public_url: str = DEFAULT_PUBLIC_URL
 
 
 def _number(env: dict[str, str], name: str, default: float) -> float:
@@ -85,4 +88,5 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         processing_max_batch=max(1, int(_number(env, "ORDER_INTAKE_PROCESSING_MAX_BATCH", 1000))),
         processing_concurrency=max(1, int(_number(env, "ORDER_INTAKE_PROCESSING_CONCURRENCY", 2))),
         admin_actor=env.get("ORDER_INTAKE_ACTOR", "").strip() or None,
+        public_url=(env.get("PUBLIC_URL") or DEFAULT_PUBLIC_URL).rstrip("/"),
     )

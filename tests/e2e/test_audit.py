@@ -59,8 +59,10 @@ def test_each_admin_change_writes_one_row_naming_who_what_and_when(fresh_db: str
     rows = audit_rows(fresh_db)
 
     no_data = dict.fromkeys(["submissions", "canonical_orders", "outbox_events", "answers_scrubbed"], 0)
-    no_data |= {"idempotency_records_removed": 0, "submissions_requeued": 0}
+    no_data |= {"idempotency_records_removed": 0, "submissions_requeued": 0, "invitations": 0, "reviews": 0}
+    no_data |= {"suppressions_kept_as_hash": 0}
     purged = dict.fromkeys(["submissions", "batches", "idempotency_records", "canonical_orders", "outbox_events"], 0)
+    purged["invitations"] = 0
     assert [(r["actor"], r["action"], r["target"], r["details"]) for r in rows[:-1]] == [
         ("alice", "org.add", "SHOP", {"name": "Shop Ltd"}),
         ("alice", "org.enable", "SHOP", {}),

@@ -95,7 +95,24 @@ def test_metrics_carry_no_trkref_id_email_or_path_and_only_route_template_labels
     assert routes
     assert routes <= openapi_paths | {"other"}, routes - openapi_paths
     label_names = {name for _, labels in samples for name, _ in labels}
-    assert label_names <= {"route", "method", "status", "le"}, label_names
+    assert label_names <= {"route", "method", "status", "le", "state", "reason"}, label_names
+    # Invitations are counted by their state and reason: values of the contract's fixed lists.
+    states = {value for _, labels in samples for name, value in labels if name == "state"}
+    reasons = {value for _, labels in samples for name, value in labels if name == "reason"}
+    assert states <= {"scheduled", "sent", "skipped", "suppressed", "cancelled", "failed"}, states
+    assert reasons <= {
+        "",
+        "too_old",
+        "cooldown",
+        "unsubscribed",
+        "bounced",
+        "suppressed_by_retailer",
+        "cancelled",
+        "refunded",
+        "returned",
+        "test",
+        "rejected_by_mail_server",
+    }, reasons
 
 
 def test_processing_lag_and_outbox_backlog_are_read_from_the_database(client: httpx.Client) -> None:

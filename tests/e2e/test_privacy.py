@@ -58,7 +58,8 @@ def test_erase_leaves_the_email_in_no_column_of_any_table(client: httpx.Client, 
 
     assert out == (
         f"erased at {shop.trkref}: 3 submissions, 4 canonical orders, 5 events deleted; 3 stored answers scrubbed, "
-        "1 idempotency records removed, 0 other submissions requeued\n"
+        "1 idempotency records removed, 0 other submissions requeued; 3 invitations and 0 reviews deleted, "
+        "0 suppressions kept as a hash only\n"
     )
     assert columns_holding(db_url, token) == []
     for gone in (single, shouted, in_batch):
@@ -80,6 +81,9 @@ def test_erase_leaves_the_email_in_no_column_of_any_table(client: httpx.Client, 
             "answers_scrubbed": 3,
             "idempotency_records_removed": 1,
             "submissions_requeued": 0,
+            "invitations": 3,
+            "reviews": 0,
+            "suppressions_kept_as_hash": 0,
         },
     )
 
@@ -139,7 +143,7 @@ def test_an_order_another_customer_also_sent_is_rebuilt_without_the_erased_field
     out = cli_ok(db_url, "erase", "--trkref", shop.trkref, "--email", erased)
 
     assert "1 submissions, 1 canonical orders" in out
-    assert out.endswith("1 other submissions requeued\n")
+    assert "1 other submissions requeued;" in out
     rebuilt = wait_until(
         lambda: json_body(r) if (r := canonical(client, shop, "R-1")).status_code == 200 else None,
         deadline=time.monotonic() + DEADLINE,

@@ -86,7 +86,9 @@ def test_purge_deletes_only_what_was_received_before_the_cutoff(client: httpx.Cl
     out = cli_ok(db_url, "purge", "--older-than", "30")
 
     assert out.startswith("purged before ")
-    assert out.endswith(": 4 submissions, 1 batches, 2 idempotency records, 3 canonical orders, 3 events\n")
+    assert out.endswith(
+        ": 4 submissions, 1 batches, 2 idempotency records, 3 canonical orders, 3 events, 3 invitations\n"
+    )
     for gone in (old_single, *batch_ids, shared_old):
         assert_answer(submission(client, shop, gone), 404, NOT_FOUND)
     for kept in (shared_new, recent):
@@ -96,6 +98,8 @@ def test_purge_deletes_only_what_was_received_before_the_cutoff(client: httpx.Cl
         assert_answer(canonical(client, shop, ref), 404, NOT_FOUND)
     for ref in (f"SHARED-{tag}", f"NEW-{tag}"):
         assert canonical(client, shop, ref).status_code == 200
+    for ref, invitations in ((f"OLD-{tag}", 0), (f"B1-{tag}", 0), (f"SHARED-{tag}", 1), (f"NEW-{tag}", 1)):
+        assert count_rows(db_url, "SELECT count(*) FROM invitations WHERE order_ref = ?", ref) == invitations
     assert count_rows(db_url, "SELECT count(*) FROM canonical_orders WHERE order_ref = ?", f"UNSENT-{tag}") == 1
     assert count_rows(db_url, "SELECT count(*) FROM idempotency_keys WHERE key = ?", f"new-{tag}") == 1
     actor, action, target, details = fetch_rows(
@@ -109,6 +113,7 @@ def test_purge_deletes_only_what_was_received_before_the_cutoff(client: httpx.Cl
         "idempotency_records": 2,
         "canonical_orders": 3,
         "outbox_events": 3,
+        "invitations": 3,
     }
     assert actor
 

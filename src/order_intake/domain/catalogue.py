@@ -93,3 +93,12 @@ BATCH_INVALID: Final = "Batch is invalid"
 BATCH_NOT_ARRAY: Final = "body must be a JSON array"
 BATCH_EMPTY: Final = "batch cannot be empty"
 BATCH_TOO_MANY: Final = f"batch has too many customer orders (maximum {MAX_BATCH})"
+
+# Review invitations (INVITATIONS.md).
+INVITATION_ALREADY_SENT: Final = "Invitation already sent"
+INVALID_CANCELLATION: Final = "Invalid cancellation"
+INVALID_REASON: Final = "invalid reason"
+INVALID_SUPPRESSION: Final = "Invalid suppression"
+INVALID_EMAIL: Final = "invalid email"
+SUPPRESSED_BY_CUSTOMER: Final = "Suppressed by the customer"
+INVALID_PURCHASER: Final = "Invalid purchaser"

@@ -32,7 +32,8 @@ def erase(trkref: str, email: str) -> None:
         f"erased at {trkref}: {erased.submissions} submissions, {erased.canonical_orders} canonical orders, "
         f"{erased.outbox_events} events deleted; {erased.answers_scrubbed} stored answers scrubbed, "
         f"{erased.idempotency_records_removed} idempotency records removed, "
-        f"{erased.submissions_requeued} other submissions requeued"
+        f"{erased.submissions_requeued} other submissions requeued; {erased.invitations} invitations and "
+        f"{erased.reviews} reviews deleted, {erased.suppressions_kept_as_hash} suppressions kept as a hash only"
     )
 
 
@@ -64,7 +65,7 @@ def purge(days: int) -> None:
     click.echo(
         f"purged before {cutoff.isoformat(timespec='seconds')}: {totals.submissions} submissions, "
         f"{totals.batches} batches, {totals.idempotency_records} idempotency records, "
-        f"{totals.canonical_orders} canonical orders, {totals.outbox_events} events"
+        f"{totals.canonical_orders} canonical orders, {totals.outbox_events} events, {totals.invitations} invitations"
     )
 
 

@@ -36,3 +36,19 @@ class CustomerInvitations(msgspec.Struct, frozen=True):
     rows: tuple[InvitationRow, ...]
     policy: dict[str, object] | None  # the organisation's stored settings (None: the defaults)
     suppressions: dict[str, str]  # suppression reason by address, for the addresses that have one
+
+
+class InvitationView(msgspec.Struct, frozen=True):
+    """An invitation and its organisation's stored policy settings (for the reminder's time)."""
+
+    row: InvitationRow
+    policy: dict[str, object] | None
+
+
+class PurchaseRow(msgspec.Struct, frozen=True):
+    """One of a customer's invited orders: its invitation, its canonical order, the items already reviewed."""
+
+    row: InvitationRow
+    ordered_at: dt.datetime  # when the canonical order was first made
+    document: bytes
+    reviewed: tuple[str, ...]

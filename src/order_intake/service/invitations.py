@@ -15,7 +15,7 @@ from typing import Any
 
 import msgspec
 
-from order_intake.domain.invitations import Invitation, Purchase, Reason, State, plan_customer
+from order_intake.domain.invitations import Invitation, Purchase, Reason, State, cancelled, plan_customer
 from order_intake.domain.policy import DEFAULT_FROM, Policy, policy_from_json
 from order_intake.service.invitation_records import CustomerInvitations, InvitationRow
 from order_intake.service.processing_records import OrderKey, StoredCanonical
@@ -168,12 +168,12 @@ class InvitationPlanning:
     """
 
     def __init__(self, secret: bytes, planned: Planned | None = None) -> None:
-        self._secret = secret
+        self.secret = secret
         self._planned = planned
 
     def email_hash(self, email: str) -> bytes:
         """The address's suppression key."""
-        return email_hash(self._secret, email)
+        return email_hash(self.secret, email)
 
     def targets(
         self, changed: Sequence[StoredCanonical], sandbox: Mapping[OrderKey, bool], now: dt.datetime
@@ -216,11 +216,38 @@ class InvitationPlanning:
         current.update(facts)
         out: dict[OrderKey, InvitationRow] = dict(facts)
         for (organisation_id, customer), rows in group_by_customer(list(current.values())).items():
-            found = {e: suppressions.get((organisation_id, self.email_hash(e))) for e in {r.email for r in rows}}
-            reasons = {e: reason for e, reason in found.items() if reason is not None}
+            reasons = suppressions_of(self, rows, suppressions)
             plan = CustomerInvitations(organisation_id, customer, tuple(rows), policies.get(organisation_id), reasons)
             out.update({(r.organisation_id, r.order_ref): r for r in replan(plan, now)})
         written = list(out.values())
         if self._planned is not None:
             self._planned(written)
         return written
+
+
+def cancel(
+    row: InvitationRow,
+    customer: CustomerInvitations,
+    reason: Reason,
+    now: dt.datetime,
+) -> list[InvitationRow]:
+    """The retailer's cancellation: the row cancelled, and the customer's others planned again without it.
+
+    `customer` holds all of the customer's rows (this one included). A cancelled invitation frees its
+    cooldown slot, so a skipped one may now be scheduled.
+    """
+    ended = _with_plan(row, cancelled(_invitation(row), reason), now)
+    rows = tuple(ended if r.order_ref == row.order_ref else r for r in customer.rows)
+    without = CustomerInvitations(
+        customer.organisation_id, customer.customer_key, rows, customer.policy, customer.suppressions
+    )
+    others = replan(without, now)
+    return [ended, *others]
+
+
+def suppressions_of(
+    planning: "InvitationPlanning", rows: Sequence[InvitationRow], found: Mapping[tuple[int, bytes], str]
+) -> dict[str, str]:
+    """The suppression reason of each of these rows' addresses that has one."""
+    reasons = {r.email: found.get((r.organisation_id, planning.email_hash(r.email))) for r in rows}
+    return {email: reason for email, reason in reasons.items() if reason is not None}

@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING, Protocol
 from uuid import UUID
 
 if TYPE_CHECKING:
+    from order_intake.domain.invitations import Reason, State
+    from order_intake.service.invitation_records import InvitationView, PurchaseRow
     from order_intake.service.invitations import InvitationPlanning
 
 from order_intake.service.processing_records import Claimed, OrderKey, OutboxRow, Plan, StoredCanonical
@@ -77,6 +79,24 @@ class ProcessingStore(Protocol):
         is the number claimed (0: nothing waiting). With `invitations`, the changed orders' invitations
         (and their customers' others) are planned again and written in the same transaction.
         """
+
+    async def invitation(self, organisation_id: int, order_ref: str) -> "InvitationView | None":
+        """One order's invitation and its organisation's policy settings."""
+
+    async def purchases(self, organisation_id: int, email: str) -> "list[PurchaseRow]":
+        """Every invited order of this address in the organisation."""
+
+    async def cancel_invitation(  # noqa: PLR0913 - the request's parts and the audit's
+        self,
+        planning: "InvitationPlanning",
+        *,
+        organisation_id: int,
+        order_ref: str,
+        reason: "Reason",
+        audit: tuple[str, str],
+        now: dt.datetime,
+    ) -> "InvitationView | State | None":
+        """Cancel one order's invitation and plan the customer's others again; SENT if too late, None if none."""
 
     async def signing_key(self) -> bytes:
         """The key links are signed and addresses hashed with (ORDER_INTAKE_SECRET_KEY, else the database's)."""

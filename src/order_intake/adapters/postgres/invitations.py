@@ -17,16 +17,17 @@ if TYPE_CHECKING:
 
     Connection = PoolConnectionProxy[asyncpg.Record]
 
-_COLUMNS = (
-    "id, organisation_id, order_ref, canonical_id, customer_key, email, order_date, fulfilment_date, country,"
-    " sandbox, state, reason, send_at, sent_at, explanation::text AS explanation, created_at, updated_at"
+COLUMNS = (
+    "i.id, i.organisation_id, i.order_ref, i.canonical_id, i.customer_key, i.email, i.order_date,"
+    " i.fulfilment_date, i.country, i.sandbox, i.state, i.reason, i.send_at, i.sent_at,"
+    " i.explanation::text AS explanation, i.created_at, i.updated_at"
 )
 BY_ORDERS = f"""
-SELECT {_COLUMNS} FROM invitations i
+SELECT {COLUMNS} FROM invitations i
   JOIN unnest($1::bigint[], $2::text[]) AS k(organisation_id, order_ref) USING (organisation_id, order_ref)
 """  # noqa: S608 - constant column list
 BY_CUSTOMERS = f"""
-SELECT {_COLUMNS} FROM invitations i
+SELECT {COLUMNS} FROM invitations i
   JOIN unnest($1::bigint[], $2::text[]) AS k(organisation_id, customer_key) USING (organisation_id, customer_key)
 """  # noqa: S608 - constant column list
 POLICIES = "SELECT id, invitation_policy::text FROM organisations WHERE id = ANY($1::bigint[])"

@@ -1,4 +1,4 @@
-"""Erase one customer of one organisation: their submissions, canonical orders and events; answers scrubbed.
+"""Erase one customer of one organisation: submissions, canonical orders, events, invitations, reviews.
 
 Everything runs in the caller's transaction. Rows are found in SQL by a LIKE pattern that both
 backends lower-case alike, then kept only when `same_email` agrees (see domain/erasure.py).
@@ -14,7 +14,15 @@ import sqlalchemy as sa
 
 from order_intake.adapters.sql.erasure_answers import scrub_answers
 from order_intake.adapters.sql.privacy import chunks, json_of_bytes, json_text, lock_orders
-from order_intake.adapters.sql.schema import canonical_orders, organisations, outbox, submissions
+from order_intake.adapters.sql.schema import (
+    canonical_orders,
+    invitations,
+    organisations,
+    outbox,
+    reviews,
+    submissions,
+    suppressions,
+)
 from order_intake.domain.erasure import email_key, email_like_pattern, same_email
 from order_intake.errors import AdminError
 
@@ -30,6 +38,9 @@ class Erased(msgspec.Struct, frozen=True):
     answers_scrubbed: int
     idempotency_records_removed: int
     submissions_requeued: int
+    invitations: int
+    reviews: int
+    suppressions_kept_as_hash: int
 
 
 class _Gone(msgspec.Struct, frozen=True):
@@ -98,6 +109,32 @@ def _delete_events(conn: sa.Connection, organisation_id: int, key: str, canonica
     return len(ids)
 
 
+def _delete_invitations(
+    conn: sa.Connection, organisation_id: int, key: str, canonical_ids: Sequence[Any]
+) -> tuple[int, int]:
+    """The customer's invitations (by address, and those of deleted orders) and every review left through them."""
+    c = invitations.c
+    ids = set(_matching(conn, c.id, c.email, c.organisation_id == organisation_id, key))
+    for part in chunks(canonical_ids):
+        ids.update(conn.execute(sa.select(c.id).where(c.canonical_id.in_(part))).scalars())
+    removed_reviews = 0
+    for part in chunks(list(ids)):
+        removed_reviews += conn.execute(reviews.delete().where(reviews.c.invitation_id.in_(part))).rowcount
+        conn.execute(invitations.delete().where(c.id.in_(part)))
+    return len(ids), removed_reviews
+
+
+def _forget_suppressed_address(conn: sa.Connection, organisation_id: int, key: str) -> int:
+    """A suppression keeps only its keyed hash: the customer is never invited again, and the address is gone."""
+    c = suppressions.c
+    hashes = _matching(conn, c.email_hash, c.email, c.organisation_id == organisation_id, key)
+    for part in chunks(hashes):
+        conn.execute(
+            suppressions.update().where(c.organisation_id == organisation_id, c.email_hash.in_(part)).values(email=None)
+        )
+    return len(hashes)
+
+
 def _requeue(conn: sa.Connection, canonical_ids: Sequence[Any]) -> int:
     """Other customers' submissions of a deleted order go back to `accepted`: the processor rebuilds it from them."""
     requeued = 0
@@ -133,6 +170,8 @@ def erase_customer(conn: sa.Connection, *, trkref: str, email: str) -> Erased:
     merged = list({g.canonical_id for g in gone if g.canonical_id is not None})
     orders = _delete_canonical_orders(conn, organisation_id, wanted, merged)
     events = _delete_events(conn, organisation_id, wanted, orders)
+    invited, reviewed = _delete_invitations(conn, organisation_id, wanted, orders)
+    kept_as_hash = _forget_suppressed_address(conn, organisation_id, wanted)
     requeued = _requeue(conn, orders)
     requests = [(g.api_key_id, g.received_at, g.batch_id) for g in gone if g.batch_id or g.idempotency_key]
     scrubbed, removed = scrub_answers(conn, requests, frozenset(str(g.id) for g in gone), wanted)
@@ -143,4 +182,7 @@ def erase_customer(conn: sa.Connection, *, trkref: str, email: str) -> Erased:
         answers_scrubbed=scrubbed,
         idempotency_records_removed=removed,
         submissions_requeued=requeued,
+        invitations=invited,
+        reviews=reviewed,
+        suppressions_kept_as_hash=kept_as_hash,
     )

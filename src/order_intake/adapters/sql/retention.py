@@ -11,7 +11,9 @@ from order_intake.adapters.sql.schema import (
     batches,
     canonical_orders,
     idempotency_keys,
+    invitations,
     outbox,
+    reviews,
     submissions,
 )
 
@@ -26,6 +28,7 @@ class Purged(msgspec.Struct, frozen=True):
     idempotency_records: int = 0
     canonical_orders: int = 0
     outbox_events: int = 0
+    invitations: int = 0
 
     def __add__(self, other: "Purged") -> "Purged":
         pairs = zip(msgspec.structs.astuple(self), msgspec.structs.astuple(other), strict=True)
@@ -59,8 +62,8 @@ def _idempotency(conn: sa.Connection, before: dt.datetime, limit: int) -> int:
     return conn.execute(idempotency_keys.delete().where(sa.tuple_(k.api_key_id, k.key).in_(old))).rowcount
 
 
-def _canonical_orders(conn: sa.Connection, cutoff: dt.datetime, limit: int) -> tuple[int, int]:
-    """Orders last changed before the cutoff with no submission left and every event sent; and their events."""
+def _canonical_orders(conn: sa.Connection, cutoff: dt.datetime, limit: int) -> tuple[int, int, int]:
+    """Orders last changed before the cutoff with no submission left and every event sent; their events, invitations."""
     c = canonical_orders.c
     left = (
         sa.select(submissions.c.id)
@@ -71,15 +74,20 @@ def _canonical_orders(conn: sa.Connection, cutoff: dt.datetime, limit: int) -> t
     gone = (c.updated_at < cutoff) & ~left & ~unsent
     found = conn.execute(sa.select(c.id, c.organisation_id, c.order_ref).where(gone).limit(limit)).all()
     if not found:
-        return 0, 0
+        return 0, 0, 0
     lock_orders(conn, [(row[1], row[2]) for row in found])
     deleted = list(
         conn.execute(
             canonical_orders.delete().where(c.id.in_([row[0] for row in found]), gone).returning(c.id)
         ).scalars()
     )
-    events = conn.execute(outbox.delete().where(outbox.c.canonical_id.in_(deleted))).rowcount if deleted else 0
-    return len(deleted), events
+    if not deleted:
+        return 0, 0, 0
+    events = conn.execute(outbox.delete().where(outbox.c.canonical_id.in_(deleted))).rowcount
+    invited = sa.select(invitations.c.id).where(invitations.c.canonical_id.in_(deleted))
+    conn.execute(reviews.delete().where(reviews.c.invitation_id.in_(invited)))
+    removed = conn.execute(invitations.delete().where(invitations.c.canonical_id.in_(deleted))).rowcount
+    return len(deleted), events, removed
 
 
 def _sent_events(conn: sa.Connection, cutoff: dt.datetime, limit: int) -> int:
@@ -94,11 +102,12 @@ def purge_chunk(
 ) -> Purged:
     """Delete at most `limit` rows of each kind; an empty result means nothing is left to purge."""
     purged_submissions = _submissions(conn, cutoff, limit)
-    orders, events = _canonical_orders(conn, cutoff, limit)
+    orders, events, invited = _canonical_orders(conn, cutoff, limit)
     return Purged(
         submissions=purged_submissions,
         batches=_batches(conn, cutoff, limit),
         idempotency_records=_idempotency(conn, idempotency_before, limit),
         canonical_orders=orders,
         outbox_events=events + _sent_events(conn, cutoff, limit),
+        invitations=invited,
     )

@@ -14,11 +14,14 @@ from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
 from uuid import UUID
 
+from order_intake.adapters.sqlite import invitation_queries as queries
 from order_intake.adapters.sqlite import processing_sql as sql
 from order_intake.adapters.sqlite.intake import SqliteStore, immediate
 from order_intake.adapters.sqlite.invitations import plan_changed
 from order_intake.adapters.sqlite.timestamps import to_sqlite_time
+from order_intake.domain.invitations import Reason, State
 from order_intake.errors import ProcessingOvertaken
+from order_intake.service.invitation_records import InvitationView, PurchaseRow
 from order_intake.service.invitations import InvitationPlanning
 from order_intake.service.ports import Planner, Publisher
 from order_intake.service.processing_records import Claimed, OrderKey, OutboxRow, Plan, StoredCanonical
@@ -246,6 +249,37 @@ class SqliteProcessingStore:
         """One canonical order, or None."""
         row = await self._read(lambda conn: conn.execute(sql.SELECT_CANONICAL, (organisation_id, order_ref)).fetchone())
         return None if row is None else _canonical(row)
+
+    async def invitation(self, organisation_id: int, order_ref: str) -> InvitationView | None:
+        """One order's invitation and its organisation's policy settings."""
+        return await self._read(lambda conn: queries.invitation(conn, organisation_id, order_ref))
+
+    async def purchases(self, organisation_id: int, email: str) -> list[PurchaseRow]:
+        """Every invited order of this address in the organisation."""
+        return await self._read(lambda conn: queries.purchases(conn, organisation_id, email))
+
+    async def cancel_invitation(  # noqa: PLR0913 - the request's parts and the audit's
+        self,
+        planning: InvitationPlanning,
+        *,
+        organisation_id: int,
+        order_ref: str,
+        reason: Reason,
+        audit: tuple[str, str],
+        now: dt.datetime,
+    ) -> InvitationView | State | None:
+        """Cancel one order's invitation and plan the customer's others again, in one transaction."""
+        return await self._run(
+            lambda conn: queries.cancel_invitation(
+                conn,
+                planning,
+                organisation_id=organisation_id,
+                order_ref=order_ref,
+                reason=reason,
+                audit=audit,
+                now=now,
+            )
+        )
 
     async def signing_key(self) -> bytes:
         """ORDER_INTAKE_SECRET_KEY, else the file's (made by whoever asks first)."""

@@ -53,6 +53,8 @@ class App:
             metrics=self._services.metrics,
             limiter=self._services.limiter,
             openapi=openapi.document,
+            invitations=self._services.invitations,
+            public_url=self._settings.public_url,
         )
         # hot path: GC tuned for requests, about 10% more orders/s (docs/hot-path.md). Requests allocate
         # many short-lived containers and almost no cycles: collect the young generation less often,

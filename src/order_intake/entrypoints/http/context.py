@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from order_intake.entrypoints.http.exchange import Exchange
 from order_intake.metrics import Metrics
 from order_intake.service.auth import Authenticator
+from order_intake.service.invitations import InvitationPlanning
 from order_intake.service.ports import ProcessingStore
 from order_intake.service.ratelimit import RateLimiter
 from order_intake.service.submit import Intake
@@ -24,6 +25,8 @@ class Context:
     metrics: Metrics
     limiter: RateLimiter
     openapi: Callable[[], bytes]  # the OpenAPI document, built on first use
+    invitations: Callable[[], Awaitable[InvitationPlanning]]  # with the signing key, read on first use
+    public_url: str
 
 
 Endpoint = Callable[[Context, Exchange, Params], Awaitable[None]]

@@ -19,12 +19,15 @@ from order_intake.domain.answers import (
     Organisations,
     Submission,
 )
+from order_intake.domain.invitation_answers import InvitationExplained, PurchaseLine
 from order_intake.domain.order import decimals_as_numbers
 from order_intake.domain.validation import input_json_schema
 from order_intake.entrypoints.http.operations import REF
 from order_intake.entrypoints.http.table import openapi_paths
 
 _ANSWERS = (
+    InvitationExplained,
+    PurchaseLine,
     Message,
     Forbidden,
     Invalid,

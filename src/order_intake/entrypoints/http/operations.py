@@ -8,7 +8,8 @@ from order_intake.domain.access import MAX_TRKREF
 REF = "#/components/schemas/{name}"
 
 
-def _json(ref: str, description: str, headers: dict[str, Any] | None = None) -> dict[str, Any]:
+def json_answer(ref: str, description: str, headers: dict[str, Any] | None = None) -> dict[str, Any]:
+    """An answer with a JSON body of this component's schema."""
     answer: dict[str, Any] = {
         "description": description,
         "content": {"application/json": {"schema": {"$ref": REF.format(name=ref)}}},
@@ -18,10 +19,10 @@ def _json(ref: str, description: str, headers: dict[str, Any] | None = None) -> 
     return answer
 
 
-_STRING = {"schema": {"type": "string"}}
+STRING = {"schema": {"type": "string"}}
 _UUID = {"schema": {"type": "string", "format": "uuid"}}
 # The contract's form of a trkref: upper-case letters, digits and '-', at most 64 characters.
-_TRKREF = {
+TRKREF = {
     "name": "trkref",
     "in": "path",
     "required": True,
@@ -40,16 +41,16 @@ _IDEMPOTENCY_KEY = {
         "pattern": "^[ -~]*[!-~][ -~]*$",
     },
 }
-_REQUEST_ID = {"name": "X-Request-Id", "in": "header", "required": False, **_STRING}
-_AUTH_FAILURES = {
-    "401": _json("Message", "Missing or wrong credentials", {"WWW-Authenticate": _STRING}),
-    "400": _json("Message", "Invalid TRKREF supplied (unknown, or not linked to this key)"),
-    "403": _json("Forbidden", "Access denied: feature off for the organisation, or key lacks permission"),
+REQUEST_ID = {"name": "X-Request-Id", "in": "header", "required": False, **STRING}
+AUTH_FAILURES = {
+    "401": json_answer("Message", "Missing or wrong credentials", {"WWW-Authenticate": STRING}),
+    "400": json_answer("Message", "Invalid TRKREF supplied (unknown, or not linked to this key)"),
+    "403": json_answer("Forbidden", "Access denied: feature off for the organisation, or key lacks permission"),
 }
 # Every authenticated operation; limited keys get the RateLimit-Policy and RateLimit headers on
 # their other answers too (rate 0 keys: none). docs/decisions.md maps the token bucket to q, w, r, t.
-_RATE_LIMITED = {
-    "429": _json(
+RATE_LIMITED = {
+    "429": json_answer(
         "Message",
         "Too many requests: this API key's token bucket is empty",
         {
@@ -59,9 +60,9 @@ _RATE_LIMITED = {
         },
     )
 }
-_FAILURES = {
-    "500": _json("Message", "Internal server error"),
-    "503": _json("Message", "Service unavailable (the database does not answer)"),
+FAILURES = {
+    "500": json_answer("Message", "Internal server error"),
+    "503": json_answer("Message", "Service unavailable (the database does not answer)"),
 }
 
 
@@ -69,69 +70,69 @@ SUBMIT: Final[dict[str, Any]] = {
     "summary": "Submit one customer order",
     "operationId": "submitCustomerOrder",
     "security": [{"basic": []}],
-    "parameters": [_TRKREF, _IDEMPOTENCY_KEY, _REQUEST_ID],
+    "parameters": [TRKREF, _IDEMPOTENCY_KEY, REQUEST_ID],
     "requestBody": {
         "required": True,
         "content": {"application/json": {"schema": {"$ref": REF.format(name="CustomerOrderRequest")}}},
     },
     "responses": {
-        "202": _json("OrderAccepted", "Accepted and durably stored", {"Location": _STRING}),
-        **_AUTH_FAILURES,
-        "408": _json("Message", "Request timeout: the body did not arrive in time"),
-        "409": _json("Message", "A request with this Idempotency-Key is in progress"),
-        "413": _json("Message", f"Payload too large (over {catalogue.MAX_ORDER_BYTES // 2**20} MiB)"),
-        "422": _json("Invalid", "Invalid customer order, or no data provided"),
-        **_RATE_LIMITED,
-        **_FAILURES,
+        "202": json_answer("OrderAccepted", "Accepted and durably stored", {"Location": STRING}),
+        **AUTH_FAILURES,
+        "408": json_answer("Message", "Request timeout: the body did not arrive in time"),
+        "409": json_answer("Message", "A request with this Idempotency-Key is in progress"),
+        "413": json_answer("Message", f"Payload too large (over {catalogue.MAX_ORDER_BYTES // 2**20} MiB)"),
+        "422": json_answer("Invalid", "Invalid customer order, or no data provided"),
+        **RATE_LIMITED,
+        **FAILURES,
     },
 }
 SHOW: Final[dict[str, Any]] = {
     "summary": "One accepted submission",
     "operationId": "getCustomerOrderSubmission",
     "security": [{"basic": []}],
-    "parameters": [_TRKREF, {"name": "id", "in": "path", "required": True, **_UUID}, _REQUEST_ID],
+    "parameters": [TRKREF, {"name": "id", "in": "path", "required": True, **_UUID}, REQUEST_ID],
     "responses": {
-        "200": _json("Submission", "The submission and its normalised order"),
-        **_AUTH_FAILURES,
-        "404": _json("Message", "No such submission for this organisation"),
-        **_RATE_LIMITED,
-        **_FAILURES,
+        "200": json_answer("Submission", "The submission and its normalised order"),
+        **AUTH_FAILURES,
+        "404": json_answer("Message", "No such submission for this organisation"),
+        **RATE_LIMITED,
+        **FAILURES,
     },
 }
 SHOW_CANONICAL: Final[dict[str, Any]] = {
     "summary": "One canonical order: every processed submission of its order_ref merged",
     "operationId": "getCustomerOrder",
     "security": [{"basic": []}],
-    "parameters": [_TRKREF, {"name": "order_ref", "in": "path", "required": True, **_STRING}, _REQUEST_ID],
+    "parameters": [TRKREF, {"name": "order_ref", "in": "path", "required": True, **STRING}, REQUEST_ID],
     "responses": {
-        "200": _json("CanonicalOrder", "The merged order and its version"),
-        **_AUTH_FAILURES,
-        "404": _json("Message", "No processed submission of this order_ref for this organisation"),
-        **_RATE_LIMITED,
-        **_FAILURES,
+        "200": json_answer("CanonicalOrder", "The merged order and its version"),
+        **AUTH_FAILURES,
+        "404": json_answer("Message", "No processed submission of this order_ref for this organisation"),
+        **RATE_LIMITED,
+        **FAILURES,
     },
 }
 ORGANISATIONS: Final[dict[str, Any]] = {
     "summary": "The organisations this API key is linked to",
     "operationId": "listOrganisations",
     "security": [{"basic": []}],
-    "parameters": [_REQUEST_ID],
+    "parameters": [REQUEST_ID],
     "responses": {
-        "200": _json("Organisations", "Sorted by trkref"),
-        "401": _AUTH_FAILURES["401"],
-        **_RATE_LIMITED,
-        **_FAILURES,
+        "200": json_answer("Organisations", "Sorted by trkref"),
+        "401": AUTH_FAILURES["401"],
+        **RATE_LIMITED,
+        **FAILURES,
     },
 }
 _BATCH_FAILURES: Final[dict[str, Any]] = {
-    "401": _json("BatchUnauthorized", "Missing or wrong credentials", {"WWW-Authenticate": _STRING}),
-    "403": _json("Forbidden", "The key lacks the customer_order permission"),
+    "401": json_answer("BatchUnauthorized", "Missing or wrong credentials", {"WWW-Authenticate": STRING}),
+    "403": json_answer("Forbidden", "The key lacks the customer_order permission"),
 }
 SUBMIT_BATCH: Final[dict[str, Any]] = {
     "summary": "Submit a batch of customer orders, possibly for several organisations",
     "operationId": "submitCustomerOrderBatch",
     "security": [{"basic": []}],
-    "parameters": [_IDEMPOTENCY_KEY, _REQUEST_ID],
+    "parameters": [_IDEMPOTENCY_KEY, REQUEST_ID],
     "requestBody": {
         "required": True,
         "content": {
@@ -146,13 +147,13 @@ SUBMIT_BATCH: Final[dict[str, Any]] = {
         },
     },
     "responses": {
-        "202": _json("BatchOutcome", "Batch Accepted: every element stored", {"Location": _STRING}),
-        "206": _json("BatchOutcome", "Batch partially accepted", {"Location": _STRING}),
-        "400": _json("Message", "Malformed JSON or invalid Idempotency-Key"),
+        "202": json_answer("BatchOutcome", "Batch Accepted: every element stored", {"Location": STRING}),
+        "206": json_answer("BatchOutcome", "Batch partially accepted", {"Location": STRING}),
+        "400": json_answer("Message", "Malformed JSON or invalid Idempotency-Key"),
         **_BATCH_FAILURES,
-        "408": _json("Message", "Request timeout: the body did not arrive in time"),
-        "409": _json("Message", "A request with this Idempotency-Key is in progress"),
-        "413": _json("Message", f"Payload too large (over {catalogue.MAX_BATCH_BYTES // 2**20} MiB)"),
+        "408": json_answer("Message", "Request timeout: the body did not arrive in time"),
+        "409": json_answer("Message", "A request with this Idempotency-Key is in progress"),
+        "413": json_answer("Message", f"Payload too large (over {catalogue.MAX_BATCH_BYTES // 2**20} MiB)"),
         "422": {
             "description": (
                 "Batch is invalid: no element accepted, or a problem of the whole batch;"
@@ -171,29 +172,31 @@ SUBMIT_BATCH: Final[dict[str, Any]] = {
                 }
             },
         },
-        **_RATE_LIMITED,
-        **_FAILURES,
+        **RATE_LIMITED,
+        **FAILURES,
     },
 }
 SHOW_BATCH: Final[dict[str, Any]] = {
     "summary": "One batch's outcome",
     "operationId": "getCustomerOrderBatch",
     "security": [{"basic": []}],
-    "parameters": [{"name": "batch_id", "in": "path", "required": True, **_UUID}, _REQUEST_ID],
+    "parameters": [{"name": "batch_id", "in": "path", "required": True, **_UUID}, REQUEST_ID],
     "responses": {
-        "200": _json("Batch", "The batch's summary, ids and errors"),
+        "200": json_answer("Batch", "The batch's summary, ids and errors"),
         **_BATCH_FAILURES,
-        "404": _json("Message", "No such batch for this key's organisations"),
-        **_RATE_LIMITED,
-        **_FAILURES,
+        "404": json_answer("Message", "No such batch for this key's organisations"),
+        **RATE_LIMITED,
+        **FAILURES,
     },
 }
-_PROBE: Final[dict[str, Any]] = {"responses": {"200": _json("Health", "OK"), "503": _json("Health", "Not ready")}}
+_PROBE: Final[dict[str, Any]] = {
+    "responses": {"200": json_answer("Health", "OK"), "503": json_answer("Health", "Not ready")}
+}
 
 HEALTH: Final[dict[str, Any]] = {
     "summary": "Liveness",
     "operationId": "health",
-    "responses": {"200": _json("Health", "OK")},
+    "responses": {"200": json_answer("Health", "OK")},
 }
 READY: Final[dict[str, Any]] = {"summary": "Readiness: the database answers", "operationId": "ready", **_PROBE}
 METRICS: Final[dict[str, Any]] = {

@@ -7,7 +7,13 @@ document's paths (openapi.py) are all made from this table.
 from dataclasses import dataclass
 from typing import Any, Final
 
-from order_intake.entrypoints.http import batch_endpoints, endpoints, operations
+from order_intake.entrypoints.http import (
+    batch_endpoints,
+    endpoints,
+    invitation_endpoints,
+    invitation_operations,
+    operations,
+)
 from order_intake.entrypoints.http.context import Endpoint
 
 
@@ -30,6 +36,24 @@ ROUTES: Final = (
         "GET",
         endpoints.show_customer_order,
         operations.SHOW_CANONICAL,
+    ),
+    Route(
+        "/v4/organisations/{trkref}/customer_orders/{order_ref}/invitation",
+        "GET",
+        invitation_endpoints.explain,
+        invitation_operations.EXPLAIN_INVITATION,
+    ),
+    Route(
+        "/v4/organisations/{trkref}/customer_orders/{order_ref}/invitation/cancel",
+        "POST",
+        invitation_endpoints.cancel,
+        invitation_operations.CANCEL_INVITATION,
+    ),
+    Route(
+        "/v4/organisations/{trkref}/purchasers/{email}/purchases",
+        "GET",
+        invitation_endpoints.purchases,
+        invitation_operations.PURCHASES,
     ),
     Route("/v4/customer_orders", "POST", batch_endpoints.submit, operations.SUBMIT_BATCH),
     Route("/v4/customer_orders/{batch_id}", "GET", batch_endpoints.show, operations.SHOW_BATCH),
