@@ -253,7 +253,7 @@ class PostgresStore:
         )
 
     async def get_batch(self, batch_id: UUID, api_key_id: int, organisation_ids: Sequence[int]) -> StoredBatch | None:
-        """The batch, if this key sent it or it touched one of these organisations."""
+        """The batch, if these organisations include every one it touched (it touched none: if this key sent it)."""
         async with self._connection() as conn:
             row = await conn.fetchrow(sql.SELECT_BATCH, batch_id, api_key_id, list(organisation_ids), timeout=TIMEOUT)
         return None if row is None else StoredBatch(id=row["id"], received_at=row["received_at"], answer=row["answer"])

@@ -38,8 +38,9 @@ SELECT * FROM unnest($1::uuid[], $2::bigint[])
 SELECT_BATCH = """
 SELECT b.id, b.received_at, b.answer FROM batches b
  WHERE b.id = $1
-   AND (b.api_key_id = $2 OR EXISTS (SELECT 1 FROM batch_organisations bo
-                                      WHERE bo.batch_id = b.id AND bo.organisation_id = ANY($3::bigint[])))
+   AND NOT EXISTS (SELECT 1 FROM batch_organisations bo
+                    WHERE bo.batch_id = b.id AND bo.organisation_id <> ALL($3::bigint[]))
+   AND (b.api_key_id = $2 OR EXISTS (SELECT 1 FROM batch_organisations bo WHERE bo.batch_id = b.id))
 """
 SELECT_IDEMPOTENCY = """
 SELECT api_key_id, key, fingerprint, status, response, created_at FROM idempotency_keys

@@ -205,8 +205,8 @@ class SqliteStore:
         )
 
     async def get_batch(self, batch_id: UUID, api_key_id: int, organisation_ids: Sequence[int]) -> StoredBatch | None:
-        """The batch, if this key sent it or it touched one of these organisations."""
-        params = (str(batch_id), api_key_id, json.dumps(list(organisation_ids)))
+        """The batch, if these organisations include every one it touched (it touched none: if this key sent it)."""
+        params = (str(batch_id), json.dumps(list(organisation_ids)), api_key_id)
         row = await self._run(self._readers, lambda conn: conn.execute(sql.SELECT_BATCH, params).fetchone())
         if row is None:
             return None

@@ -19,8 +19,9 @@ INSERT_BATCH_ORGANISATION = "INSERT INTO batch_organisations (batch_id, organisa
 SELECT_BATCH = """
 SELECT b.id, b.received_at, b.answer FROM batches b
  WHERE b.id = ?
-   AND (b.api_key_id = ? OR EXISTS (SELECT 1 FROM batch_organisations bo, json_each(?) k
-                                     WHERE bo.batch_id = b.id AND bo.organisation_id = k.value))
+   AND NOT EXISTS (SELECT 1 FROM batch_organisations bo
+                    WHERE bo.batch_id = b.id AND bo.organisation_id NOT IN (SELECT value FROM json_each(?)))
+   AND (b.api_key_id = ? OR EXISTS (SELECT 1 FROM batch_organisations bo WHERE bo.batch_id = b.id))
 """
 SELECT_IDEMPOTENCY = """
 SELECT api_key_id, key, fingerprint, status, response, created_at FROM idempotency_keys
