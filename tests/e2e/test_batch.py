@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 
 from tests.conftest import Tenants
-from tests.e2e.exchanges import unique_ref
+from tests.e2e.exchanges import stored_submissions, unique_ref
 from tests.support.cli import cli_ok, create_key
 from tests.support.factories import an_order
 
@@ -200,6 +200,18 @@ def test_malformed_batch_answers_400(client: httpx.Client, tenants: Tenants) -> 
     answer = client.post(BATCH, content=b'[{"order_ref": ', auth=tenants.main.auth)
     assert answer.status_code == 400
     assert answer.json() == {"status": 400, "message": "Malformed JSON"}
+
+
+def test_a_batch_with_an_element_naming_a_member_twice_answers_400_and_stores_nothing(
+    client: httpx.Client, tenants: Tenants, db_url: str
+) -> None:
+    """One element sends `customer` twice: 400 Malformed JSON for the whole batch; not even the valid one is stored."""
+    valid, twice = an_order(order_ref=unique_ref()), an_order(order_ref=unique_ref())
+    shadowing = b'{"customer": {"email": "victim@example.com"}, ' + json.dumps(twice).encode().removeprefix(b"{")
+    content = b"[" + json.dumps(valid).encode() + b", " + shadowing + b"]"
+    answer = client.post(BATCH, content=content, auth=tenants.main.auth)
+    assert (answer.status_code, answer.json()) == (400, {"status": 400, "message": "Malformed JSON"})
+    assert (stored_submissions(db_url, valid["order_ref"]), stored_submissions(db_url, twice["order_ref"])) == (0, 0)
 
 
 def test_batch_retry_with_idempotency_key_replays_the_original_answer(client: httpx.Client, tenants: Tenants) -> None:
