@@ -16,11 +16,11 @@ from order_intake.adapters.records import (
     IdempotencyRecord,
     NewBatch,
     NewSubmission,
-    Organisation,
     StoredBatch,
     StoredSubmission,
     UnitOutcome,
     WriteUnit,
+    keys_from_rows,
 )
 from order_intake.adapters.store import IDEMPOTENCY_WINDOW
 from order_intake.errors import StoreUnavailable
@@ -217,24 +217,14 @@ class PostgresStore:
     async def find_key(self, username: str) -> ApiKey | None:
         """The key and its organisations, in one query."""
         async with self._connection() as conn:
-            row = await conn.fetchrow(sql.SELECT_KEY, username, timeout=TIMEOUT)
-        if row is None:
-            return None
-        orgs = tuple(
-            Organisation(id=i, trkref=t, name=n, customer_order_enabled=e)
-            for i, t, n, e in zip(row["org_ids"], row["trkrefs"], row["names"], row["enabled"], strict=True)
-        )
-        return ApiKey(
-            id=row["id"],
-            username=row["username"],
-            secret_salt=bytes(row["secret_salt"]),
-            secret_hash=bytes(row["secret_hash"]),
-            customer_order=row["customer_order"],
-            revoked=row["revoked"],
-            organisations=orgs,
-            rate=row["rate"],
-            burst=row["burst"],
-        )
+            rows = await conn.fetch(sql.SELECT_KEY, username, timeout=TIMEOUT)
+        return next(iter(keys_from_rows(rows)), None)
+
+    async def all_keys(self) -> list[ApiKey]:
+        """Every key and its organisations, revoked or not, in one query."""
+        async with self._connection() as conn:
+            rows = await conn.fetch(sql.SELECT_KEYS, timeout=TIMEOUT)
+        return keys_from_rows(rows)
 
     async def get_submission(self, organisation_id: int, submission_id: UUID) -> StoredSubmission | None:
         """One submission of this organisation, or None."""

@@ -36,6 +36,9 @@ class Store(Protocol):
     async def find_key(self, username: str) -> ApiKey | None:
         """The key with this username and its organisations, revoked or not."""
 
+    async def all_keys(self) -> list[ApiKey]:
+        """Every key and its organisations, revoked or not."""
+
     async def get_submission(self, organisation_id: int, submission_id: UUID) -> StoredSubmission | None:
         """One submission of this organisation."""
 
