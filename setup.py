@@ -30,6 +30,7 @@ COMPILED = [
     "domain/credentials.py",
     "domain/fields.py",
     "domain/formats.py",
+    "domain/membernames.py",
     "domain/merge.py",
     "domain/metadata.py",
     "domain/objects.py",

@@ -1,6 +1,7 @@
 """Hypothesis strategies: any JSON value, customer orders that must be accepted, and mutations of them."""
 
 import datetime as dt
+import json
 from decimal import Decimal
 from typing import Any, Final
 
@@ -268,3 +269,90 @@ def instants() -> st.SearchStrategy[dt.datetime]:
     """A moment between 2020 and 2030, in UTC."""
     bounds = (dt.datetime(2020, 1, 1, tzinfo=dt.UTC), dt.datetime(2030, 12, 31, tzinfo=dt.UTC))
     return st.datetimes(*(b.replace(tzinfo=None) for b in bounds)).map(lambda t: t.replace(tzinfo=dt.UTC))
+
+
+# JSON texts whose objects may name a member twice, spelled alike or not.
+class _Members(tuple[tuple[str, Any], ...]):
+    """An object as the (name, value) pairs sent, in order; a name may come more than once."""
+
+    __slots__ = ()
+
+
+_NAMES: Final = st.sampled_from(
+    ["email", "customer", "a", "", ":", "a:b", '"', '":"', "\\", "\\u0061", "é", "\U0001f600"]
+)
+_TEXT_CHARACTERS: Final = st.characters(exclude_categories=["Cs"])
+_STRING_VALUES: Final = st.sampled_from(["x:y", 'q"', '":{"a":', "\\", "\\\\", ""]) | st.text(
+    _TEXT_CHARACTERS, max_size=5
+)
+_SCALARS: Final = st.none() | st.booleans() | st.integers(-(10**6), 10**6) | _STRING_VALUES
+_SHORT_ESCAPES: Final = {
+    '"': '\\"',
+    "\\": "\\\\",
+    "/": "\\/",
+    "\b": "\\b",
+    "\f": "\\f",
+    "\n": "\\n",
+    "\r": "\\r",
+    "\t": "\\t",
+}
+
+
+def _json_trees() -> st.SearchStrategy[Any]:
+    """Scalars, lists and _Members, names drawn from a few so that an object often repeats one."""
+    names = _NAMES | st.text(_TEXT_CHARACTERS, max_size=3)
+    return st.recursive(
+        _SCALARS,
+        lambda children: (
+            st.lists(children, max_size=4) | st.lists(st.tuples(names, children), max_size=4).map(_Members)
+        ),
+        max_leaves=20,
+    )
+
+
+def _escaped(character: str) -> str:
+    r"""The character as \u escapes (a pair of them beyond the BMP)."""
+    code = ord(character)
+    if code < 0x10000:
+        return f"\\u{code:04x}"
+    code -= 0x10000
+    return f"\\u{0xD800 + (code >> 10):04X}\\u{0xDC00 + (code & 0x3FF):04x}"
+
+
+def _render_string(draw: st.DrawFn, text: str) -> str:
+    """A JSON string of `text`, each character as itself (escaped only where JSON requires) or escaped."""
+    out = []
+    for character in text:
+        if draw(st.booleans()):
+            out.append(
+                _escaped(character) if draw(st.booleans()) else _SHORT_ESCAPES.get(character, _escaped(character))
+            )
+        elif character in '"\\' or ord(character) < 0x20:
+            out.append(_SHORT_ESCAPES.get(character, _escaped(character)))
+        else:
+            out.append(character)
+    return '"' + "".join(out) + '"'
+
+
+def _render(draw: st.DrawFn, tree: Any) -> str:
+    space = _SPACE
+    if isinstance(tree, _Members):
+        members = [
+            f"{draw(space)}{_render_string(draw, name)}{draw(space)}:{draw(space)}{_render(draw, value)}"
+            for name, value in tree
+        ]
+        return "{" + ",".join(members) + draw(space) + "}"
+    if isinstance(tree, list):
+        return "[" + ",".join(draw(space) + _render(draw, value) for value in tree) + draw(space) + "]"
+    if isinstance(tree, str):
+        return _render_string(draw, tree)
+    return json.dumps(tree)
+
+
+@st.composite
+def json_texts(draw: st.DrawFn) -> str:
+    r"""Draw a JSON text whose objects may repeat a member name, spelled alike or through escapes (`"em\u0061il"`).
+
+    Strings (names and values) often hold colons, quotes and backslashes, escaped or not.
+    """
+    return _render(draw, draw(_json_trees()))

@@ -8,6 +8,8 @@ from typing import Any
 import httpx
 
 from tests.conftest import Tenants
+from tests.e2e.exchanges import stored_submissions, unique_ref
+from tests.support.cli import cli_ok, create_key
 from tests.support.factories import an_order
 
 BATCH = "/v4/customer_orders"
@@ -200,6 +202,18 @@ def test_malformed_batch_answers_400(client: httpx.Client, tenants: Tenants) -> 
     assert answer.json() == {"status": 400, "message": "Malformed JSON"}
 
 
+def test_a_batch_with_an_element_naming_a_member_twice_answers_400_and_stores_nothing(
+    client: httpx.Client, tenants: Tenants, db_url: str
+) -> None:
+    """One element sends `customer` twice: 400 Malformed JSON for the whole batch; not even the valid one is stored."""
+    valid, twice = an_order(order_ref=unique_ref()), an_order(order_ref=unique_ref())
+    shadowing = b'{"customer": {"email": "victim@example.com"}, ' + json.dumps(twice).encode().removeprefix(b"{")
+    content = b"[" + json.dumps(valid).encode() + b", " + shadowing + b"]"
+    answer = client.post(BATCH, content=content, auth=tenants.main.auth)
+    assert (answer.status_code, answer.json()) == (400, {"status": 400, "message": "Malformed JSON"})
+    assert (stored_submissions(db_url, valid["order_ref"]), stored_submissions(db_url, twice["order_ref"])) == (0, 0)
+
+
 def test_batch_retry_with_idempotency_key_replays_the_original_answer(client: httpx.Client, tenants: Tenants) -> None:
     """Same key and body: the same answer again, Idempotent-Replayed, nothing new stored; other body: 422."""
     key = {"Idempotency-Key": f"batch-{uuid.uuid4()}"}
@@ -213,3 +227,46 @@ def test_batch_retry_with_idempotency_key_replays_the_original_answer(client: ht
     other = client.post(BATCH, json=[an_order(order_ref="IDEM-2")], headers=key, auth=tenants.main.auth)
     assert other.status_code == 422
     assert other.json()["message"] == "Idempotency-Key reused with a different body"
+
+
+def _two_organisations(db_url: str) -> tuple[str, str]:
+    """Two fresh organisations with the feature on."""
+    trkrefs = (unique_ref("ALPHA"), unique_ref("BETA"))
+    for trkref in trkrefs:
+        cli_ok(db_url, "org", "add", trkref, "--name", "Batch Reader Shop")
+        cli_ok(db_url, "org", "enable", trkref)
+    return trkrefs
+
+
+def test_a_batch_is_shown_only_to_keys_holding_every_organisation_it_touched(client: httpx.Client, db_url: str) -> None:
+    """A batch for ALPHA and BETA: 200 to its sender and any key holding both; 404 (as unknown) to one holding one."""
+    alpha, beta = _two_organisations(db_url)
+    sender = create_key(db_url, "--trkref", alpha, "--trkref", beta)
+    elements = [an_order(trkref=alpha, order_ref="A-1"), an_order(trkref=beta, order_ref="B-1")]
+    posted = client.post(BATCH, json=elements, auth=sender.auth).json()
+    assert posted["status"] == 202, posted
+    path = f"{BATCH}/{posted['id']}"
+
+    for holder in (sender, create_key(db_url, "--trkref", beta, "--trkref", alpha)):
+        shown = client.get(path, auth=holder.auth)
+        assert (shown.status_code, shown.json()["ids"]) == (200, posted["ids"])
+    unknown = client.get(f"{BATCH}/{uuid.uuid4()}", auth=sender.auth)
+    for partial in (create_key(db_url, "--trkref", alpha), create_key(db_url, "--trkref", beta)):
+        hidden = client.get(path, auth=partial.auth)
+        assert (hidden.status_code, hidden.json()) == (404, {"status": 404, "message": "Not found"})
+        assert (hidden.content, hidden.headers["content-type"]) == (unknown.content, unknown.headers["content-type"])
+
+
+def test_a_batch_that_touched_no_organisation_is_shown_only_to_the_key_that_sent_it(
+    client: httpx.Client, db_url: str
+) -> None:
+    """Every element naming an unknown trkref: 200 to its sender, 404 to another key of the same organisations."""
+    alpha, beta = _two_organisations(db_url)
+    sender = create_key(db_url, "--trkref", alpha, "--trkref", beta)
+    posted = client.post(BATCH, json=[an_order(trkref="NO-SUCH-ORG")], auth=sender.auth).json()
+    assert (posted["status"], posted["ids"]) == (422, [None])
+    path = f"{BATCH}/{posted['id']}"
+
+    assert client.get(path, auth=sender.auth).status_code == 200
+    twin = create_key(db_url, "--trkref", alpha, "--trkref", beta)
+    assert client.get(path, auth=twin.auth).json() == {"status": 404, "message": "Not found"}

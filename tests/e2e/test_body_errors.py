@@ -118,6 +118,32 @@ def test_a_body_that_is_not_valid_json_answers_400_malformed_json(
     assert answer.headers["x-request-id"]
 
 
+def named_twice(where: str, order: dict[str, Any]) -> bytes:
+    """The order as JSON text but for one object naming a member twice, as an integrator could send it."""
+    body = encode(order)
+    match where:
+        case "customer":
+            return b'{"customer": {"email": "victim@example.com"}, ' + body.removeprefix(b"{")
+        case "unknown field":
+            return body.replace(b'"j"', b'"k"')
+        case "escaped name":
+            return body.replace(b'"cutomer_ref"', b'"em\\u0061il"')
+        case _:
+            return body.replace(b'"field_2"', b'"field_1"', 1)
+
+
+@pytest.mark.parametrize("where", ["customer", "unknown field", "escaped name", "metadata"])
+def test_a_member_named_twice_in_any_object_answers_400_malformed_json_and_stores_nothing(
+    client: httpx.Client, tenants: Tenants, db_url: str, where: str
+) -> None:
+    r"""`customer` twice, a name twice deep in an unknown field's arrays, `"em\u0061il"` beside `"email"`: 400."""
+    order = an_order(order_ref=unique_ref(), extra=[{"notes": [[{"k": 1, "j": 2}]]}])
+    answer = post_order(client, tenants.main.auth, content=named_twice(where, order))
+    assert_answer(answer, 400, {"status": 400, "message": "Malformed JSON"})
+    assert stored_submissions(db_url, order["order_ref"]) == 0
+    assert post_order(client, tenants.main.auth, order).status_code == 202  # the same order without the repeat
+
+
 def test_a_deeply_nested_body_is_refused_without_a_server_error(client: httpx.Client, tenants: Tenants) -> None:
     """Nesting deep enough to exhaust a recursive parser answers 400 Malformed JSON or 422, never 500."""
     answer = post_order(client, tenants.main.auth, content=b"[" * 200_000 + b"]" * 200_000)

@@ -88,6 +88,25 @@ def test_erase_leaves_the_email_in_no_column_of_any_table(client: httpx.Client, 
     )
 
 
+def test_an_address_hidden_behind_a_second_customer_is_never_stored_so_erasure_leaves_no_byte_of_it(
+    client: httpx.Client, db_url: str
+) -> None:
+    """`customer` twice, the first one's address shadowed: 400 alone and in a batch; after erase, no column holds it."""
+    shop, token = a_shop(db_url), secrets.token_hex(6)
+    hidden, shown = f"hidden.{token}@example.com", f"shown.{secrets.token_hex(6)}@example.com"
+    order = json.dumps(order_of(shop, {"email": shown})).encode()
+    shadowing = b'{"customer": {"email": "' + hidden.encode() + b'"}, ' + order.removeprefix(b"{")
+    malformed = {"status": 400, "message": "Malformed JSON"}
+    assert_answer(post_order(client, shop.key.auth, trkref=shop.trkref, content=shadowing), 400, malformed)
+    assert_answer(client.post(BATCH, content=b"[" + shadowing + b"]", auth=shop.key.auth), 400, malformed)
+    wait_processed(client, shop, [submit(client, shop, order_of(shop, {"email": hidden}))])
+
+    out = cli_ok(db_url, "erase", "--trkref", shop.trkref, "--email", hidden)
+
+    assert out.startswith(f"erased at {shop.trkref}: 1 submissions, 1 canonical orders"), out
+    assert columns_holding(db_url, token) == []
+
+
 def test_a_replay_after_erasure_answers_the_first_202_without_its_warnings(client: httpx.Client, db_url: str) -> None:
     """The Idempotency-Key still protects the retry (nothing stored again); the warnings naming fields are gone."""
     shop, email = a_shop(db_url), f"replay.{secrets.token_hex(6)}@example.com"

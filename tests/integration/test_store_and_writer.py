@@ -9,7 +9,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
+from order_intake.adapters.database_url import parse_database_url
+from order_intake.adapters.sql import admin
 from order_intake.adapters.sqlite import intake as sqlite_adapter
 from order_intake.adapters.writer import GroupCommitWriter
 from order_intake.errors import StoreUnavailable, WriterClosed
@@ -231,3 +234,34 @@ with open(sys.argv[1], "a") as lock:
     print("held", flush=True)
     time.sleep(60)
 """
+
+
+def test_all_keys_lists_every_key_as_find_key_reads_it(store_url: str, on_store: OnStore) -> None:
+    """Keys of one organisation, of two, revoked: the same rows, one per key, as find_key answers for each."""
+    now = dt.datetime.now(dt.UTC)
+
+    def seed(conn: sa.Connection) -> None:
+        admin.add_organisation(conn, "ORG-B", "Org B", now)
+        for username, trkrefs in (("key_both", ["ORG-B", "ORG-A"]), ("key_gone", ["ORG-B"])):
+            admin.add_key(
+                conn,
+                username=username,
+                secret_salt=b"s",
+                secret_hash=b"h",
+                trkrefs=trkrefs,
+                customer_order=False,
+                now=now,
+            )
+        admin.revoke_key(conn, "key_gone", now)
+
+    admin.run_repeatedly(parse_database_url(store_url), seed, again=lambda _: False)
+
+    async def scenario(store: Store) -> None:
+        listed = await store.all_keys()
+        usernames = ["key_a", "key_both", "key_gone"]
+        assert sorted(key.username for key in listed) == usernames
+        assert sorted(listed, key=lambda key: key.username) == [await store.find_key(name) for name in usernames]
+        both = next(key for key in listed if key.username == "key_both")
+        assert [org.trkref for org in both.organisations] == ["ORG-A", "ORG-B"]
+
+    on_store(scenario)

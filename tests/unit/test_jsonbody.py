@@ -9,7 +9,7 @@ from hypothesis import given, reject
 from hypothesis import strategies as st
 
 from order_intake.domain.jsonbody import Malformed, NotArray, TooMany, count_elements, parse_batch, parse_body
-from tests.strategies import any_json
+from tests.strategies import any_json, json_texts
 
 _encoder = msgspec.json.Encoder(decimal_format="number")
 
@@ -74,3 +74,34 @@ def test_a_huge_value_that_is_not_an_array_is_refused_without_being_built() -> N
     assert parse_batch(body, 10_000) == NotArray()
     assert isinstance(parse_batch(body[:-1], 10_000), Malformed)
     assert isinstance(parse_batch(b'{"a": "\xff"}', 10_000), Malformed)
+
+
+def _names_a_member_twice(text: str) -> bool:
+    """The independent reading: the standard library's decoder shows each object's pairs as sent."""
+    repeated = False
+
+    def pairs(members: list[tuple[str, Any]]) -> dict[str, Any]:
+        nonlocal repeated
+        repeated = repeated or len({name for name, _ in members}) < len(members)
+        return dict(members)
+
+    json.loads(text, object_pairs_hook=pairs)
+    return repeated
+
+
+@given(json_texts())
+def test_a_body_naming_a_member_twice_in_any_object_is_malformed(text: str) -> None:
+    """At any depth, spelled alike or through escapes, colons and quotes in strings or not; otherwise the value."""
+    parsed = parse_body(text.encode())
+    if _names_a_member_twice(text):
+        assert isinstance(parsed, Malformed), text
+    else:
+        assert parsed == json.loads(text), text
+
+
+def test_names_spelled_through_escapes_are_the_same_name() -> None:
+    r"""`"em\u0061il"` is `"email"`; `"\\u0061"` (a backslash, then u0061) is another name than `"a"`."""
+    assert isinstance(parse_body(rb'{"customer": {"email": "a@b.c", "em\u0061il": "d@e.f"}}'), Malformed)
+    assert isinstance(parse_body(rb'[{"x": [{"k:\"": 1, "k\u003a\u0022": 2}]}]'), Malformed)
+    assert parse_body(rb'{"a": 1, "\\u0061": 2}') == {"a": 1, "\\u0061": 2}
+    assert parse_body(b'{"a": "1:2:3", "b": {"c": ":"}}') == {"a": "1:2:3", "b": {"c": ":"}}

@@ -156,7 +156,7 @@ def test_ndjson_orders_are_each_line_exactly_as_written() -> None:
     ]
 
 
-@pytest.mark.parametrize("bad", [b"{", b'{"a": NaN}', b"[1] 2", b'{"a": "\\ud800"}'])
+@pytest.mark.parametrize("bad", [b"{", b'{"a": NaN}', b"[1] 2", b'{"a": "\\ud800"}', b'{"c": {"a": 1, "a": 2}}'])
 def test_an_ndjson_line_that_is_not_json_stops_with_its_line_number(bad: bytes) -> None:
     """What the server would call malformed is refused here, naming the line."""
     reader = ndjson_orders([b'{"order_ref": "A"}\n', b"\n", bad + b"\n"], "o.ndjson")
@@ -190,6 +190,13 @@ def test_a_json_file_that_is_not_one_array_is_refused(data: bytes, message: str)
     with pytest.raises(OrderFileError) as caught:
         list(json_array_orders(data, "o.json"))
     assert str(caught.value) == message
+
+
+def test_a_json_array_element_naming_a_member_twice_is_refused() -> None:
+    """The server would answer 400 Malformed JSON for the whole batch: refused before any order is sent."""
+    with pytest.raises(OrderFileError) as caught:
+        list(json_array_orders(b'[{"order_ref": "A"}, {"order_ref": "B", "order_ref": "C"}]', "o.json"))
+    assert str(caught.value) == "o.json: order 2 is not valid JSON"
 
 
 @given(st.lists(any_json(), max_size=8), st.sampled_from([None, 1, 2]))

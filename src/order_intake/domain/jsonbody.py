@@ -7,6 +7,8 @@ from typing import Any, Final
 
 import msgspec
 
+from order_intake.domain.membernames import repeats_a_name
+
 # Floats become Decimal so that "10.10" keeps its digits; integers stay int (any size).
 _decoder = msgspec.json.Decoder(float_hook=Decimal)
 
@@ -33,13 +35,20 @@ _BAD_INPUT = (msgspec.DecodeError, UnicodeDecodeError, RecursionError, Arithmeti
 
 
 def parse_body(body: bytes) -> object:
-    """The JSON value of the body (None when empty: the contract treats it as `null`), or Malformed."""
+    """The JSON value of the body (None when empty: the contract treats it as `null`), or Malformed.
+
+    An object naming a member twice, at any depth, is Malformed: the decoder keeps the last value,
+    and the stored body would keep the other one where nothing reads it (an erasure could not find it).
+    """
     if not body.strip():
         return None
     try:
-        return _decoder.decode(body)
+        value = _decoder.decode(body)
     except _BAD_INPUT as exc:
         return _malformed(exc)
+    if repeats_a_name(body, value):
+        return Malformed("a member name repeated in one object")
+    return value
 
 
 class NotArray(msgspec.Struct, frozen=True):

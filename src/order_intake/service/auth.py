@@ -1,27 +1,38 @@
-"""Who is calling: HTTP Basic checked against the stored keyed hash, with a short-lived cache."""
+"""Who is calling: HTTP Basic checked against the stored keyed hash, with a short-lived directory of keys."""
 
+import asyncio
 import time
 from collections.abc import Callable
-from typing import TypeVar
 
 from order_intake.domain.credentials import DUMMY_HASH, DUMMY_SALT, parse_basic, secret_matches
+from order_intake.errors import StoreUnavailable
 from order_intake.service.ports import Store
 from order_intake.service.records import ApiKey
 
 # Usernames longer than this are not ours; refused without a query.
 _MAX_USERNAME = 64
-T = TypeVar("T")
+# The share of the ttl after which a request starts loading the directory again (without waiting).
+_RENEW_AFTER = 0.75
 
 
 class Authenticator:
-    """Verifies credentials; caches each key's row briefly so that auth costs no query per request.
+    """Verifies credentials; with a ttl, against a directory of every key, so that auth costs no query.
 
-    Revocation and organisation changes are seen once the entry expires (ttl, at most 5 seconds).
-    The cache is bounded: past `max_entries` the oldest entry goes.
+    Known and unknown usernames cost the same work, so that timing does not tell whether a key
+    exists: a look-up in the directory and one hash (the dummy hash when there is no such key).
+    The directory is loaded by one query. A request in the last quarter of its `ttl` seconds (at
+    most 5) starts the next load and goes on with the directory it has; a request after the ttl
+    waits for the load (the first request, or the first after an idle spell), and so does every
+    request arriving meanwhile: one load at a time. A key created, revoked or changed, or an
+    organisation changed, is thus seen within the ttl. A load that fails keeps the directory there
+    was, if any (the next request tries again); with none, the failure is the request's. With ttl
+    0 each request queries its own key, known or not.
 
-    An Authorization header that passed is remembered with its key until the key's entry expires: the
-    same header then skips decoding and hashing (about 16,000 instructions a request), and its answer
-    is the one the check would give, since both depend only on the header and that cached row.
+    An Authorization header that passed is remembered with its key until the directory it was
+    checked against expires: the same header then skips decoding and hashing (about 16,000
+    instructions a request), and its answer is the one the check would give, since both depend only
+    on the header and that directory's row. At most `max_entries` headers are remembered; past
+    that, the oldest goes.
     """
 
     def __init__(
@@ -36,19 +47,44 @@ class Authenticator:
         self._ttl = ttl
         self._max_entries = max_entries
         self._clock = clock
-        # hot path: keys cached, passed Authorization headers remembered with their key (docs/hot-path.md)
-        self._cache: dict[str, tuple[float, ApiKey | None]] = {}
+        # hot path: every key in a directory, passed headers remembered with their key (docs/hot-path.md)
+        self._directory: dict[str, ApiKey] | None = None
+        # When the directory in use is due to be loaded again, and when it is too old to be used
+        # (self._clock() times); both passed before the first load.
+        self._renew = self._expires = 0.0
+        self._loading: asyncio.Task[None] | None = None
         self._passed: dict[str, tuple[float, ApiKey]] = {}
 
     async def _lookup(self, username: str) -> ApiKey | None:
+        if self._ttl <= 0:
+            return await self._store.find_key(username)
         now = self._clock()
-        hit = self._cache.get(username)
-        if hit is not None and hit[0] > now:
-            return hit[1]
-        key = await self._store.find_key(username)
-        if self._ttl > 0:
-            _remember(self._cache, username, (now + self._ttl, key), self._max_entries)
-        return key
+        loading = self._loading
+        if loading is None and now >= self._renew:
+            loading = asyncio.ensure_future(self._load())
+            loading.add_done_callback(self._loaded)
+            self._loading = loading
+        if loading is not None and now >= self._expires:
+            # Shielded: a request cancelled while waiting must not cancel the load others wait for.
+            await asyncio.shield(loading)
+        directory = self._directory
+        return None if directory is None else directory.get(username)
+
+    async def _load(self) -> None:
+        """Load the directory again; on failure keep the one there was, or raise with none."""
+        started = self._clock()
+        try:
+            keys = await self._store.all_keys()
+        except StoreUnavailable:
+            if self._directory is None:
+                raise
+            return
+        self._directory = {key.username: key for key in keys}
+        self._renew, self._expires = started + self._ttl * _RENEW_AFTER, started + self._ttl
+
+    def _loaded(self, loading: asyncio.Task[None]) -> None:
+        if self._loading is loading:
+            self._loading = None
 
     async def authenticate(self, authorization: str | None) -> ApiKey | None:
         """The calling key, or None for missing, malformed, unknown, wrong or revoked credentials."""
@@ -68,13 +104,12 @@ class Authenticator:
             return None
         if not secret_matches(password, key.secret_salt, key.secret_hash) or key.revoked:
             return None
-        entry = self._cache.get(username)
-        if entry is not None:  # with the cache off, nothing is remembered
-            _remember(self._passed, authorization, (entry[0], key), self._max_entries)
+        if self._ttl > 0:  # with the directory off, nothing is remembered
+            _remember(self._passed, authorization, (self._expires, key), self._max_entries)
         return key
 
 
-def _remember(cache: dict[str, tuple[float, T]], name: str, entry: tuple[float, T], max_entries: int) -> None:
+def _remember(cache: dict[str, tuple[float, ApiKey]], name: str, entry: tuple[float, ApiKey], max_entries: int) -> None:
     """Put the entry last (the newest); past `max_entries`, the oldest goes."""
     cache.pop(name, None)
     if len(cache) >= max_entries:

@@ -42,11 +42,14 @@ class Store(Protocol):
     async def find_key(self, username: str) -> ApiKey | None:
         """The key with this username and its organisations, revoked or not."""
 
+    async def all_keys(self) -> list[ApiKey]:
+        """Every key and its organisations, revoked or not."""
+
     async def get_submission(self, organisation_id: int, submission_id: UUID) -> StoredSubmission | None:
         """One submission of this organisation."""
 
     async def get_batch(self, batch_id: UUID, api_key_id: int, organisation_ids: Sequence[int]) -> StoredBatch | None:
-        """The batch, if this key sent it or it touched one of these organisations."""
+        """The batch, if these organisations include every one it touched (it touched none: if this key sent it)."""
 
     async def find_idempotency(self, api_key_id: int, key: str, since: dt.datetime) -> IdempotencyRecord | None:
         """The record stored under this key after `since`, if any."""

@@ -83,7 +83,7 @@ _batch_outcome = msgspec.json.Decoder(BatchOutcome)
 
 
 async def find_batch(*, store: Store, key: ApiKey, batch_id: str) -> Batch | None:
-    """A batch this key sent, or that touched one of its organisations; None otherwise."""
+    """A batch every organisation of which this key holds (one that touched none: this key's own); else None."""
     parsed = _parse_id(batch_id)
     if parsed is None:
         return None

@@ -1,6 +1,8 @@
 """The rows the stores read and write, as immutable values shared by both backends."""
 
 import datetime as dt
+from collections.abc import Iterable
+from typing import Any
 from uuid import UUID
 
 import msgspec
@@ -29,6 +31,44 @@ class ApiKey(msgspec.Struct, frozen=True):
     organisations: tuple[Organisation, ...]
     rate: float = DEFAULT_RATE  # token bucket: requests per second (0 = unlimited) ...
     burst: int = DEFAULT_BURST  # ... and how many may come at once
+
+
+def keys_from_rows(rows: Iterable[Any]) -> list[ApiKey]:
+    """Keys from the rows of both stores' SELECT_KEY and SELECT_KEYS, one per (key, organisation).
+
+    The columns: the key's id, username, salt, hash, customer_order, revoked, then the organisation's
+    id, trkref, name, customer_order_enabled (NULL for a key linked to none), then the key's rate
+    and burst. A key's organisations come in the rows' order (by trkref); each organisation is made
+    once and shared by its keys (a directory of every key holds thousands).
+    """
+    organisations: dict[int, Organisation] = {}
+    firsts: dict[int, Any] = {}  # a row: a tuple (SQLite) or an asyncpg Record, read by position
+    linked: dict[int, list[Organisation]] = {}
+    for row in rows:
+        key_id, org_id = row[0], row[6]
+        if key_id not in firsts:
+            firsts[key_id], linked[key_id] = row, []
+        if org_id is not None:
+            org = organisations.get(org_id)
+            if org is None:
+                org = organisations[org_id] = Organisation(
+                    id=org_id, trkref=row[7], name=row[8], customer_order_enabled=bool(row[9])
+                )
+            linked[key_id].append(org)
+    return [
+        ApiKey(
+            id=key_id,
+            username=row[1],
+            secret_salt=bytes(row[2]),
+            secret_hash=bytes(row[3]),
+            customer_order=bool(row[4]),
+            revoked=bool(row[5]),
+            organisations=tuple(linked[key_id]),
+            rate=row[10],
+            burst=row[11],
+        )
+        for key_id, row in firsts.items()
+    ]
 
 
 class KeySummary(msgspec.Struct, frozen=True):

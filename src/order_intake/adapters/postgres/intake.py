@@ -19,11 +19,11 @@ from order_intake.service.records import (
     IdempotencyRecord,
     NewBatch,
     NewSubmission,
-    Organisation,
     StoredBatch,
     StoredSubmission,
     UnitOutcome,
     WriteUnit,
+    keys_from_rows,
 )
 
 if TYPE_CHECKING:
@@ -181,24 +181,14 @@ class PostgresStore:
     async def find_key(self, username: str) -> ApiKey | None:
         """The key and its organisations, in one query."""
         async with self._connection() as conn:
-            row = await conn.fetchrow(sql.SELECT_KEY, username, timeout=TIMEOUT)
-        if row is None:
-            return None
-        orgs = tuple(
-            Organisation(id=i, trkref=t, name=n, customer_order_enabled=e)
-            for i, t, n, e in zip(row["org_ids"], row["trkrefs"], row["names"], row["enabled"], strict=True)
-        )
-        return ApiKey(
-            id=row["id"],
-            username=row["username"],
-            secret_salt=bytes(row["secret_salt"]),
-            secret_hash=bytes(row["secret_hash"]),
-            customer_order=row["customer_order"],
-            revoked=row["revoked"],
-            organisations=orgs,
-            rate=row["rate"],
-            burst=row["burst"],
-        )
+            rows = await conn.fetch(sql.SELECT_KEY, username, timeout=TIMEOUT)
+        return next(iter(keys_from_rows(rows)), None)
+
+    async def all_keys(self) -> list[ApiKey]:
+        """Every key and its organisations, revoked or not, in one query."""
+        async with self._connection() as conn:
+            rows = await conn.fetch(sql.SELECT_KEYS, timeout=TIMEOUT)
+        return keys_from_rows(rows)
 
     async def get_submission(self, organisation_id: int, submission_id: UUID) -> StoredSubmission | None:
         """One submission of this organisation, or None."""
@@ -217,7 +207,7 @@ class PostgresStore:
         )
 
     async def get_batch(self, batch_id: UUID, api_key_id: int, organisation_ids: Sequence[int]) -> StoredBatch | None:
-        """The batch, if this key sent it or it touched one of these organisations."""
+        """The batch, if these organisations include every one it touched (it touched none: if this key sent it)."""
         async with self._connection() as conn:
             row = await conn.fetchrow(sql.SELECT_BATCH, batch_id, api_key_id, list(organisation_ids), timeout=TIMEOUT)
         return None if row is None else StoredBatch(id=row["id"], received_at=row["received_at"], answer=row["answer"])

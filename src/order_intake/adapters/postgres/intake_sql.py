@@ -38,27 +38,24 @@ SELECT * FROM unnest($1::uuid[], $2::bigint[])
 SELECT_BATCH = """
 SELECT b.id, b.received_at, b.answer FROM batches b
  WHERE b.id = $1
-   AND (b.api_key_id = $2 OR EXISTS (SELECT 1 FROM batch_organisations bo
-                                      WHERE bo.batch_id = b.id AND bo.organisation_id = ANY($3::bigint[])))
+   AND NOT EXISTS (SELECT 1 FROM batch_organisations bo
+                    WHERE bo.batch_id = b.id AND bo.organisation_id <> ALL($3::bigint[]))
+   AND (b.api_key_id = $2 OR EXISTS (SELECT 1 FROM batch_organisations bo WHERE bo.batch_id = b.id))
 """
 SELECT_IDEMPOTENCY = """
 SELECT api_key_id, key, fingerprint, status, response, created_at FROM idempotency_keys
  WHERE api_key_id = $1 AND key = $2 AND created_at >= $3
 """
-SELECT_KEY = """
-SELECT k.id, k.username, k.secret_salt, k.secret_hash, k.customer_order,
-       k.revoked_at IS NOT NULL AS revoked, k.rate, k.burst,
-       coalesce(array_agg(o.id ORDER BY o.trkref) FILTER (WHERE o.id IS NOT NULL), '{}') AS org_ids,
-       coalesce(array_agg(o.trkref ORDER BY o.trkref) FILTER (WHERE o.id IS NOT NULL), '{}') AS trkrefs,
-       coalesce(array_agg(o.name ORDER BY o.trkref) FILTER (WHERE o.id IS NOT NULL), '{}') AS names,
-       coalesce(array_agg(o.customer_order_enabled ORDER BY o.trkref)
-                FILTER (WHERE o.id IS NOT NULL), '{}') AS enabled
+# One row per (key, organisation), in records.keys_from_rows's columns; the same as SQLite's.
+_KEYS = """
+SELECT k.id, k.username, k.secret_salt, k.secret_hash, k.customer_order, k.revoked_at IS NOT NULL,
+       o.id, o.trkref, o.name, o.customer_order_enabled, k.rate, k.burst
   FROM api_keys k
   LEFT JOIN api_key_organisations ko ON ko.api_key_id = k.id
   LEFT JOIN organisations o ON o.id = ko.organisation_id
- WHERE k.username = $1
- GROUP BY k.id
 """
+SELECT_KEY = _KEYS + " WHERE k.username = $1 ORDER BY o.trkref"
+SELECT_KEYS = _KEYS + " ORDER BY o.trkref"
 SELECT_SUBMISSION = """
 SELECT id, organisation_id, received_at, state, normalised::text, processed_at, canonical_id FROM submissions
  WHERE organisation_id = $1 AND id = $2

@@ -93,9 +93,7 @@ async def context(
 ) -> tuple[dict[int, dict[str, object] | None], dict[tuple[int, bytes], str]]:
     """The organisations' policies and the suppressions of these rows' addresses."""
     organisations = sorted({r.organisation_id for r in rows})
-    policies = {
-        r[0]: (msgspec.json.decode(r[1]) if r[1] else None) for r in await conn.fetch(POLICIES, organisations)
-    }
+    policies = {r[0]: (msgspec.json.decode(r[1]) if r[1] else None) for r in await conn.fetch(POLICIES, organisations)}
     pairs = sorted({(r.organisation_id, planning.email_hash(r.email)) for r in rows})
     found = await conn.fetch(SUPPRESSIONS, [o for o, _ in pairs], [h for _, h in pairs])
     return policies, {(r[0], bytes(r[1])): r[2] for r in found}

@@ -22,11 +22,11 @@ from order_intake.service.records import (
     ApiKey,
     IdempotencyRecord,
     NewBatch,
-    Organisation,
     StoredBatch,
     StoredSubmission,
     UnitOutcome,
     WriteUnit,
+    keys_from_rows,
 )
 
 T = TypeVar("T")
@@ -169,25 +169,12 @@ class SqliteStore:
     async def find_key(self, username: str) -> ApiKey | None:
         """The key and its organisations."""
         rows = await self._on_thread(self._readers, lambda conn: conn.execute(sql.SELECT_KEY, (username,)).fetchall())
-        if not rows:
-            return None
-        first = rows[0]
-        orgs = tuple(
-            Organisation(id=r[6], trkref=r[7], name=r[8], customer_order_enabled=bool(r[9]))
-            for r in rows
-            if r[6] is not None
-        )
-        return ApiKey(
-            id=first[0],
-            username=first[1],
-            secret_salt=first[2],
-            secret_hash=first[3],
-            customer_order=bool(first[4]),
-            revoked=bool(first[5]),
-            organisations=orgs,
-            rate=first[10],
-            burst=first[11],
-        )
+        return next(iter(keys_from_rows(rows)), None)
+
+    async def all_keys(self) -> list[ApiKey]:
+        """Every key and its organisations, revoked or not, in one query."""
+        rows = await self._on_thread(self._readers, lambda conn: conn.execute(sql.SELECT_KEYS).fetchall())
+        return keys_from_rows(rows)
 
     async def get_submission(self, organisation_id: int, submission_id: UUID) -> StoredSubmission | None:
         """One submission of this organisation, or None."""
@@ -206,8 +193,8 @@ class SqliteStore:
         )
 
     async def get_batch(self, batch_id: UUID, api_key_id: int, organisation_ids: Sequence[int]) -> StoredBatch | None:
-        """The batch, if this key sent it or it touched one of these organisations."""
-        params = (str(batch_id), api_key_id, json.dumps(list(organisation_ids)))
+        """The batch, if these organisations include every one it touched (it touched none: if this key sent it)."""
+        params = (str(batch_id), json.dumps(list(organisation_ids)), api_key_id)
         row = await self._on_thread(self._readers, lambda conn: conn.execute(sql.SELECT_BATCH, params).fetchone())
         if row is None:
             return None

@@ -19,22 +19,24 @@ INSERT_BATCH_ORGANISATION = "INSERT INTO batch_organisations (batch_id, organisa
 SELECT_BATCH = """
 SELECT b.id, b.received_at, b.answer FROM batches b
  WHERE b.id = ?
-   AND (b.api_key_id = ? OR EXISTS (SELECT 1 FROM batch_organisations bo, json_each(?) k
-                                     WHERE bo.batch_id = b.id AND bo.organisation_id = k.value))
+   AND NOT EXISTS (SELECT 1 FROM batch_organisations bo
+                    WHERE bo.batch_id = b.id AND bo.organisation_id NOT IN (SELECT value FROM json_each(?)))
+   AND (b.api_key_id = ? OR EXISTS (SELECT 1 FROM batch_organisations bo WHERE bo.batch_id = b.id))
 """
 SELECT_IDEMPOTENCY = """
 SELECT api_key_id, key, fingerprint, status, response, created_at FROM idempotency_keys
  WHERE api_key_id = ? AND key = ? AND created_at >= ?
 """
-SELECT_KEY = """
+# One row per (key, organisation), in records.keys_from_rows's columns; the same as PostgreSQL's.
+_KEYS = """
 SELECT k.id, k.username, k.secret_salt, k.secret_hash, k.customer_order, k.revoked_at IS NOT NULL,
        o.id, o.trkref, o.name, o.customer_order_enabled, k.rate, k.burst
   FROM api_keys k
   LEFT JOIN api_key_organisations ko ON ko.api_key_id = k.id
   LEFT JOIN organisations o ON o.id = ko.organisation_id
- WHERE k.username = ?
- ORDER BY o.trkref
 """
+SELECT_KEY = _KEYS + " WHERE k.username = ? ORDER BY o.trkref"
+SELECT_KEYS = _KEYS + " ORDER BY o.trkref"
 SELECT_SUBMISSION = """
 SELECT id, organisation_id, received_at, state, normalised, processed_at, canonical_id FROM submissions
  WHERE organisation_id = ? AND id = ?
