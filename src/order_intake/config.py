@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from order_intake.domain.events import EXCHANGE
+from order_intake.domain.policy import DEFAULT_FROM, Policy, changed_policy
 from order_intake.errors import ConfigError
 
 DEFAULT_DATABASE_URL: Final = "sqlite:///./order-intake.db"
@@ -46,6 +47,8 @@ class Settings:
     processing_concurrency: int = 2
     # Who the audit log names for admin commands; unset: the OS user running them.
     admin_actor: str | None = None
+    # The invitations' sender for every organisation whose policy names none (a display name is allowed).
+    mail_from: str = DEFAULT_FROM
 
 
 def _number(env: dict[str, str], name: str, default: float) -> float:
@@ -61,6 +64,17 @@ def _number(env: dict[str, str], name: str, default: float) -> float:
         msg = f"{name} must not be negative, got {raw!r}"
         raise ConfigError(msg)
     return value
+
+
+def _mail_from(env: dict[str, str]) -> str:
+    raw = env.get("ORDER_INTAKE_MAIL_FROM", "").strip()
+    if not raw:
+        return DEFAULT_FROM
+    policy, errors = changed_policy(Policy(), {"from": raw})  # the rule a policy's own `from` follows
+    if errors:
+        msg = f"ORDER_INTAKE_MAIL_FROM: {errors[0]}, got {raw!r}"
+        raise ConfigError(msg)
+    return policy.sender
 
 
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
@@ -85,4 +99,5 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         processing_max_batch=max(1, int(_number(env, "ORDER_INTAKE_PROCESSING_MAX_BATCH", 1000))),
         processing_concurrency=max(1, int(_number(env, "ORDER_INTAKE_PROCESSING_CONCURRENCY", 2))),
         admin_actor=env.get("ORDER_INTAKE_ACTOR", "").strip() or None,
+        mail_from=_mail_from(env),
     )
