@@ -8,6 +8,7 @@ from order_intake.domain.access import MAX_TRKREF, is_valid_trkref
 from order_intake.domain.credentials import hash_secret, new_salt, new_secret, new_username
 from order_intake.domain.ratelimit import DEFAULT_BURST, DEFAULT_RATE
 from order_intake.entrypoints.cli_base import fail
+from order_intake.entrypoints.cli_invitations import org_policy
 from order_intake.entrypoints.cli_support import audited, in_admin_transaction, now
 
 
@@ -61,6 +62,9 @@ def org_list(*, as_json: bool) -> None:
             click.echo(msgspec.json.encode(o).decode())
         else:
             click.echo(f"{o.trkref}\t{'enabled' if o.customer_order_enabled else 'disabled'}\t{o.name}")
+
+
+org.add_command(org_policy)
 
 
 @click.group()
