@@ -1,4 +1,4 @@
-"""The operators' invitation commands: `order-intake org policy ...`."""
+"""The operators' invitation commands: `order-intake org policy ...` and `order-intake suppress ...`."""
 
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -7,8 +7,11 @@ import click
 import msgspec
 
 from order_intake.adapters.sql import policies
+from order_intake.adapters.sql import suppressions as stored
 from order_intake.config import load_settings
 from order_intake.domain.policy import Policy
+from order_intake.domain.suppressions import suppression_address
+from order_intake.entrypoints.cli_base import fail
 from order_intake.entrypoints.cli_support import audited, in_admin_transaction, now
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -63,3 +66,69 @@ def org_policy(trkref: str, *, as_json: bool, **settings: str | None) -> None:
         details=lambda change: {"settings": change.changed, "invitations_replanned": change.invitations_replanned},
     )
     _print_policy(done.policy, as_json=as_json)
+
+
+@click.group("suppress")
+def suppress() -> None:
+    """Addresses an organisation's customers are not to be invited at."""
+
+
+def _address(email: str) -> str:
+    address = suppression_address(email)
+    if address is None:
+        fail(f"invalid email {email!r}")
+    return address
+
+
+def _suppression_details(change: stored.SuppressionChange) -> dict[str, object]:
+    # Never the address: the first bytes of the keyed hash the suppression is kept under (decisions.md).
+    return {
+        "email_hash": change.email_hash[:6].hex(),
+        "changed": change.changed,
+        "invitations_replanned": change.invitations_replanned,
+    }
+
+
+@suppress.command("add")
+@click.option("--trkref", required=True)
+@click.argument("email")
+def suppress_add(trkref: str, email: str) -> None:
+    """Never invite this address at this organisation (reason suppressed_by_retailer)."""
+    address = _address(email)
+    change = audited(
+        "suppress.add",
+        trkref,
+        lambda conn: stored.add_suppression(conn, trkref, address, now()),
+        details=_suppression_details,
+    )
+    reason = change.suppression.reason if change.suppression else "?"
+    verb = "suppressed" if change.changed else "already suppressed"
+    click.echo(f"{verb} at {trkref}: {address} ({reason}); {change.invitations_replanned} invitations re-planned")
+
+
+@suppress.command("remove")
+@click.option("--trkref", required=True)
+@click.argument("email")
+def suppress_remove(trkref: str, email: str) -> None:
+    """Lift the retailer's suppression of this address (an unsubscribe or a bounce stays)."""
+    address = _address(email)
+    change = audited(
+        "suppress.remove",
+        trkref,
+        lambda conn: stored.remove_suppression(conn, trkref, address, now()),
+        details=_suppression_details,
+    )
+    verb = "removed the suppression" if change.changed else "no suppression"
+    click.echo(f"{verb} at {trkref}: {address}; {change.invitations_replanned} invitations re-planned")
+
+
+@suppress.command("list")
+@click.option("--trkref", required=True)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+def suppress_list(trkref: str, *, as_json: bool) -> None:
+    """List an organisation's suppressions, oldest first: address (or "(erased)"), reason, since when."""
+    for s in in_admin_transaction(lambda conn: stored.list_suppressions(conn, trkref)):
+        if as_json:
+            click.echo(msgspec.json.encode(s).decode())
+        else:
+            click.echo(f"{s.email or '(erased)'}\t{s.reason}\t{s.created_at.isoformat(timespec='seconds')}")
