@@ -85,8 +85,11 @@ _BURST_HELP = "Most requests that may come at once (the size of the bucket)."
 @click.option("--no-customer-order", is_flag=True, help="Without the customer_order permission.")
 @click.option("--rate", type=float, default=DEFAULT_RATE, show_default=True, help=_RATE_HELP)
 @click.option("--burst", type=int, default=DEFAULT_BURST, show_default=True, help=_BURST_HELP)
+@click.option("--sandbox", is_flag=True, help="Its orders' invitations go only to SANDBOX_MAIL_URL.")
 @click.option("--json", "as_json", is_flag=True, help='Print {"username": ..., "password": ...}.')
-def key_create(trkrefs: tuple[str, ...], rate: float, burst: int, *, no_customer_order: bool, as_json: bool) -> None:
+def key_create(  # noqa: PLR0913 - one argument per option
+    trkrefs: tuple[str, ...], rate: float, burst: int, *, no_customer_order: bool, sandbox: bool, as_json: bool
+) -> None:
     """Create a key; its password is shown once and stored only as a keyed hash."""
     username, secret, salt = new_username(), new_secret(), new_salt()
     audited(
@@ -102,6 +105,7 @@ def key_create(trkrefs: tuple[str, ...], rate: float, burst: int, *, no_customer
             now=now(),
             rate=rate,
             burst=burst,
+            sandbox=sandbox,
         ),
         # Never the secret: what the key may do, and where.
         details=lambda _: {
@@ -109,6 +113,7 @@ def key_create(trkrefs: tuple[str, ...], rate: float, burst: int, *, no_customer
             "customer_order": not no_customer_order,
             "rate": rate,
             "burst": burst,
+            "sandbox": sandbox,
         },
     )
     if as_json:
@@ -154,4 +159,5 @@ def key_list(trkref: str | None, *, as_json: bool) -> None:
             state = "revoked" if k.revoked_at else "active"
             perm = "customer_order" if k.customer_order else "-"
             limit = _limit_text(k.rate, k.burst)
-            click.echo(f"{k.username}\t{state}\t{perm}\t{','.join(k.trkrefs)}\t{limit}")
+            sandbox = "\tsandbox" if k.sandbox else ""
+            click.echo(f"{k.username}\t{state}\t{perm}\t{','.join(k.trkrefs)}\t{limit}{sandbox}")

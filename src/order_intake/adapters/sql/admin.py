@@ -101,6 +101,7 @@ def add_key(  # noqa: PLR0913 - one argument per property of a new key
     now: dt.datetime,
     rate: float = DEFAULT_RATE,
     burst: int = DEFAULT_BURST,
+    sandbox: bool = False,
 ) -> None:
     """Create an API key linked to these organisations (every trkref must exist), with its rate limit."""
     _check_limit(rate, burst)
@@ -115,6 +116,7 @@ def add_key(  # noqa: PLR0913 - one argument per property of a new key
             created_at=now,
             rate=rate,
             burst=burst,
+            sandbox=sandbox,
         )
         .returning(api_keys.c.id)
     ).scalar_one()
@@ -162,6 +164,7 @@ def list_keys(conn: sa.Connection, trkref: str | None) -> list[KeySummary]:
             organisations.c.trkref,
             api_keys.c.rate,
             api_keys.c.burst,
+            api_keys.c.sandbox,
         )
         .select_from(api_keys.outerjoin(api_key_organisations).outerjoin(organisations))
         .order_by(api_keys.c.username, organisations.c.trkref)
@@ -173,7 +176,7 @@ def list_keys(conn: sa.Connection, trkref: str | None) -> list[KeySummary]:
         )
         query = query.where(api_keys.c.id.in_(linked))
     keys: dict[str, KeySummary] = {}
-    for username, customer_order, created_at, revoked_at, org_trkref, rate, burst in conn.execute(query):
+    for username, customer_order, created_at, revoked_at, org_trkref, rate, burst, sandbox in conn.execute(query):
         previous = keys.get(username)
         trkrefs = (*previous.trkrefs, org_trkref) if previous else ((org_trkref,) if org_trkref else ())
         keys[username] = KeySummary(
@@ -184,5 +187,6 @@ def list_keys(conn: sa.Connection, trkref: str | None) -> list[KeySummary]:
             revoked_at=revoked_at,
             rate=rate,
             burst=burst,
+            sandbox=bool(sandbox),
         )
     return list(keys.values())
