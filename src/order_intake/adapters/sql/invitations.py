@@ -2,17 +2,10 @@
 
 Whatever changed (the organisation's policy, an address's suppression, later a cancellation), the
 affected customers' invitations are read whole, planned again by service.invitations.replan and
-the changed rows written back, in the caller's transaction.
-
-Locks (PostgreSQL; SQLite has one writer at a time): re-planning some customers takes the
-organisation's invitation lock shared and each customer's exclusively, in key order; re-planning
-the whole organisation (a policy change) takes the organisation's lock exclusively, so that a
-policy change and any customer's re-planning never interleave. Whoever else re-plans a customer
-(processing) takes the same locks (`lock_customers`) before reading its rows.
+the changed rows written back, in the caller's transaction, under the locks of invitation_locks.py.
 """
 
 import datetime as dt
-import hashlib
 from collections.abc import Collection, Sequence
 from typing import Any, Final
 from uuid import UUID
@@ -20,6 +13,7 @@ from uuid import UUID
 import msgspec
 import sqlalchemy as sa
 
+from order_intake.adapters.sql.invitation_locks import lock_customers
 from order_intake.adapters.sql.privacy import chunks
 from order_intake.adapters.sql.schema import invitations, organisations, suppressions
 from order_intake.adapters.sql.secrets import signing_key
@@ -27,33 +21,11 @@ from order_intake.domain.invitations import State
 from order_intake.service.invitation_records import CustomerInvitations, InvitationRow
 from order_intake.service.invitations import email_hash, group_by_customer, replan
 
-__all__ = ["customers_with_address", "lock_customers", "replan_customers", "stored_json", "stored_policy"]
+__all__ = ["customers_with_address", "replan_customers", "stored_json", "stored_policy"]
 
 # The states planning may still change; the others (sent, cancelled, failed) are final.
 UNSENT: Final = (State.SCHEDULED.value, State.SKIPPED.value, State.SUPPRESSED.value)
 FINAL: Final = (State.SENT.value, State.CANCELLED.value, State.FAILED.value)
-
-_LOCK_SHARED: Final = "SELECT pg_advisory_xact_lock_shared($1)"
-_LOCK_EACH: Final = (
-    "SELECT pg_advisory_xact_lock(k) FROM (SELECT DISTINCT unnest($1::bigint[]) AS k ORDER BY k) AS keys"
-)
-
-
-def _lock_key(*parts: object) -> int:
-    digest = hashlib.blake2b(":".join(map(str, ("invitations", *parts))).encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big", signed=True)
-
-
-def lock_customers(conn: sa.Connection, organisation_id: int, customer_keys: Collection[str] | None) -> None:
-    """Lock these customers' invitations for re-planning (None: the organisation's, all of them)."""
-    if conn.dialect.name != "postgresql":
-        return
-    organisation = _lock_key("organisation", organisation_id)
-    if customer_keys is None:
-        conn.exec_driver_sql(_LOCK_EACH, ([organisation],))
-        return
-    conn.exec_driver_sql(_LOCK_SHARED, (organisation,))
-    conn.exec_driver_sql(_LOCK_EACH, ([_lock_key("customer", organisation_id, key) for key in customer_keys],))
 
 
 def stored_json(conn: sa.Connection, value: object) -> object:

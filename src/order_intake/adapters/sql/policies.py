@@ -6,7 +6,8 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from order_intake.adapters.sql.admin import find_organisation
-from order_intake.adapters.sql.invitations import lock_customers, replan_customers, stored_json, stored_policy
+from order_intake.adapters.sql.invitation_locks import lock_customers
+from order_intake.adapters.sql.invitations import replan_customers, stored_json, stored_policy
 from order_intake.adapters.sql.schema import organisations
 from order_intake.domain.policy import Policy, changed_policy
 from order_intake.errors import AdminError
