@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from order_intake.domain.events import EXCHANGE
+from order_intake.domain.policy import DEFAULT_FROM, Policy, changed_policy
 from order_intake.errors import ConfigError
 
 DEFAULT_DATABASE_URL: Final = "sqlite:///./order-intake.db"
@@ -49,6 +50,8 @@ class Settings:
     admin_actor: str | None = None
     # The base of the links customers get (review, unsubscribe).
     public_url: str = DEFAULT_PUBLIC_URL
+    # The invitations' sender for every organisation whose policy names none (a display name is allowed).
+    mail_from: str = DEFAULT_FROM
 
 
 def _number(env: dict[str, str], name: str, default: float) -> float:
@@ -64,6 +67,17 @@ def _number(env: dict[str, str], name: str, default: float) -> float:
         msg = f"{name} must not be negative, got {raw!r}"
         raise ConfigError(msg)
     return value
+
+
+def _mail_from(env: dict[str, str]) -> str:
+    raw = env.get("ORDER_INTAKE_MAIL_FROM", "").strip()
+    if not raw:
+        return DEFAULT_FROM
+    policy, errors = changed_policy(Policy(), {"from": raw})  # the rule a policy's own `from` follows
+    if errors:
+        msg = f"ORDER_INTAKE_MAIL_FROM: {errors[0]}, got {raw!r}"
+        raise ConfigError(msg)
+    return policy.sender
 
 
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
@@ -89,4 +103,5 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         processing_concurrency=max(1, int(_number(env, "ORDER_INTAKE_PROCESSING_CONCURRENCY", 2))),
         admin_actor=env.get("ORDER_INTAKE_ACTOR", "").strip() or None,
         public_url=(env.get("PUBLIC_URL") or DEFAULT_PUBLIC_URL).rstrip("/"),
+        mail_from=_mail_from(env),
     )

@@ -71,7 +71,7 @@ def test_each_admin_change_writes_one_row_naming_who_what_and_when(fresh_db: str
             "bob",
             "key.create",
             made["username"],
-            {"trkrefs": ["SHOP"], "customer_order": True, "rate": 5.0, "burst": 10},
+            {"trkrefs": ["SHOP"], "customer_order": True, "rate": 5.0, "burst": 10, "sandbox": False},
         ),
         ("bob", "key.limit", made["username"], {"rate": 7.0, "burst": 10}),
         ("bob", "key.revoke", made["username"], {}),

@@ -99,6 +99,24 @@ def test_key_list_shows_links_permission_and_revocation(fresh_db: str) -> None:
     assert reader.username not in only_one
 
 
+def test_a_sandbox_key_says_so_in_key_list(fresh_db: str) -> None:
+    """A key made with --sandbox: its `key list` line holds the word sandbox, its JSON `"sandbox": true`."""
+    cli_ok(fresh_db, "org", "add", "SHOP", "--name", "Shop")
+    sandbox = create_key(fresh_db, "--trkref", "SHOP", "--sandbox")
+    live = create_key(fresh_db, "--trkref", "SHOP")
+    lines = {line.split("\t")[0]: line for line in cli_ok(fresh_db, "key", "list").splitlines()}
+    assert lines[sandbox.username].split("\t")[-1] == "sandbox"
+    assert "sandbox" not in lines[live.username]
+    keys = {k["username"]: k for k in map(json.loads, cli_ok(fresh_db, "key", "list", "--json").splitlines())}
+    assert (keys[sandbox.username]["sandbox"], keys[live.username]["sandbox"]) == (True, False)
+    audited = json.loads(cli_ok(fresh_db, "audit", "list", "--json", "--limit", "2").splitlines()[0])
+    assert (audited["action"], audited["target"], audited["details"]["sandbox"]) == (
+        "key.create",
+        sandbox.username,
+        True,
+    )
+
+
 def test_db_upgrade_migrates_an_empty_database_and_is_idempotent(fresh_db: str) -> None:
     """`db upgrade` twice: both succeed, and the tables exist."""
     assert "current" in cli_ok(fresh_db, "db", "upgrade")

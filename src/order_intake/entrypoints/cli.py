@@ -1,4 +1,4 @@
-"""The `order-intake` command: serve, the schema, and (from their own modules) org, key and submit."""
+"""The `order-intake` command: serve, the schema, and (from their own modules) org, key, suppress and submit."""
 
 import importlib
 import os
@@ -24,6 +24,7 @@ _ELSEWHERE = {
     "erase": "order_intake.entrypoints.cli_data:erase",
     "purge": "order_intake.entrypoints.cli_data:purge",
     "audit": "order_intake.entrypoints.cli_data:audit_group",
+    "suppress": "order_intake.entrypoints.cli_invitations:suppress",
 }
 
 

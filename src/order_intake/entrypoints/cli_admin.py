@@ -8,6 +8,7 @@ from order_intake.domain.access import MAX_TRKREF, is_valid_trkref
 from order_intake.domain.credentials import hash_secret, new_salt, new_secret, new_username
 from order_intake.domain.ratelimit import DEFAULT_BURST, DEFAULT_RATE
 from order_intake.entrypoints.cli_base import fail
+from order_intake.entrypoints.cli_invitations import org_policy
 from order_intake.entrypoints.cli_support import audited, in_admin_transaction, now
 
 
@@ -63,6 +64,9 @@ def org_list(*, as_json: bool) -> None:
             click.echo(f"{o.trkref}\t{'enabled' if o.customer_order_enabled else 'disabled'}\t{o.name}")
 
 
+org.add_command(org_policy)
+
+
 @click.group()
 def key() -> None:
     """API keys."""
@@ -81,8 +85,11 @@ _BURST_HELP = "Most requests that may come at once (the size of the bucket)."
 @click.option("--no-customer-order", is_flag=True, help="Without the customer_order permission.")
 @click.option("--rate", type=float, default=DEFAULT_RATE, show_default=True, help=_RATE_HELP)
 @click.option("--burst", type=int, default=DEFAULT_BURST, show_default=True, help=_BURST_HELP)
+@click.option("--sandbox", is_flag=True, help="Its orders' invitations go only to SANDBOX_MAIL_URL.")
 @click.option("--json", "as_json", is_flag=True, help='Print {"username": ..., "password": ...}.')
-def key_create(trkrefs: tuple[str, ...], rate: float, burst: int, *, no_customer_order: bool, as_json: bool) -> None:
+def key_create(  # noqa: PLR0913 - one argument per option
+    trkrefs: tuple[str, ...], rate: float, burst: int, *, no_customer_order: bool, sandbox: bool, as_json: bool
+) -> None:
     """Create a key; its password is shown once and stored only as a keyed hash."""
     username, secret, salt = new_username(), new_secret(), new_salt()
     audited(
@@ -98,6 +105,7 @@ def key_create(trkrefs: tuple[str, ...], rate: float, burst: int, *, no_customer
             now=now(),
             rate=rate,
             burst=burst,
+            sandbox=sandbox,
         ),
         # Never the secret: what the key may do, and where.
         details=lambda _: {
@@ -105,6 +113,7 @@ def key_create(trkrefs: tuple[str, ...], rate: float, burst: int, *, no_customer
             "customer_order": not no_customer_order,
             "rate": rate,
             "burst": burst,
+            "sandbox": sandbox,
         },
     )
     if as_json:
@@ -150,4 +159,5 @@ def key_list(trkref: str | None, *, as_json: bool) -> None:
             state = "revoked" if k.revoked_at else "active"
             perm = "customer_order" if k.customer_order else "-"
             limit = _limit_text(k.rate, k.burst)
-            click.echo(f"{k.username}\t{state}\t{perm}\t{','.join(k.trkrefs)}\t{limit}")
+            sandbox = "\tsandbox" if k.sandbox else ""
+            click.echo(f"{k.username}\t{state}\t{perm}\t{','.join(k.trkrefs)}\t{limit}{sandbox}")

@@ -81,6 +81,7 @@ class KeySummary(msgspec.Struct, frozen=True):
     revoked_at: dt.datetime | None
     rate: float = DEFAULT_RATE
     burst: int = DEFAULT_BURST
+    sandbox: bool = False  # its orders' invitations go only to SANDBOX_MAIL_URL
 
 
 class NewSubmission(msgspec.Struct, frozen=True):

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 import msgspec
 
 from order_intake.adapters.postgres import invitations as rows
-from order_intake.adapters.postgres.locks import LOCK_ORDERS, customer_lock_key
+from order_intake.adapters.postgres.locks import LOCK_ORDERS, LOCK_SHARED, customers_locks
 from order_intake.domain.invitations import Reason, State
 from order_intake.service.invitation_records import CustomerInvitations, InvitationView, PurchaseRow
 from order_intake.service.invitations import InvitationPlanning, cancel, suppressions_of
@@ -64,7 +64,9 @@ async def cancel_invitation(  # noqa: PLR0913 - the request's parts and the audi
     view = await invitation(conn, organisation_id, order_ref)
     if view is None:
         return None
-    await conn.execute(LOCK_ORDERS, [customer_lock_key(organisation_id, view.row.customer_key)])
+    organisations, each = customers_locks([(organisation_id, view.row.customer_key)])
+    await conn.execute(LOCK_SHARED, organisations)
+    await conn.execute(LOCK_ORDERS, each)
     view = await invitation(conn, organisation_id, order_ref)  # as it is now that nobody else can change it
     if view is None or view.row.state in {State.SENT, State.CANCELLED}:
         return State.SENT if view is not None and view.row.state == State.SENT else view

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import asyncpg
 import msgspec
 
-from order_intake.adapters.postgres.locks import LOCK_ORDERS, customer_lock_key
+from order_intake.adapters.postgres.locks import LOCK_ORDERS, LOCK_SHARED, customers_locks
 from order_intake.service.invitation_records import InvitationRow
 from order_intake.service.invitations import InvitationPlanning
 from order_intake.service.processing_records import Claimed, StoredCanonical
@@ -83,7 +83,9 @@ def row_of(r: asyncpg.Record) -> InvitationRow:
 async def rows_of_customers(conn: "Connection", customers: Iterable[tuple[int, str]]) -> list[InvitationRow]:
     """Every invitation of these customers, their locks taken first (in key order, so no deadlock)."""
     ordered = sorted(customers)
-    await conn.execute(LOCK_ORDERS, [customer_lock_key(o, c) for o, c in ordered])
+    organisations, each = customers_locks(ordered)
+    await conn.execute(LOCK_SHARED, organisations)
+    await conn.execute(LOCK_ORDERS, each)
     found = await conn.fetch(BY_CUSTOMERS, [o for o, _ in ordered], [c for _, c in ordered])
     return [row_of(r) for r in found]
 

@@ -1,11 +1,15 @@
-"""Per-order advisory locks: processing holds them while it merges; erasure and retention while they change orders."""
+"""PostgreSQL advisory locks: per order (processing, erasure, retention), per organisation and customer."""
 
 import hashlib
+from collections.abc import Iterable
+from typing import Final
 
 from order_intake.service.processing_records import OrderKey
 
 # Taken in key order, so that two transactions locking overlapping orders never deadlock.
-LOCK_ORDERS = "SELECT pg_advisory_xact_lock(k) FROM (SELECT DISTINCT unnest($1::bigint[]) AS k ORDER BY k) AS keys"
+LOCK_ORDERS: Final = (
+    "SELECT pg_advisory_xact_lock(k) FROM (SELECT DISTINCT unnest($1::bigint[]) AS k ORDER BY k) AS keys"
+)
 
 
 def lock_key(key: OrderKey) -> int:
@@ -14,10 +18,28 @@ def lock_key(key: OrderKey) -> int:
     return int.from_bytes(digest, "big", signed=True)
 
 
-def customer_lock_key(organisation_id: int, customer_key: str) -> int:
-    """A customer's lock within an organisation: whoever re-plans their invitations holds it.
 
-    Order keys and customer keys hash alike into one space; a collision only makes two unrelated
-    transactions wait for each other.
-    """
-    return lock_key((organisation_id, f"customer:{customer_key}"))
+def _invitation_lock_key(*parts: object) -> int:
+    digest = hashlib.blake2b(":".join(map(str, ("invitations", *parts))).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def organisation_lock_key(organisation_id: int) -> int:
+    """An organisation's invitations: shared by whoever re-plans some customers, exclusive for a policy change."""
+    return _invitation_lock_key("organisation", organisation_id)
+
+
+def customer_lock_key(organisation_id: int, customer_key: str) -> int:
+    """One customer's invitations in one organisation: whoever re-plans them holds it (after the organisation's)."""
+    return _invitation_lock_key("customer", organisation_id, customer_key)
+
+
+LOCK_SHARED: Final = (
+    "SELECT pg_advisory_xact_lock_shared(k) FROM (SELECT DISTINCT unnest($1::bigint[]) AS k ORDER BY k) AS keys"
+)
+
+
+def customers_locks(customers: Iterable[tuple[int, str]]) -> tuple[list[int], list[int]]:
+    """The organisations' locks (to take shared) and the customers' (exclusive), in that order."""
+    ordered = sorted(set(customers))
+    return sorted({organisation_lock_key(o) for o, _ in ordered}), [customer_lock_key(o, c) for o, c in ordered]

@@ -58,7 +58,8 @@ _ORG_COLUMNS = (
 )
 
 
-def _find_organisation(conn: sa.Connection, trkref: str) -> Organisation:
+def find_organisation(conn: sa.Connection, trkref: str) -> Organisation:
+    """The organisation with this trkref; an unknown one is an AdminError naming it."""
     row = conn.execute(sa.select(*_ORG_COLUMNS).where(organisations.c.trkref == trkref)).first()
     if row is None:
         msg = f"unknown trkref {trkref!r}"
@@ -73,14 +74,14 @@ def add_organisation(conn: sa.Connection, trkref: str, name: str, now: dt.dateti
         msg = f"organisation {trkref!r} exists already"
         raise AdminError(msg)
     conn.execute(organisations.insert().values(trkref=trkref, name=name, customer_order_enabled=False, created_at=now))
-    return _find_organisation(conn, trkref)
+    return find_organisation(conn, trkref)
 
 
 def set_customer_order(conn: sa.Connection, trkref: str, *, enabled: bool) -> Organisation:
     """Turn an organisation's customer-order feature on or off."""
-    org = _find_organisation(conn, trkref)
+    org = find_organisation(conn, trkref)
     conn.execute(organisations.update().where(organisations.c.id == org.id).values(customer_order_enabled=enabled))
-    return _find_organisation(conn, trkref)
+    return find_organisation(conn, trkref)
 
 
 def list_organisations(conn: sa.Connection) -> list[Organisation]:
@@ -100,10 +101,11 @@ def add_key(  # noqa: PLR0913 - one argument per property of a new key
     now: dt.datetime,
     rate: float = DEFAULT_RATE,
     burst: int = DEFAULT_BURST,
+    sandbox: bool = False,
 ) -> None:
     """Create an API key linked to these organisations (every trkref must exist), with its rate limit."""
     _check_limit(rate, burst)
-    orgs = [_find_organisation(conn, trkref) for trkref in dict.fromkeys(trkrefs)]
+    orgs = [find_organisation(conn, trkref) for trkref in dict.fromkeys(trkrefs)]
     key_id = conn.execute(
         api_keys.insert()
         .values(
@@ -114,6 +116,7 @@ def add_key(  # noqa: PLR0913 - one argument per property of a new key
             created_at=now,
             rate=rate,
             burst=burst,
+            sandbox=sandbox,
         )
         .returning(api_keys.c.id)
     ).scalar_one()
@@ -161,18 +164,19 @@ def list_keys(conn: sa.Connection, trkref: str | None) -> list[KeySummary]:
             organisations.c.trkref,
             api_keys.c.rate,
             api_keys.c.burst,
+            api_keys.c.sandbox,
         )
         .select_from(api_keys.outerjoin(api_key_organisations).outerjoin(organisations))
         .order_by(api_keys.c.username, organisations.c.trkref)
     )
     if trkref is not None:
-        _find_organisation(conn, trkref)
+        find_organisation(conn, trkref)
         linked = (
             sa.select(api_key_organisations.c.api_key_id).join(organisations).where(organisations.c.trkref == trkref)
         )
         query = query.where(api_keys.c.id.in_(linked))
     keys: dict[str, KeySummary] = {}
-    for username, customer_order, created_at, revoked_at, org_trkref, rate, burst in conn.execute(query):
+    for username, customer_order, created_at, revoked_at, org_trkref, rate, burst, sandbox in conn.execute(query):
         previous = keys.get(username)
         trkrefs = (*previous.trkrefs, org_trkref) if previous else ((org_trkref,) if org_trkref else ())
         keys[username] = KeySummary(
@@ -183,5 +187,6 @@ def list_keys(conn: sa.Connection, trkref: str | None) -> list[KeySummary]:
             revoked_at=revoked_at,
             rate=rate,
             burst=burst,
+            sandbox=bool(sandbox),
         )
     return list(keys.values())
