@@ -10,6 +10,7 @@ import pytest
 
 from tests.conftest import Tenants
 from tests.e2e.exchanges import NOT_FOUND, accepted_id, assert_answer, json_body, post_order, unique_ref
+from tests.support.cli import cli_ok, create_key
 from tests.support.factories import an_order
 from tests.support.inspect_db import change_rows
 from tests.support.polling import wait_until
@@ -192,3 +193,27 @@ def test_another_tenants_key_sees_nothing_of_an_invitation(client: httpx.Client,
     assert_answer(cancel, 400, invalid)
     path = f"/v4/organisations/TRKREF123/purchasers/{ref.lower()}@example.com/purchases"
     assert_answer(client.get(path, auth=tenants.other.auth), 400, invalid)
+
+
+def test_a_sandbox_keys_order_is_planned_like_any_other_and_explained_as_sandbox(
+    client: httpx.Client, tenants: Tenants, db_url: str
+) -> None:
+    """`key create --sandbox`: the same plan, `"sandbox": true`; the other keys of the organisation see it."""
+    sandbox = create_key(db_url, "--trkref", "TRKREF123", "--sandbox")
+    ref = unique_ref("SANDBOX")
+    order = an_order(order_ref=ref, order_date=_dmy(TODAY), fulfilment_date=_dmy(TODAY))
+    accepted_id(post_order(client, sandbox.auth, order), WARNINGS)
+    body = explained(client, tenants, ref)
+    assert (body["state"], body["sandbox"]) == ("scheduled", True)
+    assert "sandbox" in cli_ok(db_url, "key", "list", "--trkref", "TRKREF123")
+
+
+def test_planned_invitations_are_counted_by_state_and_reason_in_metrics(
+    client: httpx.Client, tenants: Tenants
+) -> None:
+    """The worker's counter reaches /metrics, labelled by state and reason only."""
+    ref = unique_ref("COUNTED")
+    _send(client, tenants, ref, TODAY)
+    explained(client, tenants, ref)
+    text = client.get("/metrics").text
+    assert 'order_intake_invitations_planned_total{reason="",state="scheduled"}' in text

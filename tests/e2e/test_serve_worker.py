@@ -137,6 +137,12 @@ def test_the_kernel_signals_the_processing_worker_the_moment_its_server_dies(
     server = Server(url, tmp_path / "server.log").start()
     pid = _one_processing_pid(server)
     assert server.process is not None
+    # It asks for the signal as its first step; once it says it runs, it has.
+    started = wait_until(
+        lambda: True if f'"processing worker started","pid":{pid}' in server.log() else None,
+        deadline=time.monotonic() + DEADLINE,
+    )
+    assert started, "the worker did not start"
     os.kill(pid, signal.SIGSTOP)
     try:
         stopped = wait_until(

@@ -4,6 +4,7 @@ import asyncio
 import contextlib
 import ctypes
 import json
+import logging
 import os
 import signal
 import sys
@@ -22,6 +23,7 @@ from order_intake.metrics import InvitationCounter
 from order_intake.service.invitations import InvitationPlanning
 from order_intake.service.loop import sleep_until
 
+log = logging.getLogger("order_intake.worker")
 # Events `tail` reads per query, and how often `--follow` looks for new ones.
 _PAGE = 500
 _FOLLOW_SECONDS = 0.5
@@ -100,6 +102,7 @@ def worker(supervised_by: int | None) -> None:
         _stop_on_signals(stop, signals)
         watch = asyncio.create_task(_until_orphaned(supervised_by, stop)) if supervised_by is not None else None
         background.start()
+        log.info("processing worker started", extra={"pid": os.getpid(), "processors": processors})
         await stop.wait()
         if watch is not None:
             await watch
