@@ -13,7 +13,7 @@ from order_intake.domain.formats import library_email, plain_email
 from order_intake.domain.invitation_answers import InvitationExplained, PurchaseLine
 from order_intake.domain.invitations import CANCEL_REASONS, Invitation, Reason, State, reminder_at
 from order_intake.domain.jsonbody import Malformed, parse_body
-from order_intake.service.invitation_records import InvitationView, PurchaseRow
+from order_intake.service.invitation_records import Cancellation, InvitationView, PurchaseRow
 from order_intake.service.invitations import InvitationPlanning, policy_of
 from order_intake.service.ports import ProcessingStore
 from order_intake.service.records import Organisation
@@ -91,14 +91,15 @@ async def cancel(  # noqa: PLR0913 - the request's parts
         return Cancelled(invalid_reason=True)
     if not could_be_stored(order_ref):
         return Cancelled()
-    outcome = await store.cancel_invitation(
-        planning,
+    cancellation = Cancellation(
         organisation_id=organisation.id,
         order_ref=order_ref,
-        reason=reason,
-        audit=(actor, organisation.trkref),
-        now=dt.datetime.now(dt.UTC),
+        reason=reason.value,
+        actor=actor,
+        target=organisation.trkref,
+        at=dt.datetime.now(dt.UTC),
     )
+    outcome = await store.cancel_invitation(planning, cancellation)
     if outcome is None:
         return Cancelled()
     if isinstance(outcome, State):

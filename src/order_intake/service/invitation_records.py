@@ -52,3 +52,14 @@ class PurchaseRow(msgspec.Struct, frozen=True):
     ordered_at: dt.datetime  # when the canonical order was first made
     document: bytes
     reviewed: tuple[str, ...]
+
+
+class Cancellation(msgspec.Struct, frozen=True, kw_only=True):
+    """A retailer's cancellation of one order's invitation, and who asked (for the audit row)."""
+
+    organisation_id: int
+    order_ref: str
+    reason: str
+    actor: str
+    target: str  # the organisation's trkref
+    at: dt.datetime

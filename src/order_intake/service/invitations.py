@@ -18,7 +18,7 @@ import msgspec
 from order_intake.domain.invitations import Invitation, Purchase, Reason, State, cancelled, plan_customer
 from order_intake.domain.policy import DEFAULT_FROM, Policy, policy_from_json
 from order_intake.service.invitation_records import CustomerInvitations, InvitationRow
-from order_intake.service.processing_records import OrderKey, StoredCanonical
+from order_intake.service.processing_records import Claimed, OrderKey, StoredCanonical
 
 CustomerKey = tuple[int, str]  # (organisation id, customer key)
 Planned = Callable[[Sequence[InvitationRow]], None]
@@ -69,10 +69,8 @@ def fresh_row(
 
 def refreshed(row: InvitationRow, latest: InvitationRow) -> InvitationRow:
     """An existing invitation with its order's latest facts (its state and history kept)."""
-    return InvitationRow(
-        id=row.id,
-        organisation_id=row.organisation_id,
-        order_ref=row.order_ref,
+    return msgspec.structs.replace(
+        row,
         canonical_id=latest.canonical_id,
         customer_key=latest.customer_key,
         email=latest.email,
@@ -80,13 +78,6 @@ def refreshed(row: InvitationRow, latest: InvitationRow) -> InvitationRow:
         fulfilment_date=latest.fulfilment_date,
         country=latest.country,
         sandbox=latest.sandbox,
-        state=row.state,
-        reason=row.reason,
-        send_at=row.send_at,
-        sent_at=row.sent_at,
-        explanation=row.explanation,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
     )
 
 
@@ -130,23 +121,13 @@ def replan(customer: CustomerInvitations, now: dt.datetime) -> list[InvitationRo
 
 
 def _with_plan(row: InvitationRow, planned: Invitation, now: dt.datetime) -> InvitationRow:
-    return InvitationRow(
-        id=row.id,
-        organisation_id=row.organisation_id,
-        order_ref=row.order_ref,
-        canonical_id=row.canonical_id,
-        customer_key=row.customer_key,
-        email=row.email,
-        order_date=row.order_date,
-        fulfilment_date=row.fulfilment_date,
-        country=row.country,
-        sandbox=row.sandbox,
+    return msgspec.structs.replace(
+        row,
         state=planned.state.value,
         reason=planned.reason.value if planned.reason else None,
         send_at=planned.send_at,
         sent_at=planned.sent_at,
         explanation=planned.explanation,
-        created_at=row.created_at,
         updated_at=now,
     )
 
@@ -176,9 +157,14 @@ class InvitationPlanning:
         return email_hash(self.secret, email)
 
     def targets(
-        self, changed: Sequence[StoredCanonical], sandbox: Mapping[OrderKey, bool], now: dt.datetime
+        self, changed: Sequence[StoredCanonical], claimed: Sequence[Claimed], now: dt.datetime
     ) -> list[InvitationRow]:
-        """A fresh row for each changed canonical order, with its latest facts."""
+        """A fresh row for each changed canonical order, with its latest facts.
+
+        Sandbox or not as the order's newest claimed submission's key was.
+        """
+        oldest_first = sorted(claimed, key=lambda c: c.received_at)  # the newest is written last, and wins
+        sandbox: dict[OrderKey, bool] = {(c.organisation_id, c.order_ref): c.sandbox for c in oldest_first}
         return [
             fresh_row(
                 organisation_id=c.organisation_id,

@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING, Protocol
 from uuid import UUID
 
 if TYPE_CHECKING:
-    from order_intake.domain.invitations import Reason, State
-    from order_intake.service.invitation_records import InvitationView, PurchaseRow
+    from order_intake.domain.invitations import State
+    from order_intake.service.invitation_records import Cancellation, InvitationView, PurchaseRow
     from order_intake.service.invitations import InvitationPlanning
 
 from order_intake.service.processing_records import Claimed, OrderKey, OutboxRow, Plan, StoredCanonical
@@ -89,15 +89,8 @@ class ProcessingStore(Protocol):
     async def purchases(self, organisation_id: int, email: str) -> "list[PurchaseRow]":
         """Every invited order of this address in the organisation."""
 
-    async def cancel_invitation(  # noqa: PLR0913 - the request's parts and the audit's
-        self,
-        planning: "InvitationPlanning",
-        *,
-        organisation_id: int,
-        order_ref: str,
-        reason: "Reason",
-        audit: tuple[str, str],
-        now: dt.datetime,
+    async def cancel_invitation(
+        self, planning: "InvitationPlanning", cancellation: "Cancellation"
     ) -> "InvitationView | State | None":
         """Cancel one order's invitation and plan the customer's others again; SENT if too late, None if none."""
 

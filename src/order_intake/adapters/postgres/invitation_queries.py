@@ -1,6 +1,5 @@
 """Invitations on PostgreSQL for the HTTP endpoints: one read, a customer's purchases, a cancellation."""
 
-import datetime as dt
 from typing import TYPE_CHECKING
 
 import msgspec
@@ -8,7 +7,7 @@ import msgspec
 from order_intake.adapters.postgres import invitations as rows
 from order_intake.adapters.postgres.locks import LOCK_ORDERS, LOCK_SHARED, customers_locks
 from order_intake.domain.invitations import Reason, State
-from order_intake.service.invitation_records import CustomerInvitations, InvitationView, PurchaseRow
+from order_intake.service.invitation_records import Cancellation, CustomerInvitations, InvitationView, PurchaseRow
 from order_intake.service.invitations import InvitationPlanning, cancel, suppressions_of
 
 if TYPE_CHECKING:
@@ -46,44 +45,38 @@ async def purchases(conn: "Connection", organisation_id: int, email: str) -> lis
     ]
 
 
-async def cancel_invitation(  # noqa: PLR0913 - the request's parts and the audit's
-    conn: "Connection",
-    planning: InvitationPlanning,
-    *,
-    organisation_id: int,
-    order_ref: str,
-    reason: Reason,
-    audit: tuple[str, str],
-    now: dt.datetime,
+async def cancel_invitation(
+    conn: "Connection", planning: InvitationPlanning, cancellation: Cancellation
 ) -> InvitationView | State | None:
     """Cancel one order's invitation (in the caller's transaction): the new view, SENT if too late, None if none.
 
     The customer's lock is taken before anything is read, as processing does; the cancellation and the
     other invitations it frees are written with one audit row (`audit`: actor and target).
     """
-    view = await invitation(conn, organisation_id, order_ref)
+    view = await invitation(conn, cancellation.organisation_id, cancellation.order_ref)
     if view is None:
         return None
-    organisations, each = customers_locks([(organisation_id, view.row.customer_key)])
+    organisations, each = customers_locks([(cancellation.organisation_id, view.row.customer_key)])
     await conn.execute(LOCK_SHARED, organisations)
     await conn.execute(LOCK_ORDERS, each)
-    view = await invitation(conn, organisation_id, order_ref)  # as it is now that nobody else can change it
+    view = await invitation(
+        conn, cancellation.organisation_id, cancellation.order_ref
+    )  # as it is now that nobody else can change it
     if view is None or view.row.state in {State.SENT, State.CANCELLED}:
         return State.SENT if view is not None and view.row.state == State.SENT else view
-    customer_rows = await rows.rows_of_customers(conn, [(organisation_id, view.row.customer_key)])
+    customer_rows = await rows.rows_of_customers(conn, [(cancellation.organisation_id, view.row.customer_key)])
     _, found = await rows.context(conn, planning, customer_rows)
     customer = CustomerInvitations(
-        organisation_id,
+        cancellation.organisation_id,
         view.row.customer_key,
         tuple(customer_rows),
         view.policy,
         suppressions_of(planning, customer_rows, found),
     )
-    written = cancel(view.row, customer, reason, now)
+    written = cancel(view.row, customer, Reason(cancellation.reason), cancellation.at)
     await rows.save(conn, written)
-    actor, target = audit
-    details = msgspec.json.encode({"order_ref": order_ref, "reason": reason.value}).decode()
-    await conn.execute(_AUDIT, now, actor, "invitation.cancel", target, details)
+    details = msgspec.json.encode({"order_ref": cancellation.order_ref, "reason": cancellation.reason}).decode()
+    await conn.execute(_AUDIT, cancellation.at, cancellation.actor, "invitation.cancel", cancellation.target, details)
     return InvitationView(written[0], view.policy)
 
 

@@ -18,7 +18,6 @@ def lock_key(key: OrderKey) -> int:
     return int.from_bytes(digest, "big", signed=True)
 
 
-
 def _invitation_lock_key(*parts: object) -> int:
     digest = hashlib.blake2b(":".join(map(str, ("invitations", *parts))).encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big", signed=True)

@@ -12,9 +12,9 @@ from order_intake.adapters.postgres import processing_sql as sql
 from order_intake.adapters.postgres.invitations import plan_changed
 from order_intake.adapters.postgres.locks import LOCK_ORDERS, lock_key
 from order_intake.adapters.postgres.pool import TIMEOUT, on_connection
-from order_intake.domain.invitations import Reason, State
+from order_intake.domain.invitations import State
 from order_intake.errors import StoreUnavailable
-from order_intake.service.invitation_records import InvitationView, PurchaseRow
+from order_intake.service.invitation_records import Cancellation, InvitationView, PurchaseRow
 from order_intake.service.invitations import InvitationPlanning
 from order_intake.service.ports import Planner, Publisher
 from order_intake.service.processing_records import Claimed, OutboxEvent, OutboxRow, StoredCanonical
@@ -118,29 +118,12 @@ class PgProcessingStore:
         """Every invited order of this address in the organisation."""
         return await on_connection(self._pool_or_fail(), lambda conn: queries.purchases(conn, organisation_id, email))
 
-    async def cancel_invitation(  # noqa: PLR0913 - the request's parts and the audit's
-        self,
-        planning: InvitationPlanning,
-        *,
-        organisation_id: int,
-        order_ref: str,
-        reason: Reason,
-        audit: tuple[str, str],
-        now: dt.datetime,
+    async def cancel_invitation(
+        self, planning: InvitationPlanning, cancellation: Cancellation
     ) -> InvitationView | State | None:
         """Cancel one order's invitation and plan the customer's others again, in one transaction."""
         return await on_connection(
-            self._pool_or_fail(),
-            lambda conn: queries.cancel_invitation(
-                conn,
-                planning,
-                organisation_id=organisation_id,
-                order_ref=order_ref,
-                reason=reason,
-                audit=audit,
-                now=now,
-            ),
-            transaction=True,
+            self._pool_or_fail(), lambda conn: queries.cancel_invitation(conn, planning, cancellation), transaction=True
         )
 
     async def signing_key(self) -> bytes:

@@ -9,7 +9,7 @@ from order_intake.adapters.sqlite import invitations as rows
 from order_intake.adapters.sqlite.intake import immediate
 from order_intake.adapters.sqlite.timestamps import to_sqlite_time
 from order_intake.domain.invitations import Reason, State
-from order_intake.service.invitation_records import CustomerInvitations, InvitationView, PurchaseRow
+from order_intake.service.invitation_records import Cancellation, CustomerInvitations, InvitationView, PurchaseRow
 from order_intake.service.invitations import InvitationPlanning, cancel, suppressions_of
 
 _QUALIFIED = ", ".join(f"i.{column.strip()}" for column in rows.COLUMNS.split(","))
@@ -46,33 +46,26 @@ def purchases(conn: sqlite3.Connection, organisation_id: int, email: str) -> lis
     ]
 
 
-def cancel_invitation(  # noqa: PLR0913 - the request's parts and the audit's
-    conn: sqlite3.Connection,
-    planning: InvitationPlanning,
-    *,
-    organisation_id: int,
-    order_ref: str,
-    reason: Reason,
-    audit: tuple[str, str],
-    now: dt.datetime,
+def cancel_invitation(
+    conn: sqlite3.Connection, planning: InvitationPlanning, cancellation: Cancellation
 ) -> InvitationView | State | None:
     """Cancel one order's invitation on the writer, in one transaction (see the PostgreSQL twin)."""
     with immediate(conn):
-        view = invitation(conn, organisation_id, order_ref)
+        view = invitation(conn, cancellation.organisation_id, cancellation.order_ref)
         if view is None or view.row.state in {State.SENT, State.CANCELLED}:
             return State.SENT if view is not None and view.row.state == State.SENT else view
-        customer_rows = rows.rows_of_customers(conn, [(organisation_id, view.row.customer_key)])
+        customer_rows = rows.rows_of_customers(conn, [(cancellation.organisation_id, view.row.customer_key)])
         _, found = rows.context(conn, planning, customer_rows)
         customer = CustomerInvitations(
-            organisation_id,
+            cancellation.organisation_id,
             view.row.customer_key,
             tuple(customer_rows),
             view.policy,
             suppressions_of(planning, customer_rows, found),
         )
-        written = cancel(view.row, customer, reason, now)
+        written = cancel(view.row, customer, Reason(cancellation.reason), cancellation.at)
         rows.save(conn, written)
-        actor, target = audit
-        details = msgspec.json.encode({"order_ref": order_ref, "reason": reason.value}).decode()
-        conn.execute(_AUDIT, (to_sqlite_time(now), actor, "invitation.cancel", target, details))
+        details = msgspec.json.encode({"order_ref": cancellation.order_ref, "reason": cancellation.reason}).decode()
+        at = to_sqlite_time(cancellation.at)
+        conn.execute(_AUDIT, (at, cancellation.actor, "invitation.cancel", cancellation.target, details))
     return InvitationView(written[0], view.policy)

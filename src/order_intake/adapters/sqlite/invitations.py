@@ -127,8 +127,7 @@ def plan_changed(
     """Plan the invitations of these changed orders, and of their customers' other orders, and write them."""
     if not changed:
         return
-    sandbox = {(c.organisation_id, c.order_ref): c.sandbox for c in sorted(claimed, key=lambda c: c.received_at)}
-    targets = planning.targets(changed, sandbox, now)
+    targets = planning.targets(changed, claimed, now)
     keys = sorted({(t.organisation_id, t.order_ref) for t in targets})
     existing = [row_of(r) for key in keys for r in conn.execute(BY_ORDER, key)]
     customer_rows = rows_of_customers(conn, planning.customers(targets, existing))

@@ -19,9 +19,9 @@ from order_intake.adapters.sqlite import processing_sql as sql
 from order_intake.adapters.sqlite.intake import SqliteStore, immediate
 from order_intake.adapters.sqlite.invitations import plan_changed
 from order_intake.adapters.sqlite.timestamps import to_sqlite_time
-from order_intake.domain.invitations import Reason, State
+from order_intake.domain.invitations import State
 from order_intake.errors import ProcessingOvertaken
-from order_intake.service.invitation_records import InvitationView, PurchaseRow
+from order_intake.service.invitation_records import Cancellation, InvitationView, PurchaseRow
 from order_intake.service.invitations import InvitationPlanning
 from order_intake.service.ports import Planner, Publisher
 from order_intake.service.processing_records import Claimed, OrderKey, OutboxRow, Plan, StoredCanonical
@@ -258,28 +258,11 @@ class SqliteProcessingStore:
         """Every invited order of this address in the organisation."""
         return await self._read(lambda conn: queries.purchases(conn, organisation_id, email))
 
-    async def cancel_invitation(  # noqa: PLR0913 - the request's parts and the audit's
-        self,
-        planning: InvitationPlanning,
-        *,
-        organisation_id: int,
-        order_ref: str,
-        reason: Reason,
-        audit: tuple[str, str],
-        now: dt.datetime,
+    async def cancel_invitation(
+        self, planning: InvitationPlanning, cancellation: Cancellation
     ) -> InvitationView | State | None:
         """Cancel one order's invitation and plan the customer's others again, in one transaction."""
-        return await self._run(
-            lambda conn: queries.cancel_invitation(
-                conn,
-                planning,
-                organisation_id=organisation_id,
-                order_ref=order_ref,
-                reason=reason,
-                audit=audit,
-                now=now,
-            )
-        )
+        return await self._run(lambda conn: queries.cancel_invitation(conn, planning, cancellation))
 
     async def signing_key(self) -> bytes:
         """ORDER_INTAKE_SECRET_KEY, else the file's (made by whoever asks first)."""
