@@ -53,6 +53,8 @@ def organisation_for(key: KeyView[OrgT], trkref: str) -> OrgT | Denied:
 
 _TRKREF_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-")
 MAX_TRKREF = 64
+# The same rule as a regular expression, for the JSON Schemas.
+TRKREF_PATTERN = f"[A-Z0-9-]{{1,{MAX_TRKREF}}}"
 
 
 def is_valid_trkref(trkref: str) -> bool:

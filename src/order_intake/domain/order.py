@@ -6,6 +6,8 @@ from typing import Annotated, Any
 
 import msgspec
 
+from order_intake.domain.metadata import MAX_KEYS
+
 # Metadata values are JSON scalars; numbers arrive as int or exact Decimal.
 Metadata = Annotated[
     dict[str, Any],
@@ -13,7 +15,7 @@ Metadata = Annotated[
         extra_json_schema={
             "propertyNames": {"pattern": "^[a-z0-9_]+$"},
             "additionalProperties": {"type": ["string", "number", "boolean", "null"]},
-            "maxProperties": 100,
+            "maxProperties": MAX_KEYS,
         }
     ),
 ]

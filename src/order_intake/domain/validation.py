@@ -5,6 +5,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any, Final
 
+from order_intake.domain.access import TRKREF_PATTERN
 from order_intake.domain.catalogue import (
     BODY_NOT_OBJECT,
     DATE_MISSING,
@@ -52,7 +53,7 @@ def _check_trkref(value: object, path: str, errors: Errors) -> object:
 
 _TRKREF: Final = Field(
     "trkref",
-    Kind(_check_trkref, {"type": "string"}, "[A-Z0-9-]{1,64}"),
+    Kind(_check_trkref, {"type": "string"}, TRKREF_PATTERN),
     required=True,
     description="The organisation's tracking reference: the one in the URL.",
 )

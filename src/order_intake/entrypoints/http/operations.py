@@ -3,7 +3,7 @@
 from typing import Any, Final
 
 from order_intake.domain import catalogue
-from order_intake.domain.access import MAX_TRKREF
+from order_intake.domain.access import TRKREF_PATTERN
 
 REF = "#/components/schemas/{name}"
 
@@ -26,7 +26,7 @@ TRKREF = {
     "name": "trkref",
     "in": "path",
     "required": True,
-    "schema": {"type": "string", "pattern": f"^[A-Z0-9-]{{1,{MAX_TRKREF}}}$"},
+    "schema": {"type": "string", "pattern": f"^{TRKREF_PATTERN}$"},
     "description": "The organisation",
 }
 _IDEMPOTENCY_KEY = {
