@@ -1,9 +1,11 @@
-"""The rows of review invitations, as the stores read and write them (both backends)."""
+"""The rows of review invitations and suppressions, as the stores read and write them (both backends)."""
 
 import datetime as dt
 from uuid import UUID
 
 import msgspec
+
+from order_intake.domain.suppressions import ListPosition
 
 
 class InvitationRow(msgspec.Struct, frozen=True, kw_only=True):
@@ -52,3 +54,18 @@ class PurchaseRow(msgspec.Struct, frozen=True):
     ordered_at: dt.datetime  # when the canonical order was first made
     document: bytes
     reviewed: tuple[str, ...]
+
+
+class SuppressionRow(msgspec.Struct, frozen=True):
+    """One suppression as stored; `email` is None once the address was erased (its keyed hash stays)."""
+
+    email: str | None
+    reason: str
+    created_at: dt.datetime
+
+
+class SuppressionPage(msgspec.Struct, frozen=True):
+    """Suppressions in the list's order, and the last one's position when more follow (else None)."""
+
+    rows: tuple[SuppressionRow, ...]
+    more_after: ListPosition | None
