@@ -1,6 +1,7 @@
 """The rows of review invitations and suppressions, as the stores read and write them (both backends)."""
 
 import datetime as dt
+import enum
 from uuid import UUID
 
 import msgspec
@@ -62,6 +63,21 @@ class SuppressionRow(msgspec.Struct, frozen=True):
     email: str | None
     reason: str
     created_at: dt.datetime
+
+
+class SuppressionAdded(msgspec.Struct, frozen=True):
+    """The suppression of an address there now, and whether this request made it."""
+
+    suppression: SuppressionRow
+    created: bool
+
+
+class Removal(enum.Enum):
+    """What lifting an address's suppression did."""
+
+    REMOVED = enum.auto()
+    ABSENT = enum.auto()  # there was none: nothing to do
+    BY_CUSTOMER = enum.auto()  # unsubscribed or bounced: only the customer's side can lift it, nothing changed
 
 
 class SuppressionPage(msgspec.Struct, frozen=True):
