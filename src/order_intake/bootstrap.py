@@ -2,6 +2,7 @@
 
 from order_intake.adapters.backend import backend_for
 from order_intake.adapters.database_url import parse_database_url
+from order_intake.adapters.sql.suppression_store import SqlSuppressions
 from order_intake.adapters.writer import GroupCommitWriter
 from order_intake.config import Settings
 from order_intake.metrics import Metrics
@@ -27,7 +28,8 @@ class Services:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        backend = backend_for(parse_database_url(settings.database_url))
+        url = parse_database_url(settings.database_url)
+        backend = backend_for(url)
         self.store = backend.intake_store(settings)
         self.metrics = Metrics()
         self.writer = GroupCommitWriter(
@@ -44,6 +46,8 @@ class Services:
         # itself runs in a worker process of its own (entrypoints/supervisor.py).
         self.processing = backend.processing_store(self.store)
         self._planning: InvitationPlanning | None = None
+        # A retailer's suppressions go through the admin commands' SQL (SQLAlchemy, on first use).
+        self.suppressions = SqlSuppressions(url)
         self.metrics.watch_backlog(self.processing)
 
     async def invitations(self) -> InvitationPlanning:
@@ -64,5 +68,6 @@ class Services:
         await self.writer.stop()
         await self.metrics.stop()
         await self.processing.close()
+        await self.suppressions.close()
         await self.store.close()
         await self.limiter.close()

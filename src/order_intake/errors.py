@@ -7,6 +7,7 @@ OrderIntakeError
 ├── ConfigError            a setting in the environment cannot be used (CLI: one line, exit 1)
 │   └── DatabaseUrlError   DATABASE_URL names no database this service can use
 ├── AdminError             an operator's command cannot be carried out (CLI: one line, exit 1)
+│   └── SuppressedByCustomer  lifting an unsubscribe or a bounce, which only the customer's side can (HTTP 409)
 ├── OrderFileError         `submit`: the file cannot be read as orders (one line, exit 2)
 ├── SubmitFailed           `submit`: a batch could not be delivered, or was refused whole (exit 2)
 ├── StoreUnavailable       the database cannot be reached, used or did not answer in time (HTTP 503; CLI: one line)
@@ -33,6 +34,10 @@ class DatabaseUrlError(ConfigError):
 
 class AdminError(OrderIntakeError):
     """An operator's request that cannot be carried out; the message says why, in one line."""
+
+
+class SuppressedByCustomer(AdminError):  # noqa: N818 - named for the answer it gets, 409 Suppressed by the customer
+    """A request to lift a suppression the customer made (unsubscribed) or their mail server did (bounced)."""
 
 
 class OrderFileError(OrderIntakeError, ValueError):

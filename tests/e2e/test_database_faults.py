@@ -1,5 +1,6 @@
 """PostgreSQL unreachable: submissions answer 503 (never 202, never a hang), /ready 503, and recovery is automatic."""
 
+import contextlib
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,8 +19,8 @@ SINGLE = "/v4/organisations/FAULTS/customer_order"
 UNAVAILABLE = {"status": 503, "message": "Service unavailable"}
 
 
-@pytest.fixture
-def behind_proxy(tmp_path: Path) -> Iterator[tuple[Server, TcpProxy, Credentials]]:
+@contextlib.contextmanager
+def _server_behind_proxy(tmp_path: Path, auth_cache_seconds: str) -> Iterator[tuple[Server, TcpProxy, Credentials]]:
     """A server whose DATABASE_URL goes through a proxy we can cut; org FAULTS and a key made directly."""
     with postgres_database("faults") as url:
         cli_ok(url, "org", "add", "FAULTS", "--name", "Faults")
@@ -28,12 +29,26 @@ def behind_proxy(tmp_path: Path) -> Iterator[tuple[Server, TcpProxy, Credentials
         parts = urlsplit(url)
         proxy = TcpProxy(parts.hostname or "127.0.0.1", parts.port or 5432).start()
         proxied = urlunsplit(parts._replace(netloc=f"{parts.username}@127.0.0.1:{proxy.port}"))
-        server = Server(proxied, tmp_path / "faults.log", ORDER_INTAKE_AUTH_CACHE_SECONDS="0").start()
+        server = Server(proxied, tmp_path / "faults.log", ORDER_INTAKE_AUTH_CACHE_SECONDS=auth_cache_seconds).start()
         try:
             yield server, proxy, key
         finally:
             server.stop()
             proxy.close()
+
+
+@pytest.fixture
+def behind_proxy(tmp_path: Path) -> Iterator[tuple[Server, TcpProxy, Credentials]]:
+    """Such a server that asks the database about every key (no directory to fall back on)."""
+    with _server_behind_proxy(tmp_path, "0") as served:
+        yield served
+
+
+@pytest.fixture
+def behind_proxy_keys_kept(tmp_path: Path) -> Iterator[tuple[Server, TcpProxy, Credentials]]:
+    """Such a server that keeps its key directory through an outage, so requests get past authentication."""
+    with _server_behind_proxy(tmp_path, "5") as served:
+        yield served
 
 
 def _poll(client: httpx.Client, key: Credentials, timeout: float = 30) -> httpx.Response:
@@ -65,3 +80,24 @@ def test_database_outage_answers_503_and_service_recovers_by_itself(
         assert _poll(client, key).status_code == 202
         assert client.get("/ready").status_code == 200
         assert client.get(f"{SINGLE}/{accepted.json()['id']}", auth=key.auth).status_code == 200
+
+
+def test_suppressions_answer_503_while_the_database_is_cut_and_serve_again_once_it_is_back(
+    behind_proxy_keys_kept: tuple[Server, TcpProxy, Credentials],
+) -> None:
+    """PUT, DELETE, GET one and the list: 503 Service unavailable (no hang), then 200 again, unaided."""
+    server, proxy, key = behind_proxy_keys_kept
+    suppressions = "/v4/organisations/FAULTS/suppressions"
+    with httpx.Client(base_url=server.base_url, timeout=10) as client:
+        assert client.put(f"{suppressions}/ann@example.com", auth=key.auth).status_code == 201
+        proxy.cut()
+        for method, path in [(m, f"{suppressions}/ann@example.com") for m in ("PUT", "DELETE", "GET")] + [
+            ("GET", suppressions)
+        ]:
+            answer = client.request(method, path, auth=key.auth)
+            assert (answer.status_code, answer.json()) == (503, UNAVAILABLE), (method, path)
+        proxy.start()
+        deadline = time.monotonic() + 30
+        while (listed := client.get(suppressions, auth=key.auth)).status_code != 200 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert [s["email"] for s in listed.json()["suppressions"]] == ["ann@example.com"]

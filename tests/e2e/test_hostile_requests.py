@@ -27,6 +27,7 @@ from tests.support.server import Server
 HOSTILE = {"nul": "%00", "nul inside": "a%00b", "surrogate": "%ED%A0%80", "not utf-8": "%FF", "10 KB": "A" * 10_240}
 WARNINGS = ["unknown field customer.cutomer_ref"]
 SOME_ID = "00000000-0000-4000-8000-000000000000"
+INVALID_SUPPRESSION = {"status": 422, "message": "Invalid suppression", "errors": ["invalid email"]}
 # Each path parameter of every endpoint, with where the hostile value goes, and the answer it gets.
 PARAMETERS = {
     "submission id": ("GET", "/v4/organisations/TRKREF123/customer_order/{}", NOT_FOUND),
@@ -35,6 +36,10 @@ PARAMETERS = {
     "trkref of a submission": ("POST", "/v4/organisations/{}/customer_order", INVALID_TRKREF),
     "trkref of a read": ("GET", "/v4/organisations/{}/customer_order/" + SOME_ID, INVALID_TRKREF),
     "trkref of an order": ("GET", "/v4/organisations/{}/customer_orders/ABC123", INVALID_TRKREF),
+    "suppressed email": ("PUT", "/v4/organisations/TRKREF123/suppressions/{}", INVALID_SUPPRESSION),
+    "lifted email": ("DELETE", "/v4/organisations/TRKREF123/suppressions/{}", INVALID_SUPPRESSION),
+    "shown email": ("GET", "/v4/organisations/TRKREF123/suppressions/{}", INVALID_SUPPRESSION),
+    "trkref of suppressions": ("GET", "/v4/organisations/{}/suppressions", INVALID_TRKREF),
 }
 
 

@@ -208,9 +208,7 @@ def test_a_sandbox_keys_order_is_planned_like_any_other_and_explained_as_sandbox
     assert "sandbox" in cli_ok(db_url, "key", "list", "--trkref", "TRKREF123")
 
 
-def test_planned_invitations_are_counted_by_state_and_reason_in_metrics(
-    client: httpx.Client, tenants: Tenants
-) -> None:
+def test_planned_invitations_are_counted_by_state_and_reason_in_metrics(client: httpx.Client, tenants: Tenants) -> None:
     """The worker's counter reaches /metrics, labelled by state and reason only."""
     ref = unique_ref("COUNTED")
     _send(client, tenants, ref, TODAY)

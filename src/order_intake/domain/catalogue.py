@@ -101,4 +101,8 @@ INVALID_REASON: Final = "invalid reason"
 INVALID_SUPPRESSION: Final = "Invalid suppression"
 INVALID_EMAIL: Final = "invalid email"
 SUPPRESSED_BY_CUSTOMER: Final = "Suppressed by the customer"
+# A list's query (GET .../suppressions?limit=N&after=CURSOR): every problem at once, 422.
+INVALID_QUERY: Final = "Invalid query"
+INVALID_LIMIT: Final = "invalid limit"
+INVALID_AFTER: Final = "invalid after"
 INVALID_PURCHASER: Final = "Invalid purchaser"

@@ -80,15 +80,6 @@ def _address(email: str) -> str:
     return address
 
 
-def _suppression_details(change: stored.SuppressionChange) -> dict[str, object]:
-    # Never the address: the first bytes of the keyed hash the suppression is kept under (decisions.md).
-    return {
-        "email_hash": change.email_hash[:6].hex(),
-        "changed": change.changed,
-        "invitations_replanned": change.invitations_replanned,
-    }
-
-
 @suppress.command("add")
 @click.option("--trkref", required=True)
 @click.argument("email")
@@ -96,10 +87,10 @@ def suppress_add(trkref: str, email: str) -> None:
     """Never invite this address at this organisation (reason suppressed_by_retailer)."""
     address = _address(email)
     change = audited(
-        "suppress.add",
+        stored.ADD,
         trkref,
         lambda conn: stored.add_suppression(conn, trkref, address, now()),
-        details=_suppression_details,
+        details=stored.audit_details,
     )
     reason = change.suppression.reason if change.suppression else "?"
     verb = "suppressed" if change.changed else "already suppressed"
@@ -113,10 +104,10 @@ def suppress_remove(trkref: str, email: str) -> None:
     """Lift the retailer's suppression of this address (an unsubscribe or a bounce stays)."""
     address = _address(email)
     change = audited(
-        "suppress.remove",
+        stored.REMOVE,
         trkref,
         lambda conn: stored.remove_suppression(conn, trkref, address, now()),
-        details=_suppression_details,
+        details=stored.audit_details,
     )
     verb = "removed the suppression" if change.changed else "no suppression"
     click.echo(f"{verb} at {trkref}: {address}; {change.invitations_replanned} invitations re-planned")

@@ -1,9 +1,12 @@
-"""The rows of review invitations, as the stores read and write them (both backends)."""
+"""The rows of review invitations and suppressions, as the stores read and write them (both backends)."""
 
 import datetime as dt
+import enum
 from uuid import UUID
 
 import msgspec
+
+from order_intake.domain.suppressions import ListPosition
 
 
 class InvitationRow(msgspec.Struct, frozen=True, kw_only=True):
@@ -63,3 +66,33 @@ class Cancellation(msgspec.Struct, frozen=True, kw_only=True):
     actor: str
     target: str  # the organisation's trkref
     at: dt.datetime
+
+
+class SuppressionRow(msgspec.Struct, frozen=True):
+    """One suppression as stored; `email` is None once the address was erased (its keyed hash stays)."""
+
+    email: str | None
+    reason: str
+    created_at: dt.datetime
+
+
+class SuppressionAdded(msgspec.Struct, frozen=True):
+    """The suppression of an address there now, and whether this request made it."""
+
+    suppression: SuppressionRow
+    created: bool
+
+
+class Removal(enum.Enum):
+    """What lifting an address's suppression did."""
+
+    REMOVED = enum.auto()
+    ABSENT = enum.auto()  # there was none: nothing to do
+    BY_CUSTOMER = enum.auto()  # unsubscribed or bounced: only the customer's side can lift it, nothing changed
+
+
+class SuppressionPage(msgspec.Struct, frozen=True):
+    """Suppressions in the list's order, and the last one's position when more follow (else None)."""
+
+    rows: tuple[SuppressionRow, ...]
+    more_after: ListPosition | None

@@ -7,7 +7,16 @@ from uuid import UUID
 
 if TYPE_CHECKING:
     from order_intake.domain.invitations import State
-    from order_intake.service.invitation_records import Cancellation, InvitationView, PurchaseRow
+    from order_intake.domain.suppressions import ListPosition
+    from order_intake.service.invitation_records import (
+        Cancellation,
+        InvitationView,
+        PurchaseRow,
+        Removal,
+        SuppressionAdded,
+        SuppressionPage,
+        SuppressionRow,
+    )
     from order_intake.service.invitations import InvitationPlanning
 
 from order_intake.service.processing_records import Claimed, OrderKey, OutboxRow, Plan, StoredCanonical
@@ -108,3 +117,26 @@ class ProcessingStore(Protocol):
 
     async def backlog(self) -> tuple[float, int]:
         """Age in seconds of the oldest unprocessed submission (0 when none), and unsent events."""
+
+
+class Suppressions(Protocol):
+    """An organisation's suppressions: each change re-plans the address's customers and is audited, in one transaction.
+
+    Addresses are given as the validator stores them. The audit rows are the admin commands'
+    (`suppress.add`, `suppress.remove`, the trkref as target, never the address in clear).
+    """
+
+    async def add(self, *, trkref: str, email: str, actor: str, now: dt.datetime) -> "SuppressionAdded":
+        """Suppress the address for the retailer (suppressed_by_retailer); one already suppressed keeps its reason."""
+
+    async def remove(self, *, trkref: str, email: str, actor: str, now: dt.datetime) -> "Removal":
+        """Lift the retailer's suppression of the address; the customer's own (unsubscribed, bounced) stays."""
+
+    async def find(self, *, trkref: str, email: str) -> "SuppressionRow | None":
+        """The address's suppression, whatever its reason, if it has one."""
+
+    async def page(self, *, trkref: str, after: "ListPosition | None", limit: int) -> "SuppressionPage":
+        """Up to `limit` suppressions that still name their address, oldest first, from after `after`."""
+
+    async def close(self) -> None:
+        """Release every connection."""

@@ -2,46 +2,68 @@
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Final
 
-import msgspec
 import sqlalchemy as sa
 
 from order_intake.adapters.sql.admin import find_organisation
 from order_intake.adapters.sql.invitations import customers_with_address, replan_customers
 from order_intake.adapters.sql.schema import suppressions
 from order_intake.adapters.sql.secrets import signing_key
-from order_intake.domain.suppressions import RETAILER_REASON, lifted_by_retailer
-from order_intake.errors import AdminError
+from order_intake.domain.suppressions import RETAILER_REASON, ListPosition, lifted_by_retailer
+from order_intake.errors import SuppressedByCustomer
+from order_intake.service.invitation_records import SuppressionPage, SuppressionRow
 from order_intake.service.invitations import email_hash
 
-__all__ = ["Suppression", "SuppressionChange", "add_suppression", "list_suppressions", "remove_suppression"]
+__all__ = [
+    "ADD",
+    "REMOVE",
+    "SuppressionChange",
+    "add_suppression",
+    "audit_details",
+    "find_suppression",
+    "list_suppressions",
+    "remove_suppression",
+    "suppressions_page",
+]
 
-
-class Suppression(msgspec.Struct, frozen=True):
-    """One suppression as `suppress list` shows it; `email` is None once the address was erased."""
-
-    email: str | None
-    reason: str
-    created_at: dt.datetime
+# The audit log's actions, whoever asks for the change (an operator's command, a retailer's request).
+ADD: Final = "suppress.add"
+REMOVE: Final = "suppress.remove"
 
 
 @dataclass(frozen=True, slots=True)
 class SuppressionChange:
     """What `suppress add` or `remove` did: the suppression there now (add) or gone (remove), if any."""
 
-    suppression: Suppression | None
+    suppression: SuppressionRow | None
     changed: bool  # False: it was there already (add), or there was none (remove)
     email_hash: bytes  # the keyed hash the suppression is kept under
     invitations_replanned: int
 
 
-def _find(conn: sa.Connection, organisation_id: int, hashed: bytes) -> Suppression | None:
+def audit_details(change: SuppressionChange) -> dict[str, object]:
+    """A change's audit details: never the address, but the first bytes of its keyed hash (decisions.md)."""
+    return {
+        "email_hash": change.email_hash[:6].hex(),
+        "changed": change.changed,
+        "invitations_replanned": change.invitations_replanned,
+    }
+
+
+def _find(conn: sa.Connection, organisation_id: int, hashed: bytes) -> SuppressionRow | None:
     s = suppressions.c
     query = sa.select(s.email, s.reason, s.created_at).where(
         s.organisation_id == organisation_id, s.email_hash == hashed
     )
     row = conn.execute(query).first()
-    return None if row is None else Suppression(*row)
+    return None if row is None else SuppressionRow(*row)
+
+
+def find_suppression(conn: sa.Connection, trkref: str, email: str) -> SuppressionRow | None:
+    """The suppression of an address (as the validator stores it), whatever its reason."""
+    organisation = find_organisation(conn, trkref)
+    return _find(conn, organisation.id, email_hash(signing_key(conn), email))
 
 
 def _insert_if_absent(conn: sa.Connection, values: dict[str, object]) -> None:
@@ -75,7 +97,7 @@ def add_suppression(conn: sa.Connection, trkref: str, email: str, now: dt.dateti
 
 
 def remove_suppression(conn: sa.Connection, trkref: str, email: str, now: dt.datetime) -> SuppressionChange:
-    """Lift the retailer's suppression of an address; the customer's own (unsubscribed) or a bounce: AdminError."""
+    """Lift the retailer's suppression of an address; the customer's own (unsubscribed, bounced) is refused."""
     organisation = find_organisation(conn, trkref)
     hashed = email_hash(signing_key(conn), email)
     existing = _find(conn, organisation.id, hashed)
@@ -83,20 +105,38 @@ def remove_suppression(conn: sa.Connection, trkref: str, email: str, now: dt.dat
         return SuppressionChange(None, changed=False, email_hash=hashed, invitations_replanned=0)
     if not lifted_by_retailer(existing.reason):
         msg = f"suppressed by the customer ({existing.reason}): only a retailer's suppression can be removed"
-        raise AdminError(msg)
+        raise SuppressedByCustomer(msg)
     s = suppressions.c
     conn.execute(suppressions.delete().where(s.organisation_id == organisation.id, s.email_hash == hashed))
     replanned = replan_customers(conn, organisation.id, customers_with_address(conn, organisation.id, email), now)
     return SuppressionChange(existing, changed=True, email_hash=hashed, invitations_replanned=replanned)
 
 
-def list_suppressions(conn: sa.Connection, trkref: str) -> list[Suppression]:
-    """The organisation's suppressions, oldest first."""
+_COLUMNS: Final = (suppressions.c.email, suppressions.c.reason, suppressions.c.created_at)
+# The list's order: oldest first, ties by keyed hash (unique within an organisation), so pages are stable.
+_ORDER: Final = (suppressions.c.created_at, suppressions.c.email_hash)
+
+
+def list_suppressions(conn: sa.Connection, trkref: str) -> list[SuppressionRow]:
+    """The organisation's suppressions, oldest first, erased addresses too."""
+    organisation = find_organisation(conn, trkref)
+    query = sa.select(*_COLUMNS).where(suppressions.c.organisation_id == organisation.id).order_by(*_ORDER)
+    return [SuppressionRow(*row) for row in conn.execute(query)]
+
+
+def suppressions_page(conn: sa.Connection, trkref: str, *, after: ListPosition | None, limit: int) -> SuppressionPage:
+    """Up to `limit` of the suppressions that still name their address, in list order, from after `after`."""
     organisation = find_organisation(conn, trkref)
     s = suppressions.c
-    query = (
-        sa.select(s.email, s.reason, s.created_at)
-        .where(s.organisation_id == organisation.id)
-        .order_by(s.created_at, s.email_hash)
-    )
-    return [Suppression(*row) for row in conn.execute(query)]
+    query = sa.select(*_COLUMNS, s.email_hash).where(s.organisation_id == organisation.id, s.email.is_not(None))
+    if after is not None:
+        query = query.where(
+            sa.or_(
+                s.created_at > after.created_at,
+                sa.and_(s.created_at == after.created_at, s.email_hash > after.email_hash),
+            )
+        )
+    rows = conn.execute(query.order_by(*_ORDER).limit(limit + 1)).all()
+    page = rows[:limit]
+    more_after = ListPosition(page[-1].created_at, bytes(page[-1].email_hash)) if len(rows) > limit else None
+    return SuppressionPage(tuple(SuppressionRow(row.email, row.reason, row.created_at) for row in page), more_after)

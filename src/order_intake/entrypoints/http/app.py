@@ -54,6 +54,7 @@ class App:
             limiter=self._services.limiter,
             openapi=openapi.document,
             invitations=self._services.invitations,
+            suppressions=self._services.suppressions,
             public_url=self._settings.public_url,
         )
         # hot path: GC tuned for requests, about 10% more orders/s (docs/hot-path.md). Requests allocate

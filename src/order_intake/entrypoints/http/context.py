@@ -7,7 +7,7 @@ from order_intake.entrypoints.http.exchange import Exchange
 from order_intake.metrics import Metrics
 from order_intake.service.auth import Authenticator
 from order_intake.service.invitations import InvitationPlanning
-from order_intake.service.ports import ProcessingStore
+from order_intake.service.ports import ProcessingStore, Suppressions
 from order_intake.service.ratelimit import RateLimiter
 from order_intake.service.submit import Intake
 
@@ -26,6 +26,7 @@ class Context:
     limiter: RateLimiter
     openapi: Callable[[], bytes]  # the OpenAPI document, built on first use
     invitations: Callable[[], Awaitable[InvitationPlanning]]  # with the signing key, read on first use
+    suppressions: Suppressions
     public_url: str
 
 

@@ -48,6 +48,9 @@ class Scope(Protocol):
     @property
     def headers(self) -> RequestHeaders: ...  # noqa: D102
 
+    @property
+    def query_string(self) -> str: ...  # noqa: D102
+
 
 class RsgiProtocol(Protocol):
     """The RSGI HTTP protocol object: the body in, the answer out."""
@@ -68,6 +71,7 @@ class Exchange:
         "_body_timeout",
         "_headers",
         "_proto",
+        "_scope",
         "limit_headers",
         "method",
         "path",
@@ -83,6 +87,7 @@ class Exchange:
         self.path: str = scope.path  # already percent-decoded by granian: never decode it again
         self.version: str = scope.http_version
         self._headers = scope.headers
+        self._scope = scope
         self._proto = proto
         self._body_timeout = body_timeout
         self.status = 0
@@ -99,6 +104,10 @@ class Exchange:
     def header(self, name: str) -> str | None:
         """A request header by its lower-case name."""
         return self._headers.get(name)
+
+    def query_string(self) -> str:
+        """The query string as granian gives it, without the `?` (read only by the endpoints that take one)."""
+        return self._scope.query_string
 
     def has_header(self, name: str) -> bool:
         """Whether the request has this header at all, whatever its value."""
@@ -161,11 +170,14 @@ class Exchange:
         return b"".join(chunks)
 
     async def answer_bytes(
-        self, status: int, body: bytes, extra: Headers | None = None, content_type: str = "application/json"
+        self, status: int, body: bytes, extra: Headers | None = None, content_type: str | None = "application/json"
     ) -> None:
-        """Send an answer whose body is already encoded (JSON unless told otherwise)."""
+        """Send an answer whose body is already encoded (JSON unless told otherwise; None: no body, no type)."""
         self.status = status
-        headers = [("content-type", content_type), ("x-request-id", self.request_id)]
+        if content_type is None:
+            headers = [("x-request-id", self.request_id)]
+        else:
+            headers = [("content-type", content_type), ("x-request-id", self.request_id)]
         if extra:
             headers.extend(extra)
         if self.limit_headers:

@@ -19,7 +19,7 @@ from order_intake.domain.answers import (
     Organisations,
     Submission,
 )
-from order_intake.domain.invitation_answers import InvitationExplained, PurchaseLine
+from order_intake.domain.invitation_answers import InvitationExplained, PurchaseLine, Suppression, Suppressions
 from order_intake.domain.order import decimals_as_numbers
 from order_intake.domain.validation import input_json_schema
 from order_intake.entrypoints.http.operations import REF
@@ -28,6 +28,8 @@ from order_intake.entrypoints.http.table import openapi_paths
 _ANSWERS = (
     InvitationExplained,
     PurchaseLine,
+    Suppression,
+    Suppressions,
     Message,
     Forbidden,
     Invalid,

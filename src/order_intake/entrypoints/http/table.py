@@ -13,6 +13,8 @@ from order_intake.entrypoints.http import (
     invitation_endpoints,
     invitation_operations,
     operations,
+    suppression_endpoints,
+    suppression_operations,
 )
 from order_intake.entrypoints.http.context import Endpoint
 
@@ -54,6 +56,30 @@ ROUTES: Final = (
         "GET",
         invitation_endpoints.purchases,
         invitation_operations.PURCHASES,
+    ),
+    Route(
+        "/v4/organisations/{trkref}/suppressions",
+        "GET",
+        suppression_endpoints.list_suppressions,
+        suppression_operations.LIST_SUPPRESSIONS,
+    ),
+    Route(
+        "/v4/organisations/{trkref}/suppressions/{email}",
+        "GET",
+        suppression_endpoints.show,
+        suppression_operations.SHOW_SUPPRESSION,
+    ),
+    Route(
+        "/v4/organisations/{trkref}/suppressions/{email}",
+        "PUT",
+        suppression_endpoints.suppress,
+        suppression_operations.SUPPRESS,
+    ),
+    Route(
+        "/v4/organisations/{trkref}/suppressions/{email}",
+        "DELETE",
+        suppression_endpoints.lift,
+        suppression_operations.LIFT_SUPPRESSION,
     ),
     Route("/v4/customer_orders", "POST", batch_endpoints.submit, operations.SUBMIT_BATCH),
     Route("/v4/customer_orders/{batch_id}", "GET", batch_endpoints.show, operations.SHOW_BATCH),
