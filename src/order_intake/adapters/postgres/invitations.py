@@ -26,9 +26,11 @@ BY_ORDERS = f"""
 SELECT {COLUMNS} FROM invitations i
   JOIN unnest($1::bigint[], $2::text[]) AS k(organisation_id, order_ref) USING (organisation_id, order_ref)
 """  # noqa: S608 - constant column list
+# Only the rows another order can change (invitations_customer_live, whose predicate this repeats).
 BY_CUSTOMERS = f"""
 SELECT {COLUMNS} FROM invitations i
   JOIN unnest($1::bigint[], $2::text[]) AS k(organisation_id, customer_key) USING (organisation_id, customer_key)
+ WHERE (state IN ('scheduled', 'sent') OR (state = 'skipped' AND reason = 'cooldown'))
 """  # noqa: S608 - constant column list
 POLICIES = "SELECT id, invitation_policy::text FROM organisations WHERE id = ANY($1::bigint[])"
 SUPPRESSIONS = """

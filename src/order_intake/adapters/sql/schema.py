@@ -197,6 +197,18 @@ invitations = sa.Table(
     sa.Index("invitations_customer", "organisation_id", "customer_key"),
     sa.Index("invitations_email", "organisation_id", "email"),
 )
+# The rows a new order of the customer can interact with when processing plans it: the slots (scheduled,
+# sent) and the rows a slot holds back (cooldown). Too old, suppressed, cancelled and failed ones keep
+# their plan whatever other orders do (a policy or suppression change re-plans all rows, elsewhere),
+# so a customer with thousands of old orders costs processing nothing.
+INVITATIONS_LIVE = "state IN ('scheduled', 'sent') OR (state = 'skipped' AND reason = 'cooldown')"
+sa.Index(
+    "invitations_customer_live",
+    invitations.c.organisation_id,
+    invitations.c.customer_key,
+    postgresql_where=sa.text(INVITATIONS_LIVE),
+    sqlite_where=sa.text(INVITATIONS_LIVE),
+)
 sa.Index(
     "invitations_due",
     invitations.c.send_at,

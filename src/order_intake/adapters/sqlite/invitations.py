@@ -18,7 +18,11 @@ COLUMNS = (
     " sandbox, state, reason, send_at, sent_at, explanation, created_at, updated_at"
 )
 BY_ORDER = f"SELECT {COLUMNS} FROM invitations WHERE organisation_id = ? AND order_ref = ?"  # noqa: S608
-BY_CUSTOMER = f"SELECT {COLUMNS} FROM invitations WHERE organisation_id = ? AND customer_key = ?"  # noqa: S608
+# Only the rows another order can change (invitations_customer_live, whose predicate this repeats).
+BY_CUSTOMER = f"""
+SELECT {COLUMNS} FROM invitations WHERE organisation_id = ? AND customer_key = ?
+   AND (state IN ('scheduled', 'sent') OR (state = 'skipped' AND reason = 'cooldown'))
+"""  # noqa: S608 - constant column list
 POLICY = "SELECT invitation_policy FROM organisations WHERE id = ?"
 SUPPRESSION = "SELECT reason FROM suppressions WHERE organisation_id = ? AND email_hash = ?"
 UPSERT = f"""

@@ -18,6 +18,8 @@ UUID = sa.Uuid(as_uuid=True).with_variant(sa.String(36), "sqlite")
 TIMESTAMP = sa.DateTime(timezone=True).with_variant(sa.String(32), "sqlite")
 JSON_TEXT = sa.Text().with_variant(postgresql.JSON(), "postgresql")
 ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+# The invitations a new order of the customer can interact with (see schema.py).
+LIVE = "state IN ('scheduled', 'sent') OR (state = 'skipped' AND reason = 'cooldown')"
 
 
 def upgrade() -> None:
@@ -51,6 +53,13 @@ def upgrade() -> None:
         sa.UniqueConstraint("organisation_id", "order_ref", name="invitations_org_order_ref"),
     )
     op.create_index("invitations_customer", "invitations", ["organisation_id", "customer_key"])
+    op.create_index(
+        "invitations_customer_live",
+        "invitations",
+        ["organisation_id", "customer_key"],
+        postgresql_where=sa.text(LIVE),
+        sqlite_where=sa.text(LIVE),
+    )
     op.create_index("invitations_email", "invitations", ["organisation_id", "email"])
     op.create_index(
         "invitations_due",
@@ -92,6 +101,7 @@ def downgrade() -> None:
     op.drop_table("suppressions")
     op.drop_index("invitations_due", table_name="invitations")
     op.drop_index("invitations_email", table_name="invitations")
+    op.drop_index("invitations_customer_live", table_name="invitations")
     op.drop_index("invitations_customer", table_name="invitations")
     op.drop_table("invitations")
     with op.batch_alter_table("organisations") as table:
