@@ -112,8 +112,9 @@ class _Candidate:
     lines: tuple[str, ...]
 
 
-def _candidate(purchase: Purchase, current: Invitation | None, policy: Policy, now: dt.datetime) -> _Candidate:
-    zone = zone_for(purchase.country, policy.timezone)
+def _candidate(
+    purchase: Purchase, current: Invitation | None, zone: ZoneInfo, policy: Policy, now: dt.datetime
+) -> _Candidate:
     day, field = reference_date(purchase, policy.basis)
     due = day + dt.timedelta(days=policy.delay_days)
     planned = _local(due, policy.window.opens, zone)
@@ -132,14 +133,24 @@ def _utc(instant: dt.datetime) -> str:
     return instant.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _too_old(candidate: _Candidate, policy: Policy, now: dt.datetime) -> bool:
-    zone = zone_for(candidate.purchase.country, policy.timezone)
-    day, _ = reference_date(candidate.purchase, policy.basis)
-    return (now.astimezone(zone).date() - day).days > policy.max_age_days
-
-
 def _conflicts(send_at: dt.datetime, other: dt.datetime, days: int) -> bool:
     return abs(send_at - other) < dt.timedelta(days=days)
+
+
+class _Zones:
+    """The customers' zones and today's date in each, looked up once per planning."""
+
+    def __init__(self, policy: Policy, now: dt.datetime) -> None:
+        self._policy = policy
+        self._now = now
+        self._zones: dict[str | None, tuple[ZoneInfo, dt.date]] = {}
+
+    def of(self, country: str | None) -> tuple[ZoneInfo, dt.date]:
+        found = self._zones.get(country)
+        if found is None:
+            zone = zone_for(country, self._policy.timezone)
+            found = self._zones[country] = (zone, self._now.astimezone(zone).date())
+        return found
 
 
 def plan_customer(
@@ -150,24 +161,37 @@ def plan_customer(
     `orders` pairs each of the customer's canonical orders with its current invitation (None if it has
     none yet). Sent, cancelled and failed invitations come back unchanged. The others are decided in
     send_at order (ties: the smaller order_ref): too old, suppressed (the order's address), in
-    another's cooldown, or scheduled.
+    another's cooldown, or scheduled. Too old and suppressed depend on no other order, so they are
+    decided first, without a send time.
     """
     final = {p.order_ref: c for p, c in orders if c is not None and c.state in FINAL_STATES}
     taken = [c.sent_at for c in final.values() if c.state is State.SENT and c.sent_at is not None]
-    open_ones = sorted(
-        (_candidate(p, c, policy, now) for p, c in orders if p.order_ref not in final),
-        key=lambda candidate: (candidate.send_at, candidate.purchase.order_ref),
-    )
+    zones = _Zones(policy, now)
     decided: dict[str, Invitation] = {}
-    for candidate in open_ones:
-        ref = candidate.purchase.order_ref
-        if _too_old(candidate, policy, now):
-            line = f"older than {policy.max_age_days} days on {now.date().isoformat()}: not sent"
-            decided[ref] = Invitation(ref, State.SKIPPED, Reason.TOO_OLD, None, None, (*candidate.lines[:1], line))
-        elif (suppression := candidate.purchase.suppressed) is not None:
+    open_ones: list[_Candidate] = []
+    for purchase, current in orders:
+        ref = purchase.order_ref
+        if ref in final:
+            continue
+        zone, today = zones.of(purchase.country)
+        day, field = reference_date(purchase, policy.basis)
+        if (today - day).days > policy.max_age_days:
+            old: tuple[str, ...] = (
+                f"reference date {day.isoformat()} ({field})",
+                f"older than {policy.max_age_days} days on {now.date().isoformat()}: not sent",
+            )
+            decided[ref] = Invitation(ref, State.SKIPPED, Reason.TOO_OLD, None, None, old)
+            continue
+        candidate = _candidate(purchase, current, zone, policy, now)
+        if (suppression := purchase.suppressed) is not None:
             line = f"the address is suppressed ({suppression.value}): not sent"
             decided[ref] = Invitation(ref, State.SUPPRESSED, suppression, None, None, (*candidate.lines, line))
-        elif any(_conflicts(candidate.send_at, when, policy.cooldown_days) for when in taken):
+        else:
+            open_ones.append(candidate)
+    open_ones.sort(key=lambda candidate: (candidate.send_at, candidate.purchase.order_ref))
+    for candidate in open_ones:
+        ref = candidate.purchase.order_ref
+        if any(_conflicts(candidate.send_at, when, policy.cooldown_days) for when in taken):
             line = f"another invitation to this customer within {policy.cooldown_days} days: not sent (cooldown)"
             decided[ref] = Invitation(ref, State.SKIPPED, Reason.COOLDOWN, None, None, (*candidate.lines, line))
         else:

@@ -96,3 +96,20 @@ class SuppressionPage(msgspec.Struct, frozen=True):
 
     rows: tuple[SuppressionRow, ...]
     more_after: ListPosition | None
+
+
+class FactsCustomer(msgspec.Struct):
+    """The order's customer, as far as planning needs them."""
+
+    email: str = ""
+    customer_ref: str | None = None
+    country: str | None = None
+
+
+class OrderFacts(msgspec.Struct):
+    """What an invitation needs of a canonical order's document (the rest, items included, is skipped)."""
+
+    order_ref: str
+    customer: FactsCustomer
+    order_date: dt.date | None = None
+    fulfilment_date: dt.date | None = None

@@ -11,25 +11,23 @@ import hashlib
 import hmac
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
 
 import msgspec
 
 from order_intake.domain.invitations import Invitation, Purchase, Reason, State, cancelled, plan_customer
 from order_intake.domain.policy import DEFAULT_FROM, Policy, policy_from_json
-from order_intake.service.invitation_records import CustomerInvitations, InvitationRow
+from order_intake.service.invitation_records import CustomerInvitations, InvitationRow, OrderFacts
 from order_intake.service.processing_records import Claimed, OrderKey, StoredCanonical
 
 CustomerKey = tuple[int, str]  # (organisation id, customer key)
 Planned = Callable[[Sequence[InvitationRow]], None]
-_decode = msgspec.json.Decoder(dict[str, Any]).decode
+# Address hashes one planning object keeps (each 32 bytes and its address): past this, it starts over.
+_REMEMBERED_HASHES = 10_000
 
 
-def customer_key(document: Mapping[str, Any]) -> str:
+def customer_key(customer_ref: str | None, email: str) -> str:
     """Whom cooldown counts as one customer: their customer_ref if the order has one, else their address."""
-    customer = document.get("customer") or {}
-    ref = customer.get("customer_ref")
-    return f"ref:{ref}" if ref else f"email:{customer.get('email', '')}"
+    return f"ref:{customer_ref}" if customer_ref else f"email:{email}"
 
 
 def email_hash(secret: bytes, email: str) -> bytes:
@@ -37,25 +35,26 @@ def email_hash(secret: bytes, email: str) -> bytes:
     return hmac.new(secret, email.encode(), hashlib.sha256).digest()
 
 
-def _date(value: object) -> dt.date | None:
-    return dt.date.fromisoformat(value) if isinstance(value, str) else None
+# hot path: only the fields planning needs are decoded, not the order's items (docs/hot-path.md)
+_facts = msgspec.json.Decoder(OrderFacts)
 
 
 def fresh_row(
-    *, organisation_id: int, canonical_id: uuid.UUID, document: Mapping[str, Any], sandbox: bool, now: dt.datetime
+    *, organisation_id: int, canonical_id: uuid.UUID, document: bytes, sandbox: bool, now: dt.datetime
 ) -> InvitationRow:
-    """A canonical order's facts as an invitation row not yet planned (state filled in by replan)."""
-    customer = document.get("customer") or {}
+    """A canonical order's facts (its JSON document) as an invitation row not yet planned (replan fills it in)."""
+    facts = _facts.decode(document)
+    customer = facts.customer
     return InvitationRow(
         id=uuid.uuid4(),
         organisation_id=organisation_id,
-        order_ref=str(document["order_ref"]),
+        order_ref=facts.order_ref,
         canonical_id=canonical_id,
-        customer_key=customer_key(document),
-        email=str(customer.get("email", "")),
-        order_date=_date(document.get("order_date")),
-        fulfilment_date=_date(document.get("fulfilment_date")),
-        country=customer.get("country"),
+        customer_key=customer_key(customer.customer_ref, customer.email),
+        email=customer.email,
+        order_date=facts.order_date,
+        fulfilment_date=facts.fulfilment_date,
+        country=customer.country,
         sandbox=sandbox,
         state=State.SCHEDULED.value,
         reason=None,
@@ -103,9 +102,13 @@ def _invitation(row: InvitationRow) -> Invitation:
     )
 
 
-def replan(customer: CustomerInvitations, now: dt.datetime) -> list[InvitationRow]:
-    """The customer's invitations planned again together; only the rows that changed come back."""
-    policy = policy_of(customer.policy)
+def replan(customer: CustomerInvitations, now: dt.datetime, policy: Policy | None = None) -> list[InvitationRow]:
+    """The customer's invitations planned again together; only the rows that changed come back.
+
+    `policy`: the organisation's, already read from `customer.policy` (a caller planning many customers
+    reads it once).
+    """
+    policy = policy or policy_of(customer.policy)
     orders = [(_purchase(r, customer.suppressions.get(r.email)), _invitation(r)) for r in customer.rows]
     changed = []
     for row, planned in zip(customer.rows, plan_customer(orders, policy, now), strict=True):
@@ -151,10 +154,16 @@ class InvitationPlanning:
     def __init__(self, secret: bytes, planned: Planned | None = None) -> None:
         self.secret = secret
         self._planned = planned
+        self._hashes: dict[str, bytes] = {}
 
     def email_hash(self, email: str) -> bytes:
-        """The address's suppression key."""
-        return email_hash(self.secret, email)
+        """The address's suppression key (remembered: a batch asks for the same addresses several times)."""
+        found = self._hashes.get(email)
+        if found is None:
+            if len(self._hashes) >= _REMEMBERED_HASHES:
+                self._hashes.clear()
+            found = self._hashes[email] = email_hash(self.secret, email)
+        return found
 
     def targets(
         self, changed: Sequence[StoredCanonical], claimed: Sequence[Claimed], now: dt.datetime
@@ -169,7 +178,7 @@ class InvitationPlanning:
             fresh_row(
                 organisation_id=c.organisation_id,
                 canonical_id=c.id,
-                document=_decode(c.document),
+                document=c.document,
                 sandbox=sandbox.get((c.organisation_id, c.order_ref), False),
                 now=now,
             )
@@ -201,10 +210,12 @@ class InvitationPlanning:
             facts[key] = refreshed(old, target) if old is not None else target
         current.update(facts)
         out: dict[OrderKey, InvitationRow] = dict(facts)
+        read = {organisation_id: policy_of(stored) for organisation_id, stored in policies.items()}
         for (organisation_id, customer), rows in group_by_customer(list(current.values())).items():
             reasons = suppressions_of(self, rows, suppressions)
             plan = CustomerInvitations(organisation_id, customer, tuple(rows), policies.get(organisation_id), reasons)
-            out.update({(r.organisation_id, r.order_ref): r for r in replan(plan, now)})
+            planned = replan(plan, now, read.get(organisation_id))
+            out.update({(r.organisation_id, r.order_ref): r for r in planned})
         written = list(out.values())
         if self._planned is not None:
             self._planned(written)
