@@ -132,6 +132,9 @@ class Suppressions(Protocol):
     async def remove(self, *, trkref: str, email: str, actor: str, now: dt.datetime) -> "Removal":
         """Lift the retailer's suppression of the address; the customer's own (unsubscribed, bounced) stays."""
 
+    async def by_customer(self, *, organisation_id: int, email: str, reason: str, now: dt.datetime) -> bool:
+        """Suppress an address for the customer (`unsubscribed`, `bounced`): no retailer can lift it."""
+
     async def find(self, *, trkref: str, email: str) -> "SuppressionRow | None":
         """The address's suppression, whatever its reason, if it has one."""
 

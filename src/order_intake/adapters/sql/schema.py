@@ -188,8 +188,13 @@ invitations = sa.Table(
     sa.Column("send_at", TIMESTAMP, nullable=True),
     sa.Column("sent_at", TIMESTAMP, nullable=True),
     sa.Column("reminder_sent_at", TIMESTAMP, nullable=True),
+    # When the one reminder is due (set when the invitation is sent, if the policy asks for one).
+    sa.Column("reminder_at", TIMESTAMP, nullable=True),
+    # Delivery tries: how many failed for a temporary reason, and when the next may start; while a
+    # sender holds the invitation, next_attempt_at is the end of its lease.
     sa.Column("attempts", sa.Integer(), nullable=False, server_default="0"),
     sa.Column("next_attempt_at", TIMESTAMP, nullable=True),
+    sa.Column("last_error", sa.String(300), nullable=True),  # the last temporary failure, for operators
     sa.Column("explanation", JSON_TEXT, nullable=False),
     sa.Column("created_at", TIMESTAMP, nullable=False),
     sa.Column("updated_at", TIMESTAMP, nullable=False),
@@ -214,6 +219,12 @@ sa.Index(
     invitations.c.send_at,
     postgresql_where=invitations.c.state == "scheduled",
     sqlite_where=invitations.c.state == "scheduled",
+)
+sa.Index(
+    "invitations_reminder_due",
+    invitations.c.reminder_at,
+    postgresql_where=sa.text("reminder_at IS NOT NULL AND reminder_sent_at IS NULL"),
+    sqlite_where=sa.text("reminder_at IS NOT NULL AND reminder_sent_at IS NULL"),
 )
 
 # Addresses not to invite, per organisation, found by a keyed hash of the address; the address itself

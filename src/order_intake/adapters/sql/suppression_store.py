@@ -69,6 +69,14 @@ class SqlSuppressions:
         except SuppressedByCustomer:  # raised inside the transaction, which rolled back
             return Removal.BY_CUSTOMER
 
+    async def by_customer(self, *, organisation_id: int, email: str, reason: str, now: "dt.datetime") -> bool:
+        """The customer unsubscribed or the address bounced: suppress it for good; True if newly suppressed."""
+        from order_intake.adapters.sql import suppressions  # noqa: PLC0415 - SQLAlchemy on first use
+
+        return await self._run(
+            lambda conn: suppressions.customer_suppression(conn, organisation_id, email, reason, now)
+        )
+
     async def find(self, *, trkref: str, email: str) -> SuppressionRow | None:
         """The address's suppression, whatever its reason."""
         from order_intake.adapters.sql import suppressions  # noqa: PLC0415 - SQLAlchemy on first use

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from order_intake.adapters.sql.admin import find_organisation
 from order_intake.adapters.sql.invitations import customers_with_address, replan_customers
-from order_intake.adapters.sql.schema import suppressions
+from order_intake.adapters.sql.schema import invitations, suppressions
 from order_intake.adapters.sql.secrets import signing_key
 from order_intake.domain.suppressions import RETAILER_REASON, ListPosition, lifted_by_retailer
 from order_intake.errors import SuppressedByCustomer
@@ -21,6 +21,7 @@ __all__ = [
     "SuppressionChange",
     "add_suppression",
     "audit_details",
+    "customer_suppression",
     "find_suppression",
     "list_suppressions",
     "remove_suppression",
@@ -94,6 +95,31 @@ def add_suppression(conn: sa.Connection, trkref: str, email: str, now: dt.dateti
     replanned = replan_customers(conn, organisation.id, customers_with_address(conn, organisation.id, email), now)
     now_there = _find(conn, organisation.id, hashed)
     return SuppressionChange(now_there, changed=True, email_hash=hashed, invitations_replanned=replanned)
+
+
+def customer_suppression(conn: sa.Connection, organisation_id: int, email: str, reason: str, now: dt.datetime) -> bool:
+    """The customer's own suppression (`unsubscribed`, `bounced`) of an address as stored; True if it is new.
+
+    A retailer's suppression of the address becomes the customer's (the retailer can no longer lift it);
+    an earlier unsubscribe or bounce stays as it is. The address's customers are re-planned, and the
+    reminders of its invitations already sent are called off.
+    """
+    hashed = email_hash(signing_key(conn), email)
+    existing = _find(conn, organisation_id, hashed)
+    if existing is not None and not lifted_by_retailer(existing.reason):
+        return False
+    s = suppressions.c
+    if existing is not None:
+        mine = (s.organisation_id == organisation_id) & (s.email_hash == hashed)
+        conn.execute(suppressions.update().where(mine).values(reason=reason))
+    else:
+        values = {"organisation_id": organisation_id, "email_hash": hashed, "email": email, "reason": reason}
+        _insert_if_absent(conn, {**values, "created_at": now})
+    i = invitations.c
+    pending = (i.organisation_id == organisation_id) & (i.email == email) & i.reminder_sent_at.is_(None)
+    conn.execute(invitations.update().where(pending & i.reminder_at.is_not(None)).values(reminder_at=None))
+    replan_customers(conn, organisation_id, customers_with_address(conn, organisation_id, email), now)
+    return existing is None
 
 
 def remove_suppression(conn: sa.Connection, trkref: str, email: str, now: dt.datetime) -> SuppressionChange:
