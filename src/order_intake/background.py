@@ -1,10 +1,11 @@
-"""Background work wired together: the processor and, when a broker is configured, the event relay."""
+"""Background work wired together: the processors, the invitation sender and, with a broker, the event relay."""
 
 import asyncio
 import contextlib
 from typing import TYPE_CHECKING
 
 from order_intake.config import Settings
+from order_intake.service.delivery import Sender
 from order_intake.service.invitations import InvitationPlanning
 from order_intake.service.ports import ProcessingStore
 from order_intake.service.processing import Processor
@@ -34,6 +35,7 @@ class Background:
         *,
         processors: int = 1,
         invitations: InvitationPlanning | None = None,
+        sender: Sender | None = None,
     ) -> None:
         self._processors = [
             Processor(
@@ -46,6 +48,7 @@ class Background:
         ]
         self._publisher = _publisher(settings)
         self.relay = Relay(store, self._publisher.publish) if self._publisher else None
+        self._sender = sender
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -58,6 +61,8 @@ class Background:
         ]
         if self.relay is not None:
             self._tasks.append(asyncio.create_task(self.relay.run(self._stop), name="event-relay"))
+        if self._sender is not None:
+            self._tasks.append(asyncio.create_task(self._sender.run(self._stop), name="invitation-sender"))
 
     async def wait(self) -> None:
         """Until the loops end (after stop())."""

@@ -1,14 +1,22 @@
 """The one place that wires settings, the backend's stores, writer, authenticator and app together."""
 
+import datetime as dt
+import functools
+import urllib.parse
+
 from order_intake.adapters.backend import backend_for
 from order_intake.adapters.database_url import parse_database_url
+from order_intake.adapters.mail.transports import mailer_for
+from order_intake.adapters.mail.url import parse_mail_url
 from order_intake.adapters.sql.suppression_store import SqlSuppressions
 from order_intake.adapters.writer import GroupCommitWriter
 from order_intake.config import Settings
 from order_intake.metrics import Metrics
 from order_intake.service.auth import Authenticator
+from order_intake.service.delivery import Counted, Sender, letter_of
 from order_intake.service.idempotency import InFlight
 from order_intake.service.invitations import InvitationPlanning
+from order_intake.service.ports import Deliveries, Suppressions
 from order_intake.service.ratelimit import BucketStore, LocalBuckets, RateLimiter
 from order_intake.service.submit import Intake
 
@@ -21,6 +29,30 @@ def make_buckets(settings: Settings) -> BucketStore:
 
         return RedisBuckets(settings.redis_url, prefix=settings.redis_prefix)
     return LocalBuckets()
+
+
+def make_sender(
+    settings: Settings,
+    store: Deliveries,
+    suppressions: Suppressions,
+    secret: bytes,
+    counted: Counted | None = None,
+) -> Sender:
+    """The worker's invitation sender: MAIL_URL's mailer, SANDBOX_MAIL_URL's for sandbox keys' invitations."""
+    domain = urllib.parse.urlsplit(settings.public_url).hostname or "order-intake.invalid"
+    letter = functools.partial(
+        letter_of, secret=secret, public_url=settings.public_url, default_from=settings.mail_from, domain=domain
+    )
+    mailers = (mailer_for(parse_mail_url(settings.mail_url)), mailer_for(parse_mail_url(settings.sandbox_mail_url)))
+    return Sender(
+        store,
+        mailers,
+        suppressions,
+        letter,
+        lease=dt.timedelta(seconds=settings.mail_lease_seconds),
+        batch=settings.mail_batch,
+        counted=counted,
+    )
 
 
 class Services:

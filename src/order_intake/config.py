@@ -4,6 +4,7 @@ import os
 from dataclasses import dataclass
 from typing import Final
 
+from order_intake.adapters.mail.url import DEFAULT_MAIL_URL, DEFAULT_SANDBOX_MAIL_URL, parse_mail_url
 from order_intake.domain.events import EXCHANGE
 from order_intake.domain.policy import DEFAULT_FROM, Policy, changed_policy
 from order_intake.errors import ConfigError
@@ -52,6 +53,13 @@ class Settings:
     public_url: str = DEFAULT_PUBLIC_URL
     # The invitations' sender for every organisation whose policy names none (a display name is allowed).
     mail_from: str = DEFAULT_FROM
+    # Where invitations go (maildir:PATH, smtp://..., smtps://...), and sandbox keys' invitations.
+    mail_url: str = DEFAULT_MAIL_URL
+    sandbox_mail_url: str = DEFAULT_SANDBOX_MAIL_URL
+    # How long a sender holds the invitations it claimed; a sender that died leaves them for this long.
+    mail_lease_seconds: float = 60.0
+    # Invitations a sender claims at once.
+    mail_batch: int = 50
 
 
 def _number(env: dict[str, str], name: str, default: float) -> float:
@@ -80,6 +88,16 @@ def _mail_from(env: dict[str, str]) -> str:
     return policy.sender
 
 
+def _mail_url(env: dict[str, str], name: str, default: str) -> str:
+    raw = env.get(name, "").strip() or default
+    try:
+        parse_mail_url(raw)
+    except ValueError as exc:
+        msg = f"{name}: {exc}, got {raw!r}"
+        raise ConfigError(msg) from None
+    return raw
+
+
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
     """Read the settings from the environment (or the mapping given, for tests)."""
     env = dict(os.environ if environ is None else environ)
@@ -104,4 +122,8 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         admin_actor=env.get("ORDER_INTAKE_ACTOR", "").strip() or None,
         public_url=(env.get("PUBLIC_URL") or DEFAULT_PUBLIC_URL).rstrip("/"),
         mail_from=_mail_from(env),
+        mail_url=_mail_url(env, "MAIL_URL", DEFAULT_MAIL_URL),
+        sandbox_mail_url=_mail_url(env, "SANDBOX_MAIL_URL", DEFAULT_SANDBOX_MAIL_URL),
+        mail_lease_seconds=_number(env, "ORDER_INTAKE_MAIL_LEASE_SECONDS", 60.0) or 60.0,
+        mail_batch=max(1, int(_number(env, "ORDER_INTAKE_MAIL_BATCH", 50))),
     )

@@ -83,6 +83,23 @@ class InvitationCounter:
             self._planned.labels(row.state, row.reason or "").inc()
 
 
+class DeliveryCounter:
+    """Invitation e-mails handed over, deferred or refused, by kind, counted in the worker (as InvitationCounter)."""
+
+    def __init__(self) -> None:
+        if os.environ.get(MULTIPROC_ENV):
+            write_to_shared_files()
+        self._sent = Counter(
+            "order_intake_invitation_emails",
+            "Invitation e-mails by kind (invitation, reminder) and outcome (sent, temporary, permanent)",
+            ["kind", "outcome"],
+        )
+
+    def count(self, kind: str, outcome: str) -> None:
+        """Count one attempt."""
+        self._sent.labels(kind, outcome).inc()
+
+
 class Metrics:
     """One worker process's metrics, and the scrape that adds up every process's (made by bootstrap)."""
 

@@ -21,6 +21,8 @@ import jinja2
 __all__ = ["DEFAULT_LANGUAGE", "Reader", "languages", "reader_of", "render"]
 
 DEFAULT_LANGUAGE: Final = "en"
+# The locale of a language's dates when the order names no locale (English: as the default zone, London's).
+_DEFAULT_LOCALES: Final = {"en": "en_GB"}
 _TRANSLATIONS: Final = resources.files("order_intake") / "templates" / "translations"
 
 
@@ -66,13 +68,13 @@ def reader_of(language: str | None, locale: str | None) -> Reader:
     """
     wanted = [code for code in ((locale or "")[:2].lower(), (language or "").lower()) if code]
     words = next((code for code in wanted if code in _catalogues()), DEFAULT_LANGUAGE)
+    fallback = babel.Locale.parse(_DEFAULT_LOCALES.get(words, words))
     try:
-        dates = babel.Locale.parse(locale.replace("-", "_")) if locale else babel.Locale.parse(words)
+        dates = babel.Locale.parse(locale.replace("-", "_")) if locale else fallback
     except (ValueError, babel.UnknownLocaleError):
-        dates = babel.Locale.parse(words)
-    if dates.language != words:  # the words' language decides; the locale adds only its country's forms
-        dates = babel.Locale.parse(words)
-    return Reader(words, dates)
+        dates = fallback
+    # The words' language decides; the locale adds only its country's forms.
+    return Reader(words, dates if dates.language == words else fallback)
 
 
 @functools.cache

@@ -23,8 +23,11 @@ def free_port() -> int:
 class Server:
     """One server process (a granian main process and its workers, in their own process group)."""
 
-    def __init__(self, database_url: str, log_path: Path, *, workers: int = 1, **env: str) -> None:
+    def __init__(
+        self, database_url: str, log_path: Path, *, workers: int = 1, cwd: Path | None = None, **env: str
+    ) -> None:
         self.database_url = database_url
+        self.cwd = cwd  # the process's working directory (relative paths, like the default Maildir's)
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self._log_path = log_path
@@ -41,6 +44,7 @@ class Server:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
+                cwd=self.cwd,
             )
         return self
 

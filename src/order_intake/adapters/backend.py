@@ -8,7 +8,7 @@ from typing import Protocol
 
 from order_intake.adapters.database_url import DatabaseUrl
 from order_intake.config import Settings
-from order_intake.service.ports import ProcessingStore, Store
+from order_intake.service.ports import DeliveryStore, ProcessingStore, Store
 
 
 class Backend(Protocol):
@@ -23,6 +23,9 @@ class Backend(Protocol):
 
     def processing_store(self, intake: Store | None = None, *, processors: int = 1) -> ProcessingStore:
         """Processing's store, with room for `processors` at once; on SQLite it shares `intake`'s writer."""
+
+    def deliveries(self) -> DeliveryStore:
+        """The invitation sender's store."""
 
     def writer_inflight(self, settings: Settings) -> int:
         """Group-commit transactions one process may have in flight."""

@@ -15,11 +15,13 @@ import click
 
 from order_intake import logs
 from order_intake.adapters.backend import backend_for
+from order_intake.adapters.sql.suppression_store import SqlSuppressions
 from order_intake.background import Background
+from order_intake.bootstrap import make_sender
 from order_intake.config import load_settings
 from order_intake.domain.events import event_schema
 from order_intake.entrypoints.cli_base import database
-from order_intake.metrics import InvitationCounter
+from order_intake.metrics import DeliveryCounter, InvitationCounter
 from order_intake.service.invitations import InvitationPlanning
 from order_intake.service.loop import sleep_until
 
@@ -77,7 +79,7 @@ async def _until_orphaned(parent: int, stop: asyncio.Event) -> None:
 @click.command()
 @click.option("--supervised-by", type=int, default=None, hidden=True, help="The `serve` process that started us.")
 def worker(supervised_by: int | None) -> None:
-    """Process accepted submissions into canonical orders and, with BROKER_URL set, publish their events.
+    """Process accepted submissions into canonical orders, send due invitations, publish events (BROKER_URL).
 
     Several workers share one PostgreSQL database safely; SIGTERM or Ctrl-C ends the current
     transaction and exits. `serve` starts one itself (--supervised-by): that one stops on SIGTERM
@@ -96,8 +98,13 @@ def worker(supervised_by: int | None) -> None:
         processors = backend.processors(settings)
         store = backend.processing_store(processors=processors)
         await store.open()
-        planning = InvitationPlanning(await store.signing_key(), planned=InvitationCounter().count)
-        background = Background(settings, store, processors=processors, invitations=planning)
+        secret = await store.signing_key()
+        planning = InvitationPlanning(secret, planned=InvitationCounter().count)
+        deliveries = backend.deliveries()
+        await deliveries.open()
+        suppressions = SqlSuppressions(url)
+        sender = make_sender(settings, deliveries, suppressions, secret, DeliveryCounter().count)
+        background = Background(settings, store, processors=processors, invitations=planning, sender=sender)
         stop = asyncio.Event()
         _stop_on_signals(stop, signals)
         watch = asyncio.create_task(_until_orphaned(supervised_by, stop)) if supervised_by is not None else None
@@ -107,6 +114,8 @@ def worker(supervised_by: int | None) -> None:
         if watch is not None:
             await watch
         await background.stop()
+        await suppressions.close()
+        await deliveries.close()
         await store.close()
 
     _run_fast(run())

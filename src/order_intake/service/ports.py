@@ -6,8 +6,10 @@ from typing import TYPE_CHECKING, Protocol
 from uuid import UUID
 
 if TYPE_CHECKING:
+    from order_intake.domain.delivery import Kind, Result
     from order_intake.domain.invitations import State
     from order_intake.domain.suppressions import ListPosition
+    from order_intake.service.delivery_records import Due, Letter
     from order_intake.service.invitation_records import (
         Cancellation,
         InvitationView,
@@ -143,3 +145,45 @@ class Suppressions(Protocol):
 
     async def close(self) -> None:
         """Release every connection."""
+
+
+class Deliveries(Protocol):
+    """The invitations' delivery state: due ones claimed for a while, then recorded sent, retried or failed.
+
+    A claim holds each invitation until `lease_until` (another sender skips it meanwhile); one whose
+    sender died is claimed again once the lease is over.
+    """
+
+    async def claim(self, kind: "Kind", now: dt.datetime, lease_until: dt.datetime, limit: int) -> "list[Due]":
+        """Up to `limit` due messages of this kind nobody holds, oldest due first, held until `lease_until`."""
+
+    async def sent(
+        self, due: "Due", at: dt.datetime, reminder_at: dt.datetime | None, explanation: Sequence[str]
+    ) -> None:
+        """The message was handed over: the invitation `sent` (its reminder due at `reminder_at`), or its reminder."""
+
+    async def retry(self, due: "Due", at: dt.datetime, error: str | None) -> None:
+        """A temporary failure: counted, the message due again at `at`, the error kept for operators."""
+
+    async def failed(self, due: "Due", at: dt.datetime, explanation: Sequence[str]) -> None:
+        """The mail server refused the recipient: the invitation `failed`, or (a reminder) the reminder off."""
+
+
+class DeliveryStore(Deliveries, Protocol):
+    """Deliveries with their connections to open and close."""
+
+    async def open(self) -> None:
+        """Connect."""
+
+    async def close(self) -> None:
+        """Release every connection."""
+
+
+class Mailer(Protocol):
+    """Where messages go: an SMTP server over one reused connection, or a Maildir."""
+
+    async def send(self, letter: "Letter") -> "Result":
+        """Write the letter and hand it over; the outcome, never an exception for a mail problem."""
+
+    async def close(self) -> None:
+        """Close the connection, if any."""

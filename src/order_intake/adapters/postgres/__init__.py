@@ -8,10 +8,11 @@ StoreUnavailable.
 import os
 from dataclasses import dataclass
 
+from order_intake.adapters.postgres.delivery import PgDeliveries
 from order_intake.adapters.postgres.intake import PostgresStore
 from order_intake.adapters.postgres.processing import PgProcessingStore
 from order_intake.config import Settings
-from order_intake.service.ports import ProcessingStore, Store
+from order_intake.service.ports import DeliveryStore, ProcessingStore, Store
 
 __all__ = ["PgProcessingStore", "PostgresBackend", "PostgresStore"]
 
@@ -31,6 +32,10 @@ class PostgresBackend:
         """A pool of its own: a connection for each processor and one for the relay."""
         del intake
         return PgProcessingStore(self.dsn, pool_size=max(2, processors + 1))
+
+    def deliveries(self) -> DeliveryStore:
+        """The sender's store: its claims skip what other senders hold (SKIP LOCKED, then a lease)."""
+        return PgDeliveries(self.dsn)
 
     def writer_inflight(self, settings: Settings) -> int:
         """ORDER_INTAKE_WRITER_INFLIGHT."""

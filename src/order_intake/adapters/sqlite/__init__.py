@@ -7,10 +7,11 @@ The intake store (intake.py) writes through one writer thread on a WAL file; the
 from dataclasses import dataclass
 from pathlib import Path
 
+from order_intake.adapters.sqlite.delivery import SqliteDeliveries
 from order_intake.adapters.sqlite.intake import SqliteStore
 from order_intake.adapters.sqlite.processing import SqliteProcessingStore
 from order_intake.config import Settings
-from order_intake.service.ports import ProcessingStore, Store
+from order_intake.service.ports import DeliveryStore, ProcessingStore, Store
 
 __all__ = ["SqliteBackend", "SqliteProcessingStore", "SqliteStore"]
 
@@ -31,6 +32,10 @@ class SqliteBackend:
         """Processing on the same file, through the intake store's writer when it runs in this process."""
         del processors
         return SqliteProcessingStore(self.path, shared=intake if isinstance(intake, SqliteStore) else None)
+
+    def deliveries(self) -> DeliveryStore:
+        """The sender's store: a writer of its own, taking turns on the file's lock."""
+        return SqliteDeliveries(self.path)
 
     def writer_inflight(self, settings: Settings) -> int:
         """One transaction at a time: SQLite has one writer."""

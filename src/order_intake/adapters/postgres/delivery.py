@@ -1,0 +1,147 @@
+"""Invitation delivery on PostgreSQL: due rows claimed (SKIP LOCKED, then a lease), outcomes under the customer's lock.
+
+Processing re-plans a customer's invitations holding that customer's advisory lock from read to
+write; recording a message sent takes the same lock, so neither overwrites the other.
+"""
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Final
+
+import asyncpg
+import msgspec
+
+from order_intake.adapters.postgres.locks import LOCK_ORDERS, LOCK_SHARED, customers_locks
+from order_intake.adapters.postgres.pool import TIMEOUT, on_connection
+from order_intake.domain.delivery import Kind
+from order_intake.service.delivery_records import Due
+
+__all__ = ["PgDeliveries"]
+
+_DUE: Final = {
+    Kind.INVITATION: (
+        "state = 'scheduled' AND send_at <= $1",
+        "send_at",
+    ),
+    Kind.REMINDER: (
+        "reminder_at IS NOT NULL AND reminder_sent_at IS NULL AND state = 'sent' AND reminder_at <= $1",
+        "reminder_at",
+    ),
+}
+_CLAIM: Final = """
+WITH due AS (
+    SELECT id FROM invitations
+     WHERE {due} AND (next_attempt_at IS NULL OR next_attempt_at <= $1)
+     ORDER BY {order} LIMIT $3
+       FOR UPDATE SKIP LOCKED
+), held AS (
+    UPDATE invitations i SET next_attempt_at = $2 FROM due WHERE i.id = due.id
+    RETURNING i.id, i.organisation_id, i.order_ref, i.customer_key, i.email, i.sandbox, i.attempts,
+              i.explanation::text AS explanation, i.canonical_id, i.{order} AS due_at
+)
+SELECT h.*, o.name AS organisation, o.invitation_policy::text AS policy, c.document::text AS document
+  FROM held h
+  JOIN organisations o ON o.id = h.organisation_id
+  JOIN canonical_orders c ON c.id = h.canonical_id
+ ORDER BY h.due_at
+"""
+_SENT: Final = {
+    Kind.INVITATION: """
+UPDATE invitations SET state = 'sent', reason = NULL, sent_at = $2, reminder_at = $3, explanation = $4::json,
+       next_attempt_at = NULL, attempts = 0, last_error = NULL, updated_at = $2
+ WHERE id = $1""",
+    Kind.REMINDER: """
+UPDATE invitations SET reminder_sent_at = $2, explanation = $3::json,
+       next_attempt_at = NULL, attempts = 0, last_error = NULL, updated_at = $2
+ WHERE id = $1""",
+}
+_FAILED: Final = {
+    Kind.INVITATION: """
+UPDATE invitations SET state = 'failed', reason = 'rejected_by_mail_server', send_at = NULL, explanation = $3::json,
+       next_attempt_at = NULL, updated_at = $2
+ WHERE id = $1""",
+    Kind.REMINDER: """
+UPDATE invitations SET reminder_at = NULL, explanation = $3::json, next_attempt_at = NULL, updated_at = $2
+ WHERE id = $1""",
+}
+_RETRY: Final = """
+UPDATE invitations SET attempts = attempts + 1, next_attempt_at = $2, last_error = $3 WHERE id = $1
+"""
+_explanation = msgspec.json.Decoder(tuple[str, ...]).decode
+_policy = msgspec.json.Decoder(dict[str, object]).decode
+_encode = msgspec.json.encode
+
+
+def _due(kind: Kind, r: asyncpg.Record) -> Due:
+    return Due(
+        id=r["id"],
+        kind=kind,
+        organisation_id=r["organisation_id"],
+        organisation=r["organisation"],
+        order_ref=r["order_ref"],
+        customer_key=r["customer_key"],
+        email=r["email"],
+        sandbox=r["sandbox"],
+        attempts=r["attempts"],
+        explanation=_explanation(r["explanation"]),
+        policy=_policy(r["policy"]) if r["policy"] else None,
+        document=r["document"].encode(),
+    )
+
+
+class PgDeliveries:
+    """Deliveries on PostgreSQL, with a pool of its own (one sender: one connection at a time)."""
+
+    def __init__(self, dsn: str) -> None:
+        self._dsn = dsn
+        self._pool: asyncpg.Pool | None = None
+
+    async def open(self) -> None:
+        """Create the pool (its connection is made when first needed)."""
+        self._pool = await asyncpg.create_pool(self._dsn, min_size=0, max_size=2, timeout=TIMEOUT, command_timeout=30)
+
+    async def close(self) -> None:
+        """Close the pool."""
+        if self._pool is not None:
+            await self._pool.close()
+
+    def _pooled(self) -> asyncpg.Pool:
+        assert self._pool is not None  # noqa: S101 - open() ran first
+        return self._pool
+
+    async def claim(self, kind: Kind, now: dt.datetime, lease_until: dt.datetime, limit: int) -> list[Due]:
+        """Due messages nobody holds, held until `lease_until`."""
+        due, order = _DUE[kind]
+        statement = _CLAIM.format(due=due, order=order)
+        found = await on_connection(
+            self._pooled(), lambda conn: conn.fetch(statement, now, lease_until, limit), transaction=True
+        )
+        return [_due(kind, r) for r in found]
+
+    async def _locked(self, due: Due, statement: str, *args: object) -> None:
+        organisations, customers = customers_locks([(due.organisation_id, due.customer_key)])
+
+        async def work(conn: "asyncpg.pool.PoolConnectionProxy[asyncpg.Record]") -> None:
+            await conn.execute(LOCK_SHARED, organisations)
+            await conn.execute(LOCK_ORDERS, customers)
+            await conn.execute(statement, due.id, *args)
+
+        await on_connection(self._pooled(), work, transaction=True)
+
+    async def sent(
+        self, due: Due, at: dt.datetime, reminder_at: dt.datetime | None, explanation: Sequence[str]
+    ) -> None:
+        """Record the message sent."""
+        lines = _encode(list(explanation)).decode()
+        if due.kind is Kind.INVITATION:
+            await self._locked(due, _SENT[due.kind], at, reminder_at, lines)
+        else:
+            await self._locked(due, _SENT[due.kind], at, lines)
+
+    async def failed(self, due: Due, at: dt.datetime, explanation: Sequence[str]) -> None:
+        """Record the recipient refused."""
+        await self._locked(due, _FAILED[due.kind], at, _encode(list(explanation)).decode())
+
+    async def retry(self, due: Due, at: dt.datetime, error: str | None) -> None:
+        """Count a temporary failure; due again at `at`."""
+        await on_connection(self._pooled(), lambda conn: conn.execute(_RETRY, due.id, at, error))

@@ -1,0 +1,124 @@
+"""The e-mail as written: headers of the contract, both parts, values escaped, the customer's language."""
+
+import datetime as dt
+import email
+import email.policy
+import uuid
+from email.message import EmailMessage
+
+import pytest
+
+from order_intake.adapters.mail.compose import compose
+from order_intake.adapters.mail.url import parse_mail_url
+from order_intake.domain.delivery import Kind
+from order_intake.service.delivery_records import Letter
+
+LONG = "https://reviews.example/" + "x" * 150
+
+
+def _letter(**changes: object) -> Letter:
+    values: dict[str, object] = {
+        "invitation_id": uuid.UUID(int=7),
+        "kind": Kind.INVITATION,
+        "to_address": "ann@example.com",
+        "to_name": "Ann <Admin>",
+        "sender": "Kettles & Co <reviews@kettles.example>",
+        "organisation": "Kettles <b>& Co</b>",
+        "order_ref": "A-1",
+        "order_date": dt.date(2026, 12, 6),
+        "items": ("Kettle <script>alert(1)</script>",),
+        "language": None,
+        "locale": None,
+        "review_url": LONG + "/r",
+        "unsubscribe_url": LONG + "/u",
+        "message_id": "<7.invitation@reviews.example>",
+    }
+    values.update(changes)
+    return Letter(**values)  # type: ignore[arg-type]
+
+
+def _parsed(letter: Letter) -> tuple[bytes, EmailMessage]:
+    raw = compose(letter, dt.datetime(2026, 12, 6, 9, tzinfo=dt.UTC)).as_bytes()
+    message = email.message_from_bytes(raw, policy=email.policy.default)
+    assert isinstance(message, EmailMessage)
+    return raw, message
+
+
+def test_link_headers_are_plain_ascii_on_one_line_however_long() -> None:
+    """List-Unsubscribe and its one-click partner: never folded, never an encoded-word."""
+    raw, message = _parsed(_letter())
+    assert f"List-Unsubscribe: <{LONG}/u>\r\n".encode() in raw
+    assert b"List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n" in raw
+    assert message["X-Invitation-Id"] == str(uuid.UUID(int=7))
+    assert message["Message-ID"] == "<7.invitation@reviews.example>"
+    assert raw.isascii()
+
+
+def test_every_supplied_value_is_escaped_in_html_and_written_out_in_text() -> None:
+    """Names, the organisation and items reach the HTML escaped, the text part as given; links in full in both."""
+    _, message = _parsed(_letter())
+    html = message.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    text = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "<script>" not in html
+    assert "Kettle &lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "Kettles &lt;b&gt;&amp; Co&lt;/b&gt;" in html
+    assert "Kettle <script>alert(1)</script>" in text
+    for part in (html, text):
+        assert f"{LONG}/r" in part
+        assert f"{LONG}/u" in part
+        assert "A-1" in part
+
+
+def test_the_recipients_name_and_the_sender_are_kept() -> None:
+    """To carries the customer's name; From the policy's sender with its display name."""
+    _, message = _parsed(_letter())
+    assert message["To"].addresses[0].display_name == "Ann <Admin>"
+    assert message["To"].addresses[0].addr_spec == "ann@example.com"
+    assert message["From"].addresses[0].addr_spec == "reviews@kettles.example"
+
+
+@pytest.mark.parametrize(
+    ("language", "locale", "subject", "date"),
+    [
+        (None, None, "How was your order from", "6 December 2026"),
+        ("de", None, "Wie war Ihre Bestellung bei", "6. Dezember 2026"),
+        ("fr", "de-AT", "Wie war Ihre Bestellung bei", "6. Dezember 2026"),
+        ("fr", "fr-FR", "How was your order from", "6 December 2026"),
+        (None, "en-US", "How was your order from", "December 6, 2026"),
+    ],
+)
+def test_the_language_is_the_orders_when_translated_else_english(
+    language: str | None, locale: str | None, subject: str, date: str
+) -> None:
+    """The locale's language, else the order's language, if translated; dates as that reader writes them."""
+    _, message = _parsed(_letter(language=language, locale=locale))
+    assert message["Subject"].startswith(subject)
+    assert date in message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+
+
+def test_a_reminder_says_so() -> None:
+    """The reminder has its own subject and opening."""
+    _, message = _parsed(_letter(kind=Kind.REMINDER))
+    assert message["Subject"].startswith("A reminder:")
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("maildir:./order-intake-mail", "maildir:order-intake-mail"),
+        ("smtp://mail.example:2525", "smtp://mail.example:2525"),
+        ("smtp://u%40x:p%3Aw@mail.example:587?starttls=1", "smtp://u@x@mail.example:587?starttls=1"),
+        ("smtps://mail.example", "smtps://mail.example:465"),
+        ("smtp://mail.example", "smtp://mail.example:25"),
+    ],
+)
+def test_mail_urls_are_read_and_shown_without_their_password(url: str, shown: str) -> None:
+    """The three forms; a password never appears in what logs print."""
+    assert str(parse_mail_url(url)) == shown
+
+
+@pytest.mark.parametrize("url", ["maildir:", "http://x", "smtp://", "smtp://h:99999", "smtp:/h", ""])
+def test_other_mail_urls_are_refused_with_a_reason(url: str) -> None:
+    """Anything else: a ValueError whose text says what was expected."""
+    with pytest.raises(ValueError, match=r"\w"):
+        parse_mail_url(url)
