@@ -22,8 +22,16 @@ end
 -- and publishes as it would for real orders; BENCH_REFS=0 sends the file's body unchanged.
 local refs = tonumber(os.getenv("BENCH_REFS") or "100000")
 local marker = "BENCH-000123456"
-local at = string.find(body, marker, 1, true)
-local before, after = string.sub(body, 1, at - 1), string.sub(body, at + #marker)
+-- The body cut at every place the marker stands (an order_ref, and in some files the customer too).
+local pieces = {}
+local from = 1
+while true do
+  local at = string.find(body, marker, from, true)
+  if not at then break end
+  table.insert(pieces, string.sub(body, from, at - 1))
+  from = at + #marker
+end
+table.insert(pieces, string.sub(body, from))
 local counter = 0
 local offset = 0
 
@@ -38,7 +46,7 @@ function request()
   end
   counter = counter + 1
   local ref = string.format("BENCH-%09d", (counter + offset) % refs)
-  return wrk.format(nil, nil, nil, before .. ref .. after)
+  return wrk.format(nil, nil, nil, table.concat(pieces, ref))
 end
 
 function response(status, headers, body)

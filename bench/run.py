@@ -112,13 +112,20 @@ def _is_processing_worker(proc: Path) -> bool:
 
 
 def _wrk(
-    name: str, port: int, path: str, auth: str, args: argparse.Namespace, pid: int, also: tuple[int, ...] = ()
+    name: str,
+    port: int,
+    path: str,
+    auth: str,
+    args: argparse.Namespace,
+    pid: int,
+    also: tuple[int, ...] = (),
+    body: Path = HERE / "order.json",
 ) -> Result:
     env = {
         **os.environ,
         "BENCH_PATH": path,
         "BENCH_AUTH": base64.b64encode(auth.encode()).decode(),
-        "BENCH_BODY_FILE": str(HERE / "order.json"),
+        "BENCH_BODY_FILE": str(body),
         "BENCH_REFS": str(args.refs),
     }
     cmd = [

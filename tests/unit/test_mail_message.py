@@ -38,7 +38,7 @@ def _letter(**changes: object) -> Letter:
 
 
 def _parsed(letter: Letter) -> tuple[bytes, EmailMessage]:
-    raw = compose(letter, dt.datetime(2026, 12, 6, 9, tzinfo=dt.UTC)).as_bytes()
+    raw = compose(letter, dt.datetime(2026, 12, 6, 9, tzinfo=dt.UTC)).raw
     message = email.message_from_bytes(raw, policy=email.policy.default)
     assert isinstance(message, EmailMessage)
     return raw, message
@@ -56,18 +56,27 @@ def test_link_headers_are_plain_ascii_on_one_line_however_long() -> None:
 
 def test_every_supplied_value_is_escaped_in_html_and_written_out_in_text() -> None:
     """Names, the organisation and items reach the HTML escaped, the text part as given; links in full in both."""
-    _, message = _parsed(_letter())
+    raw, message = _parsed(_letter())
+    assert raw.count(f"{LONG}/r".encode()) >= 2  # whole in the message as sent, not only once decoded
     html = message.get_body(("html",)).get_content()  # type: ignore[union-attr]
     text = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     assert "<script>" not in html
     assert "Kettle &lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "Kettles &lt;b&gt;&amp; Co&lt;/b&gt;" in html
     assert "Kettle <script>alert(1)</script>" in text
+
     for part in (html, text):
         assert f"{LONG}/r" in part
         assert f"{LONG}/u" in part
         assert "A-1" in part
 
+
+def test_a_line_break_in_a_supplied_value_cannot_add_a_header() -> None:
+    """A name or an organisation with CR/LF in it stays on its header's line."""
+    raw, message = _parsed(_letter(to_name="Ann\r\nBcc: victim@example.com", organisation="Shop\nX-Evil: 1"))
+    assert message["Bcc"] is None
+    assert message["X-Evil"] is None
+    assert b"\r\nBcc:" not in raw.split(b"\r\n\r\n", 1)[0]
 
 def test_the_recipients_name_and_the_sender_are_kept() -> None:
     """To carries the customer's name; From the policy's sender with its display name."""

@@ -3,12 +3,11 @@
 import logging
 import mailbox
 from collections.abc import Callable
-from email.message import EmailMessage
 from typing import Final
 
 import aiosmtplib
 
-from order_intake.adapters.mail.compose import POLICY, compose
+from order_intake.adapters.mail.compose import Composed, compose
 from order_intake.adapters.mail.url import MailUrl
 from order_intake.domain.delivery import Outcome, Result
 from order_intake.service.delivery_records import Letter
@@ -25,18 +24,18 @@ _PERMANENT: Final = 500
 class MaildirMailer:
     """Messages as files in a Maildir (made on first use): what `serve` does with no mail server configured."""
 
-    def __init__(self, folder: str, compose_message: Callable[[Letter], EmailMessage] = compose) -> None:
+    def __init__(self, folder: str, compose_message: Callable[[Letter], Composed] = compose) -> None:
         self._folder = folder
         self._compose = compose_message
         self._box: mailbox.Maildir | None = None
 
     async def send(self, letter: Letter) -> Result:
         """Write the message into the folder's `new/`."""
-        message = self._compose(letter)
+        composed = self._compose(letter)
         try:
             if self._box is None:
                 self._box = mailbox.Maildir(self._folder, create=True)
-            self._box.add(message)
+            self._box.add(composed.raw)
         except OSError as exc:
             return Result(Outcome.TEMPORARY, f"maildir {self._folder}: {exc}")
         return Result(Outcome.SENT)
@@ -64,7 +63,7 @@ def _refusal(exc: aiosmtplib.SMTPException) -> Result:
 class SmtpMailer:
     """Messages handed to an SMTP server over one connection, opened on first use and again after a failure."""
 
-    def __init__(self, url: MailUrl, compose_message: Callable[[Letter], EmailMessage] = compose) -> None:
+    def __init__(self, url: MailUrl, compose_message: Callable[[Letter], Composed] = compose) -> None:
         self._url = url
         self._compose = compose_message
         self._client: aiosmtplib.SMTP | None = None
@@ -85,17 +84,12 @@ class SmtpMailer:
         return self._client
 
     async def send(self, letter: Letter) -> Result:
-        """Send one message; a connection the server closed while idle is opened again once.
-
-        The message is flattened here, with the link headers kept whole (aiosmtplib's own flattening
-        would fold them at 78 characters).
-        """
-        message = self._compose(letter)
-        raw = message.as_bytes(policy=POLICY)
+        """Send one message as composed; a connection the server closed while idle is opened again once."""
+        composed = self._compose(letter)
         for retry in (False, True):
             try:
                 client = await self._connected()
-                await client.sendmail(_envelope_sender(message), [letter.to_address], raw)
+                await client.sendmail(composed.sender, [letter.to_address], composed.raw)
             except aiosmtplib.SMTPServerDisconnected as exc:
                 await self.close()
                 if retry:
@@ -117,12 +111,6 @@ class SmtpMailer:
                 await client.quit()
             except (aiosmtplib.SMTPException, OSError):
                 client.close()
-
-
-def _envelope_sender(message: EmailMessage) -> str:
-    """The bare address of the From header (which may carry a display name)."""
-    addresses = message["From"].addresses
-    return addresses[0].addr_spec if addresses else str(message["From"])
 
 
 def mailer_for(url: MailUrl) -> Mailer:

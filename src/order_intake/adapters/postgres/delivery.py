@@ -1,7 +1,8 @@
-"""Invitation delivery on PostgreSQL: due rows claimed (SKIP LOCKED, then a lease), outcomes under the customer's lock.
+"""Invitation delivery on PostgreSQL: due rows claimed (SKIP LOCKED, then a lease), each outcome one statement.
 
-Processing re-plans a customer's invitations holding that customer's advisory lock from read to
-write; recording a message sent takes the same lock, so neither overwrites the other.
+Processing re-plans a customer's invitations from what it read under the customer's lock; its
+write never overwrites a row recorded sent or failed meanwhile (invitations.UPSERT), so recording
+an outcome needs no lock.
 """
 
 import datetime as dt
@@ -11,7 +12,6 @@ from typing import Final
 import asyncpg
 import msgspec
 
-from order_intake.adapters.postgres.locks import LOCK_ORDERS, LOCK_SHARED, customers_locks
 from order_intake.adapters.postgres.pool import TIMEOUT, on_connection
 from order_intake.domain.delivery import Kind
 from order_intake.service.delivery_records import Due
@@ -118,15 +118,8 @@ class PgDeliveries:
         )
         return [_due(kind, r) for r in found]
 
-    async def _locked(self, due: Due, statement: str, *args: object) -> None:
-        organisations, customers = customers_locks([(due.organisation_id, due.customer_key)])
-
-        async def work(conn: "asyncpg.pool.PoolConnectionProxy[asyncpg.Record]") -> None:
-            await conn.execute(LOCK_SHARED, organisations)
-            await conn.execute(LOCK_ORDERS, customers)
-            await conn.execute(statement, due.id, *args)
-
-        await on_connection(self._pooled(), work, transaction=True)
+    async def _one(self, statement: str, *args: object) -> None:
+        await on_connection(self._pooled(), lambda conn: conn.execute(statement, *args))
 
     async def sent(
         self, due: Due, at: dt.datetime, reminder_at: dt.datetime | None, explanation: Sequence[str]
@@ -134,14 +127,14 @@ class PgDeliveries:
         """Record the message sent."""
         lines = _encode(list(explanation)).decode()
         if due.kind is Kind.INVITATION:
-            await self._locked(due, _SENT[due.kind], at, reminder_at, lines)
+            await self._one(_SENT[due.kind], due.id, at, reminder_at, lines)
         else:
-            await self._locked(due, _SENT[due.kind], at, lines)
+            await self._one(_SENT[due.kind], due.id, at, lines)
 
     async def failed(self, due: Due, at: dt.datetime, explanation: Sequence[str]) -> None:
         """Record the recipient refused."""
-        await self._locked(due, _FAILED[due.kind], at, _encode(list(explanation)).decode())
+        await self._one(_FAILED[due.kind], due.id, at, _encode(list(explanation)).decode())
 
     async def retry(self, due: Due, at: dt.datetime, error: str | None) -> None:
         """Count a temporary failure; due again at `at`."""
-        await on_connection(self._pooled(), lambda conn: conn.execute(_RETRY, due.id, at, error))
+        await self._one(_RETRY, due.id, at, error)

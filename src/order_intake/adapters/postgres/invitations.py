@@ -37,6 +37,8 @@ SUPPRESSIONS = """
 SELECT s.organisation_id, s.email_hash, s.reason FROM suppressions s
   JOIN unnest($1::bigint[], $2::bytea[]) AS k(organisation_id, email_hash) USING (organisation_id, email_hash)
 """
+# A row the sender has meanwhile recorded sent or failed is never written back as it was read (the
+# sender takes no customer lock; planning never changes such a row anyway).
 UPSERT = """
 INSERT INTO invitations (id, organisation_id, order_ref, canonical_id, customer_key, email, order_date,
                          fulfilment_date, country, sandbox, state, reason, send_at, sent_at, explanation,
@@ -54,6 +56,7 @@ ON CONFLICT (organisation_id, order_ref) DO UPDATE
        order_date = EXCLUDED.order_date, fulfilment_date = EXCLUDED.fulfilment_date, country = EXCLUDED.country,
        sandbox = EXCLUDED.sandbox, state = EXCLUDED.state, reason = EXCLUDED.reason, send_at = EXCLUDED.send_at,
        sent_at = EXCLUDED.sent_at, explanation = EXCLUDED.explanation, updated_at = EXCLUDED.updated_at
+ WHERE invitations.state NOT IN ('sent', 'failed')
 """
 _explanation = msgspec.json.Decoder(tuple[str, ...])
 _encode = msgspec.json.encode

@@ -25,6 +25,7 @@ SELECT {COLUMNS} FROM invitations WHERE organisation_id = ? AND customer_key = ?
 """  # noqa: S608 - constant column list
 POLICY = "SELECT invitation_policy FROM organisations WHERE id = ?"
 SUPPRESSION = "SELECT reason FROM suppressions WHERE organisation_id = ? AND email_hash = ?"
+# As on PostgreSQL: a row recorded sent or failed is never written back as it was read.
 UPSERT = f"""
 INSERT INTO invitations ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (organisation_id, order_ref) DO UPDATE
@@ -32,6 +33,7 @@ ON CONFLICT (organisation_id, order_ref) DO UPDATE
        order_date = excluded.order_date, fulfilment_date = excluded.fulfilment_date, country = excluded.country,
        sandbox = excluded.sandbox, state = excluded.state, reason = excluded.reason, send_at = excluded.send_at,
        sent_at = excluded.sent_at, explanation = excluded.explanation, updated_at = excluded.updated_at
+ WHERE invitations.state NOT IN ('sent', 'failed')
 """  # noqa: S608 - constant column list
 _explanation = msgspec.json.Decoder(tuple[str, ...])
 
