@@ -35,7 +35,9 @@ def explained(view: InvitationView) -> InvitationExplained:
     """The explain answer of an invitation."""
     row = view.row
     current = Invitation(row.order_ref, State(row.state), None, row.send_at, row.sent_at)
-    reminder = reminder_at(current, policy_of(view.policy).reminder_days)
+    # Sent: the reminder as stored then (None once called off); otherwise as the policy would place it.
+    sent = current.state is State.SENT
+    reminder = view.reminder_at if sent else reminder_at(current, policy_of(view.policy).reminder_days)
     return InvitationExplained(
         status=200,
         order_ref=row.order_ref,

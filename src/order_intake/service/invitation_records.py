@@ -42,10 +42,11 @@ class CustomerInvitations(msgspec.Struct, frozen=True):
 
 
 class InvitationView(msgspec.Struct, frozen=True):
-    """An invitation and its organisation's stored policy settings (for the reminder's time)."""
+    """An invitation, its organisation's stored policy settings, and its reminder's time once it was sent."""
 
     row: InvitationRow
     policy: dict[str, object] | None
+    reminder_at: dt.datetime | None = None  # stored when sent (None: no reminder, or called off)
 
 
 class PurchaseRow(msgspec.Struct, frozen=True):

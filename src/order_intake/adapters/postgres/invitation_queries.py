@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from order_intake.adapters.postgres.invitations import Connection
 
 _ONE = f"""
-SELECT {rows.COLUMNS}, o.invitation_policy::text AS policy
+SELECT {rows.COLUMNS}, o.invitation_policy::text AS policy, i.reminder_at
   FROM invitations i JOIN organisations o ON o.id = i.organisation_id
  WHERE i.organisation_id = $1 AND i.order_ref = $2
 """  # noqa: S608 - constant column list
@@ -34,7 +34,9 @@ def _policy(text: str | None) -> dict[str, object] | None:
 async def invitation(conn: "Connection", organisation_id: int, order_ref: str) -> InvitationView | None:
     """The invitation of one order, and its organisation's policy settings."""
     found = await conn.fetchrow(_ONE, organisation_id, order_ref)
-    return None if found is None else InvitationView(rows.row_of(found), _policy(found["policy"]))
+    if found is None:
+        return None
+    return InvitationView(rows.row_of(found), _policy(found["policy"]), found["reminder_at"])
 
 
 async def purchases(conn: "Connection", organisation_id: int, email: str) -> list[PurchaseRow]:

@@ -14,7 +14,8 @@ from order_intake.service.invitations import InvitationPlanning, cancel, suppres
 
 _QUALIFIED = ", ".join(f"i.{column.strip()}" for column in rows.COLUMNS.split(","))
 _ONE = f"""
-SELECT {_QUALIFIED}, o.invitation_policy FROM invitations i JOIN organisations o ON o.id = i.organisation_id
+SELECT {_QUALIFIED}, o.invitation_policy, i.reminder_at
+  FROM invitations i JOIN organisations o ON o.id = i.organisation_id
  WHERE i.organisation_id = ? AND i.order_ref = ?
 """  # noqa: S608 - constant column list
 _PURCHASES = f"""
@@ -33,8 +34,12 @@ def invitation(conn: sqlite3.Connection, organisation_id: int, order_ref: str) -
     found = conn.execute(_ONE, (organisation_id, order_ref)).fetchone()
     if found is None:
         return None
-    policy = found[_COLUMN_COUNT]
-    return InvitationView(rows.row_of(found), msgspec.json.decode(policy) if policy else None)
+    policy, reminder = found[_COLUMN_COUNT], found[_COLUMN_COUNT + 1]
+    return InvitationView(
+        rows.row_of(found),
+        msgspec.json.decode(policy) if policy else None,
+        dt.datetime.fromisoformat(reminder) if reminder else None,
+    )
 
 
 def purchases(conn: sqlite3.Connection, organisation_id: int, email: str) -> list[PurchaseRow]:
