@@ -158,6 +158,8 @@ def test_an_order_of_today_arrives_as_an_email_with_the_contracts_headers(shop: 
     purchases = shop.client.get(f"/v4/organisations/{shop.trkref}/purchasers/{address}/purchases", auth=shop.key.auth)
     assert {line["review_url"] for line in json_body(purchases)} == {review}
     assert {line["contacted_at"] for line in json_body(purchases)} == {sent["sent_at"]}
+    metrics = shop.client.get("/metrics").text
+    assert 'order_intake_invitation_emails_total{kind="invitation",outcome="sent"}' in metrics
 
 
 def test_the_message_is_in_the_orders_language(shop: Shop, sink: SmtpSink) -> None:
