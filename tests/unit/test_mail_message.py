@@ -78,6 +78,7 @@ def test_a_line_break_in_a_supplied_value_cannot_add_a_header() -> None:
     assert message["X-Evil"] is None
     assert b"\r\nBcc:" not in raw.split(b"\r\n\r\n", 1)[0]
 
+
 def test_the_recipients_name_and_the_sender_are_kept() -> None:
     """To carries the customer's name; From the policy's sender with its display name."""
     _, message = _parsed(_letter())
