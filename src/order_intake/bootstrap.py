@@ -67,6 +67,7 @@ class Services:
         self.writer = GroupCommitWriter(
             self.store.commit_units,
             max_batch=settings.writer_max_batch,
+            max_queued=settings.writer_max_queued,
             max_inflight=backend.writer_inflight(settings),
             observe=self.metrics.commit,
         )

@@ -22,6 +22,8 @@ class Settings:
     auth_cache_seconds: float = 2.0
     # Largest number of submissions the group-commit writer puts in one transaction.
     writer_max_batch: int = 1000
+    # Submissions one process lets wait for the database at once; past it, 503 (memory stays bounded).
+    writer_max_queued: int = 5000
     # Transactions one process's writer may have in flight at once on PostgreSQL (SQLite: always 1).
     writer_inflight: int = 1
     # PostgreSQL connections per server process.
@@ -106,6 +108,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         database_url=env.get("DATABASE_URL") or DEFAULT_DATABASE_URL,
         auth_cache_seconds=auth_cache,
         writer_max_batch=max(1, int(_number(env, "ORDER_INTAKE_WRITER_MAX_BATCH", 1000))),
+        writer_max_queued=int(_number(env, "ORDER_INTAKE_WRITER_MAX_QUEUED", 5000)),
         writer_inflight=max(1, int(_number(env, "ORDER_INTAKE_WRITER_INFLIGHT", 1))),
         pool_size=max(1, int(_number(env, "ORDER_INTAKE_POOL_SIZE", 8))),
         log_level=env.get("LOG_LEVEL", "INFO").upper(),

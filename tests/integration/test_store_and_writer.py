@@ -265,3 +265,33 @@ def test_all_keys_lists_every_key_as_find_key_reads_it(store_url: str, on_store:
         assert [org.trkref for org in both.organisations] == ["ORG-A", "ORG-B"]
 
     on_store(scenario)
+
+
+def test_a_full_queue_refuses_at_once_and_takes_units_again_once_it_drains(on_store: OnStore) -> None:
+    """While a transaction hangs, submissions past max_queued get StoreUnavailable (a 503) without waiting."""
+
+    async def scenario(store: Store) -> list[str]:
+        key_id, org_id = await _ids(store)
+        gate = asyncio.Event()
+
+        async def gated_commit(units: Sequence[WriteUnit]) -> list[UnitOutcome]:
+            await gate.wait()  # the database is slow
+            return await store.commit_units(units)
+
+        writer = GroupCommitWriter(gated_commit, max_batch=64, max_queued=3)
+        writer.start()
+        waiting = [asyncio.create_task(writer.write(WriteUnit((a_submission(key_id, org_id),)))) for _ in range(3)]
+        await asyncio.sleep(0.01)
+        outcomes = []
+        with pytest.raises(StoreUnavailable, match="too many submissions waiting"):
+            await writer.write(WriteUnit((a_submission(key_id, org_id),)))
+        outcomes.append("refused")
+        gate.set()
+        assert await asyncio.gather(*waiting) == [None] * 3
+        outcomes.append("queued ones committed")
+        assert await writer.write(WriteUnit((a_submission(key_id, org_id),))) is None
+        outcomes.append("taken again")
+        await writer.stop()
+        return outcomes
+
+    assert on_store(scenario) == ["refused", "queued ones committed", "taken again"]

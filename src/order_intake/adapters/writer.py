@@ -15,17 +15,27 @@ Commit = Callable[[Sequence[WriteUnit]], Awaitable[list[UnitOutcome]]]
 CommitObserver = Callable[[int, float, float], None]
 # A queued unit, the future its request awaits, and when it was queued (time.monotonic()).
 _Pending = tuple[WriteUnit, "asyncio.Future[UnitOutcome]", float]
+_QUEUE_FULL = "too many submissions waiting for the database"
 
 
 class GroupCommitWriter:
     """One per process: `write` returns only once the unit's transaction has committed."""
 
     def __init__(
-        self, commit: Commit, *, max_batch: int, max_inflight: int = 1, observe: CommitObserver | None = None
+        self,
+        commit: Commit,
+        *,
+        max_batch: int,
+        max_inflight: int = 1,
+        max_queued: int = 0,
+        observe: CommitObserver | None = None,
     ) -> None:
         self._commit = commit
         self._observe = observe
         self._max_batch = max_batch
+        # Submissions that may wait for a transaction at once (0: no limit); past it, StoreUnavailable.
+        self._max_queued = max_queued
+        self._queued = 0
         self._queue: asyncio.Queue[_Pending | None] = asyncio.Queue()
         self._slots = asyncio.Semaphore(max_inflight)
         self._inflight: set[asyncio.Task[None]] = set()
@@ -37,12 +47,25 @@ class GroupCommitWriter:
         self._task = asyncio.create_task(self._gather(), name="group-commit-writer")
 
     async def write(self, unit: WriteUnit) -> UnitOutcome:
-        """Queue the unit and wait for its commit; raises what the commit raised."""
+        """Queue the unit and wait for its commit; raises what the commit raised.
+
+        While the database is slow, submissions pile up here: past `max_queued` of them the unit is
+        refused at once (StoreUnavailable, a 503), so that memory stays bounded; a unit finding the
+        queue empty is always taken, however large.
+        """
         if self._closing:
             raise WriterClosed
+        size = len(unit.submissions)
+        if self._max_queued and self._queued and self._queued + size > self._max_queued:
+            raise StoreUnavailable(_QUEUE_FULL)
+        self._queued += size
         future: asyncio.Future[UnitOutcome] = asyncio.get_running_loop().create_future()
+        future.add_done_callback(lambda _: self._released(size))
         self._queue.put_nowait((unit, future, time.monotonic()))
         return await future
+
+    def _released(self, size: int) -> None:
+        self._queued -= size
 
     async def stop(self) -> None:
         """Commit everything already queued, then stop."""
