@@ -41,7 +41,7 @@ def letter_of(due: Due, *, secret: bytes, public_url: str, default_from: str, do
     """The message of a claimed invitation: its order's facts, the links signed for it, its stable Message-ID."""
     order = _decode(due.document)
     customer = order.get("customer") or {}
-    day = order.get("order_date") or order.get("fulfilment_date")
+    day = order.get("order_date")  # "placed on": the order's date only
     return Letter(
         invitation_id=due.id,
         kind=due.kind,

@@ -44,19 +44,23 @@ class MaildirMailer:
         """Nothing is held open."""
 
 
-def _refusal(exc: aiosmtplib.SMTPException) -> Result:
-    """A refusal's outcome: 5xx for this recipient or message is permanent, anything else temporary."""
+def _refusal(exc: aiosmtplib.SMTPException, recipient: str) -> Result:
+    """A refusal's outcome: permanent only when the server refused this recipient or this message for good.
+
+    A 5xx to RCPT or DATA is about the customer's address or the message; anything else (the login,
+    the From address, STARTTLS, a 4xx) is the server's state or the operator's configuration, so it
+    is tried again rather than suppressing customers who did nothing wrong.
+    """
     if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
         codes = [r.code for r in exc.recipients]
         text = "; ".join(f"{r.code} {r.message}" for r in exc.recipients)
         return Result(Outcome.PERMANENT if codes and min(codes) >= _PERMANENT else Outcome.TEMPORARY, text)
-    if isinstance(exc, aiosmtplib.SMTPSenderRefused):  # the From address: the operator's to fix, not the customer
-        return Result(Outcome.TEMPORARY, f"{exc.code} {exc.message}")
-    if isinstance(exc, aiosmtplib.SMTPResponseException):
-        outcome = Outcome.PERMANENT if exc.code >= _PERMANENT else Outcome.TEMPORARY
-        return Result(outcome, f"{exc.code} {exc.message}")
-    if isinstance(exc, aiosmtplib.SMTPNotSupported):  # an address this server cannot take (SMTPUTF8)
+    if isinstance(exc, aiosmtplib.SMTPDataError):
+        return Result(Outcome.PERMANENT if exc.code >= _PERMANENT else Outcome.TEMPORARY, f"{exc.code} {exc.message}")
+    if isinstance(exc, aiosmtplib.SMTPNotSupported) and not recipient.isascii():  # needs SMTPUTF8, not offered
         return Result(Outcome.PERMANENT, str(exc))
+    if isinstance(exc, aiosmtplib.SMTPResponseException):
+        return Result(Outcome.TEMPORARY, f"{exc.code} {exc.message}")
     return Result(Outcome.TEMPORARY, str(exc))
 
 
@@ -98,7 +102,7 @@ class SmtpMailer:
                 await self.close()
                 return Result(Outcome.TEMPORARY, f"{type(exc).__name__}: {exc}")
             except aiosmtplib.SMTPException as exc:
-                return _refusal(exc)
+                return _refusal(exc, letter.to_address)
             else:
                 return Result(Outcome.SENT)
         return Result(Outcome.TEMPORARY, "disconnected")  # not reached: the second try returns
