@@ -97,7 +97,7 @@ def invitations_of(database_url: str, trkref: str) -> dict[str, StoredInvitation
     }
 
 
-def _signing_key(database_url: str) -> bytes:
+def signing_key(database_url: str) -> bytes:
     """The key addresses are hashed with, made here as the service would if it has none yet."""
     configured = os.environ.get(ENV)
     if configured:
@@ -119,7 +119,7 @@ def plant_suppression(database_url: str, *, trkref: str, email: str, reason: str
         database_url,
         "INSERT INTO suppressions (organisation_id, email_hash, email, reason, created_at) VALUES (?, ?, ?, ?, ?)",
         org,
-        email_hash(_signing_key(database_url), email),
+        email_hash(signing_key(database_url), email),
         email,
         reason,
         db_time(database_url, dt.datetime.now(dt.UTC)),

@@ -106,7 +106,8 @@ def _name(item: Mapping[str, Any]) -> str | None:
 def items_of(document: Mapping[str, Any]) -> tuple[Item, ...]:
     """The order's items, once per sku (the first line of a sku names it), in the order's order."""
     found: dict[str, Item] = {}
-    for line in document.get("order_items") or ():
+    lines = document.get("order_items")
+    for line in lines if isinstance(lines, list | tuple) else ():
         if isinstance(line, Mapping) and isinstance(line.get("sku"), str) and line["sku"] not in found:
             found[line["sku"]] = Item(line["sku"], _name(line))
     return tuple(found.values())
