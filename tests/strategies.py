@@ -364,8 +364,9 @@ _REVIEW_TEXT_CHARACTERS = st.characters(exclude_categories=("Cs", "Cc")) | st.sa
 
 
 def review_items() -> st.SearchStrategy[tuple[Item, ...]]:
-    """An order's items as the form asks about them: one to six distinct skus, any characters but U+0000."""
-    skus = st.lists(st.text(st.characters(exclude_characters="\x00"), min_size=1, max_size=30), min_size=1, max_size=6)
+    """An order's items as the form asks about them: one to six distinct skus of any text an order can carry."""
+    characters = st.characters(exclude_categories=("Cs",), exclude_characters="\x00")
+    skus = st.lists(st.text(characters, min_size=1, max_size=30), min_size=1, max_size=6)
     return skus.map(lambda found: tuple(Item(sku) for sku in dict.fromkeys(found)))
 
 

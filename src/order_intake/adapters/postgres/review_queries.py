@@ -19,13 +19,14 @@ SELECT i.id, i.state, i.organisation_id, o.name, i.email, i.order_ref, i.canonic
  WHERE i.id = $1
 """
 _REVIEWS = "SELECT sku, rating, text FROM reviews WHERE invitation_id = $1 ORDER BY created_at, sku"
-# The order is held (key share) while its reviews are written: an erasure or purge deletes the order before
-# the invitation's reviews, so it either waits for these to commit and deletes them, or deletes the order
-# first and this finds nothing.
+# The order is held (key share) while its reviews are written. An erasure or purge deletes the order before
+# the invitation's reviews and the invitation: it waits for these reviews to commit and deletes them too, or
+# it deleted the order first and this finds nothing. Only the order is locked here, before the invitation
+# (updated last), in the order the erasure and processing take them, so that neither deadlocks with this.
 _LOCK = """
 SELECT i.state FROM invitations i JOIN canonical_orders c ON c.id = i.canonical_id
  WHERE i.id = $1
-   FOR NO KEY UPDATE OF i FOR KEY SHARE OF c
+   FOR KEY SHARE OF c
 """
 _UPSERT = """
 INSERT INTO reviews (id, invitation_id, sku, rating, text, created_at, updated_at)
