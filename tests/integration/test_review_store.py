@@ -21,7 +21,7 @@ from tests.support.privacy_db import db_time, db_uuid, plant_canonical_order
 
 T = TypeVar("T")
 T0 = dt.datetime(2026, 12, 6, 10, 0, tzinfo=dt.UTC)
-# How many sessions wait for a lock that this one holds.
+# How many connections wait for a lock that this one holds.
 WAITING_FOR_ME = "SELECT count(*) FROM pg_locks WHERE NOT granted AND pg_backend_pid() = ANY(pg_blocking_pids(pid))"
 
 
