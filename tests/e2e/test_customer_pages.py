@@ -182,6 +182,8 @@ def test_an_invalid_review_shows_the_form_again_with_the_errors_and_the_input_ke
     assert '<div class="problem" role="alert">' in text
     for error in errors:
         assert f"<p>{error}</p>" in text
+    marked = "Your review is not saved yet: please look at the marked items."
+    assert (marked in text) == (errors != ["Please rate at least one item."])  # only when an item is marked
     typed = fields.get("text:MUG-1", "").strip()
     if typed:
         escaped = typed.replace("<", "&lt;").replace(">", "&gt;")

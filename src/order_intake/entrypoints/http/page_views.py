@@ -56,6 +56,7 @@ def review_values(invited: Invited, errors: FormErrors | None) -> dict[str, obje
         "order_date": invited.order_date,
         "items": items,
         "has_errors": errors is not None,
+        "items_marked": bool(errors and errors.by_sku),
         "form_errors": errors.form if errors else (),
         "ratings": RATINGS,
         "max_text": MAX_TEXT,
