@@ -1,4 +1,4 @@
-"""Hypothesis strategies: any JSON value, customer orders that must be accepted, and mutations of them."""
+"""Hypothesis strategies: any JSON value, customer orders that must be accepted, mutations of them, review forms."""
 
 import datetime as dt
 import json
@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from order_intake.domain.invitations import Purchase
 from order_intake.domain.policy import Basis, Policy, Window
+from order_intake.domain.reviews import MAX_TEXT, RATINGS, Item
 
 TRKREF: Final = "TRKREF123"
 
@@ -356,3 +357,28 @@ def json_texts(draw: st.DrawFn) -> str:
     Strings (names and values) often hold colons, quotes and backslashes, escaped or not.
     """
     return _render(draw, draw(_json_trees()))
+
+
+# The customer's review form (domain/reviews.py): an order's items and what a customer may answer for each.
+_REVIEW_TEXT_CHARACTERS = st.characters(exclude_categories=("Cs", "Cc")) | st.sampled_from("\n\t")
+
+
+def review_items() -> st.SearchStrategy[tuple[Item, ...]]:
+    """An order's items as the form asks about them: one to six distinct skus of any text an order can carry."""
+    characters = st.characters(exclude_categories=("Cs",), exclude_characters="\x00")
+    skus = st.lists(st.text(characters, min_size=1, max_size=30), min_size=1, max_size=6)
+    return skus.map(lambda found: tuple(Item(sku) for sku in dict.fromkeys(found)))
+
+
+def review_texts() -> st.SearchStrategy[str]:
+    """A comment as it is stored: line breaks as LF, no other control character, no surrounding space; at times long."""
+    short = st.text(_REVIEW_TEXT_CHARACTERS, max_size=80).map(str.strip)
+    return short | st.sampled_from([MAX_TEXT, MAX_TEXT + 1]).map(lambda n: "é" * n)
+
+
+@st.composite
+def review_answers(draw: st.DrawFn) -> tuple[tuple[Item, ...], dict[str, tuple[int | None, str]]]:
+    """Items and, for each, a rating (or none) and a comment (possibly empty)."""
+    items = draw(review_items())
+    ratings = st.none() | st.sampled_from(RATINGS)
+    return items, {item.sku: (draw(ratings), draw(review_texts())) for item in items}

@@ -33,9 +33,14 @@ def plant_invitation(  # noqa: PLR0913 - one argument per fact of the row
     send_at: dt.datetime | None = None,
     sent_at: dt.datetime | None = None,
     country: str | None = "GB",
-) -> None:
-    """One invitation of this organisation, as processing would have left it (the customer is the address)."""
+    canonical_id: str | None = None,
+) -> str:
+    """One invitation of this organisation, as processing would have left it (the customer is the address); its id.
+
+    Its canonical order is `canonical_id`'s, else one that does not exist.
+    """
     org = count_rows(database_url, "SELECT id FROM organisations WHERE trkref = ?", trkref)
+    invitation_id = str(uuid.uuid4())
     now = dt.datetime.now(dt.UTC)
     as_json = "?" if _is_sqlite(database_url) else "CAST(? AS json)"
     columns = (
@@ -45,10 +50,10 @@ def plant_invitation(  # noqa: PLR0913 - one argument per fact of the row
     change_rows(
         database_url,
         f"INSERT INTO invitations ({columns}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, {as_json}, ?, ?)",  # noqa: S608 - constants
-        db_uuid(database_url, str(uuid.uuid4())),
+        db_uuid(database_url, invitation_id),
         org,
         order_ref,
-        db_uuid(database_url, str(uuid.uuid4())),
+        db_uuid(database_url, canonical_id or str(uuid.uuid4())),
         f"email:{email}",
         email,
         None,
@@ -63,6 +68,7 @@ def plant_invitation(  # noqa: PLR0913 - one argument per fact of the row
         db_time(database_url, now),
         db_time(database_url, now),
     )
+    return invitation_id
 
 
 @dataclass(frozen=True)
@@ -97,7 +103,7 @@ def invitations_of(database_url: str, trkref: str) -> dict[str, StoredInvitation
     }
 
 
-def _signing_key(database_url: str) -> bytes:
+def signing_key(database_url: str) -> bytes:
     """The key addresses are hashed with, made here as the service would if it has none yet."""
     configured = os.environ.get(ENV)
     if configured:
@@ -119,7 +125,7 @@ def plant_suppression(database_url: str, *, trkref: str, email: str, reason: str
         database_url,
         "INSERT INTO suppressions (organisation_id, email_hash, email, reason, created_at) VALUES (?, ?, ?, ?, ?)",
         org,
-        email_hash(_signing_key(database_url), email),
+        email_hash(signing_key(database_url), email),
         email,
         reason,
         db_time(database_url, dt.datetime.now(dt.UTC)),

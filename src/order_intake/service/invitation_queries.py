@@ -13,6 +13,7 @@ from order_intake.domain.formats import library_email, plain_email
 from order_intake.domain.invitation_answers import InvitationExplained, PurchaseLine
 from order_intake.domain.invitations import CANCEL_REASONS, Invitation, Reason, State, reminder_at
 from order_intake.domain.jsonbody import Malformed, parse_body
+from order_intake.domain.reviews import REVIEWABLE
 from order_intake.service.invitation_records import Cancellation, InvitationView, PurchaseRow
 from order_intake.service.invitations import InvitationPlanning, policy_of
 from order_intake.service.ports import ProcessingStore
@@ -143,7 +144,7 @@ async def purchases(
         return None
 
     def review_url(purchase: PurchaseRow) -> str | None:
-        if purchase.row.state not in {State.SCHEDULED, State.SENT}:
+        if purchase.row.state not in REVIEWABLE:
             return None
         return links.link(public_url, links.REVIEW, secret, purchase.row.id)
 

@@ -8,6 +8,7 @@ from uuid import UUID
 if TYPE_CHECKING:
     from order_intake.domain.delivery import Kind, Result
     from order_intake.domain.invitations import State
+    from order_intake.domain.reviews import Review
     from order_intake.domain.suppressions import ListPosition
     from order_intake.service.delivery_records import Due, Letter
     from order_intake.service.invitation_records import (
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
         SuppressionRow,
     )
     from order_intake.service.invitations import InvitationPlanning
+    from order_intake.service.review_records import ReviewSubject
 
 from order_intake.service.processing_records import Claimed, OrderKey, OutboxRow, Plan, StoredCanonical
 from order_intake.service.records import (
@@ -104,6 +106,16 @@ class ProcessingStore(Protocol):
         self, planning: "InvitationPlanning", cancellation: "Cancellation"
     ) -> "InvitationView | State | None":
         """Cancel one order's invitation and plan the customer's others again; SENT if too late, None if none."""
+
+    async def review_subject(self, invitation_id: UUID) -> "ReviewSubject | None":
+        """The invitation a customer's link names, its organisation's name, its order and its reviews."""
+
+    async def save_reviews(self, invitation_id: UUID, reviews: "Sequence[Review]", at: dt.datetime) -> bool:
+        """Store the reviews and call off the invitation's unsent reminder, in one transaction.
+
+        Each review replaces the item's earlier one. False, and nothing stored, if the invitation is gone or
+        no longer reviewable.
+        """
 
     async def signing_key(self) -> bytes:
         """The key links are signed and addresses hashed with (ORDER_INTAKE_SECRET_KEY, else the database's)."""

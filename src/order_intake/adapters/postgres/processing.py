@@ -3,21 +3,26 @@
 import datetime as dt
 import os
 import secrets
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
+from uuid import UUID
 
 import asyncpg
 
 from order_intake.adapters.postgres import invitation_queries as queries
 from order_intake.adapters.postgres import processing_sql as sql
+from order_intake.adapters.postgres import review_queries
 from order_intake.adapters.postgres.invitations import plan_changed
 from order_intake.adapters.postgres.locks import LOCK_ORDERS, lock_key
 from order_intake.adapters.postgres.pool import TIMEOUT, on_connection
 from order_intake.domain.invitations import State
+from order_intake.domain.reviews import Review
 from order_intake.errors import StoreUnavailable
 from order_intake.service.invitation_records import Cancellation, InvitationView, PurchaseRow
 from order_intake.service.invitations import InvitationPlanning
 from order_intake.service.ports import Planner, Publisher
 from order_intake.service.processing_records import Claimed, OutboxEvent, OutboxRow, StoredCanonical
+from order_intake.service.review_records import ReviewSubject
 
 if TYPE_CHECKING:
     from asyncpg.pool import PoolConnectionProxy
@@ -124,6 +129,19 @@ class PgProcessingStore:
         """Cancel one order's invitation and plan the customer's others again, in one transaction."""
         return await on_connection(
             self._pool_or_fail(), lambda conn: queries.cancel_invitation(conn, planning, cancellation), transaction=True
+        )
+
+    async def review_subject(self, invitation_id: UUID) -> ReviewSubject | None:
+        """The invitation a customer's link names, with its organisation's name, order and reviews."""
+        pool = self._pool_or_fail()
+        return await on_connection(pool, lambda conn: review_queries.review_subject(conn, invitation_id))
+
+    async def save_reviews(self, invitation_id: UUID, reviews: Sequence[Review], at: dt.datetime) -> bool:
+        """Store the reviews and call off the unsent reminder, in one transaction."""
+        return await on_connection(
+            self._pool_or_fail(),
+            lambda conn: review_queries.save_reviews(conn, invitation_id, reviews, at),
+            transaction=True,
         )
 
     async def signing_key(self) -> bytes:

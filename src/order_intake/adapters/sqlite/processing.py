@@ -9,22 +9,25 @@ import datetime as dt
 import os
 import secrets
 import sqlite3
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
 from uuid import UUID
 
 from order_intake.adapters.sqlite import invitation_queries as queries
 from order_intake.adapters.sqlite import processing_sql as sql
+from order_intake.adapters.sqlite import review_queries
 from order_intake.adapters.sqlite.intake import SqliteStore, immediate
 from order_intake.adapters.sqlite.invitations import plan_changed
 from order_intake.adapters.sqlite.timestamps import to_sqlite_time
 from order_intake.domain.invitations import State
+from order_intake.domain.reviews import Review
 from order_intake.errors import ProcessingOvertaken
 from order_intake.service.invitation_records import Cancellation, InvitationView, PurchaseRow
 from order_intake.service.invitations import InvitationPlanning
 from order_intake.service.ports import Planner, Publisher
 from order_intake.service.processing_records import Claimed, OrderKey, OutboxRow, Plan, StoredCanonical
+from order_intake.service.review_records import ReviewSubject
 
 T = TypeVar("T")
 _Invitations = InvitationPlanning | None
@@ -263,6 +266,14 @@ class SqliteProcessingStore:
     ) -> InvitationView | State | None:
         """Cancel one order's invitation and plan the customer's others again, in one transaction."""
         return await self._run(lambda conn: queries.cancel_invitation(conn, planning, cancellation))
+
+    async def review_subject(self, invitation_id: UUID) -> ReviewSubject | None:
+        """The invitation a customer's link names, with its organisation's name, order and reviews."""
+        return await self._read(lambda conn: review_queries.review_subject(conn, invitation_id))
+
+    async def save_reviews(self, invitation_id: UUID, reviews: Sequence[Review], at: dt.datetime) -> bool:
+        """Store the reviews and call off the unsent reminder, in one transaction on the writer."""
+        return await self._run(lambda conn: review_queries.save_reviews(conn, invitation_id, reviews, at))
 
     async def signing_key(self) -> bytes:
         """ORDER_INTAKE_SECRET_KEY, else the file's (made by whoever asks first)."""

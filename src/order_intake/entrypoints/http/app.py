@@ -11,10 +11,10 @@ from order_intake.bootstrap import Services
 from order_intake.config import Settings, load_settings
 from order_intake.domain import catalogue
 from order_intake.domain.access import is_valid_trkref
-from order_intake.entrypoints.http import openapi, replies
+from order_intake.entrypoints.http import openapi, pages, replies
 from order_intake.entrypoints.http.context import Context
 from order_intake.entrypoints.http.exchange import Exchange, RsgiProtocol, Scope
-from order_intake.entrypoints.http.refused import Refused
+from order_intake.entrypoints.http.refused import HTML, PageRefused, Refused
 from order_intake.entrypoints.http.router import Router
 from order_intake.entrypoints.http.table import ROUTES
 from order_intake.errors import BodyTimeout, IncompleteBody, StoreUnavailable, WriterClosed
@@ -81,6 +81,8 @@ class App:
             await self._dispatch(ex)
         except Refused as refused:
             await ex.answer(refused.status, refused.answer, refused.headers)
+        except PageRefused as page:
+            await ex.answer_bytes(page.status, page.body, page.headers, content_type=HTML)
         except IncompleteBody:
             await replies.message(ex, 400, catalogue.INCOMPLETE_BODY, [("connection", "close")])
         except BodyTimeout:
@@ -112,6 +114,8 @@ class App:
             raise replies.refusal(400, problem, [("connection", "close")])
         found = _ROUTER.match(ex.path)
         if found is None:
+            if ex.path.startswith(pages.PREFIXES):  # a customer's page gets a page, never JSON
+                raise pages.not_found()
             raise replies.refusal(404, catalogue.NOT_FOUND)
         ex.route = found.template
         endpoint = found.methods.get(ex.method)

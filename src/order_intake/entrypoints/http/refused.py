@@ -1,4 +1,4 @@
-"""Refused: a check that stops a request raises it with the answer to send; the app sends it.
+"""Refused, PageRefused: a check that stops a request raises one with the answer to send; the app sends it.
 
 Kept out of the compiled modules (setup.py): an exception class is plain Python's business.
 """
@@ -13,4 +13,18 @@ class Refused(Exception):  # noqa: N818 - named for what happened to the request
         super().__init__(status)
         self.status = status
         self.answer = answer
+        self.headers = headers
+
+
+# The customer's pages answer in HTML, errors included.
+HTML = "text/html; charset=utf-8"
+
+
+class PageRefused(Exception):  # noqa: N818 - named for what happened to the request
+    """A customer's page is answered here with an HTML page: `status`, the page's bytes and its headers."""
+
+    def __init__(self, status: int, body: bytes, headers: Headers) -> None:
+        super().__init__(status)
+        self.status = status
+        self.body = body
         self.headers = headers

@@ -1,7 +1,8 @@
 """Every HTTP route, declared once: its template, method, endpoint and OpenAPI operation.
 
 The router (router.py), the metrics' and the access log's route label (the template) and the OpenAPI
-document's paths (openapi.py) are all made from this table.
+document's paths (openapi.py) are all made from this table. The customer's pages (HTML, reached from
+the invitation e-mail) have no operation: the document describes the API, and leaves them out.
 """
 
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ from order_intake.entrypoints.http import (
     invitation_endpoints,
     invitation_operations,
     operations,
+    pages,
     suppression_endpoints,
     suppression_operations,
 )
@@ -26,7 +28,7 @@ class Route:
     template: str
     method: str
     endpoint: Endpoint
-    operation: dict[str, Any]
+    operation: dict[str, Any] | None  # None: not in the OpenAPI document (a customer's page)
 
 
 ROUTES: Final = (
@@ -87,6 +89,11 @@ ROUTES: Final = (
     Route("/ready", "GET", endpoints.ready, operations.READY),
     Route("/openapi.json", "GET", endpoints.openapi, operations.OPENAPI),
     Route("/metrics", "GET", endpoints.metrics, operations.METRICS),
+    Route("/r/{token}", "GET", pages.show_review, None),
+    Route("/r/{token}", "POST", pages.review, None),
+    Route("/r/{token}/thanks", "GET", pages.thanks, None),
+    Route("/u/{token}", "GET", pages.show_unsubscribe, None),
+    Route("/u/{token}", "POST", pages.unsubscribe, None),
 )
 
 
@@ -94,5 +101,7 @@ def openapi_paths() -> dict[str, dict[str, Any]]:
     """The OpenAPI document's `paths`: each template with its methods' operations."""
     paths: dict[str, dict[str, Any]] = {}
     for route in ROUTES:
+        if route.operation is None:
+            continue
         paths.setdefault(route.template, {})[route.method.lower()] = route.operation
     return paths
