@@ -98,11 +98,16 @@ def test_metrics_carry_no_trkref_id_email_or_path_and_only_route_template_labels
     assert routes
     assert routes <= openapi_paths | pages | {"other"}, routes - openapi_paths - pages
     label_names = {name for _, labels in samples for name, _ in labels}
-    assert label_names <= {"route", "method", "status", "le", "state", "reason"}, label_names
+    assert label_names <= {"route", "method", "status", "le", "state", "reason", "kind", "outcome"}, label_names
     # Invitations are counted by their state and reason: values of the contract's fixed lists.
     states = {value for _, labels in samples for name, value in labels if name == "state"}
     reasons = {value for _, labels in samples for name, value in labels if name == "reason"}
     assert states <= {"scheduled", "sent", "skipped", "suppressed", "cancelled", "failed"}, states
+    # E-mails are counted by kind and outcome: fixed lists as well.
+    kinds = {value for _, labels in samples for name, value in labels if name == "kind"}
+    outcomes = {value for _, labels in samples for name, value in labels if name == "outcome"}
+    assert kinds <= {"invitation", "reminder"}, kinds
+    assert outcomes <= {"sent", "temporary", "permanent"}, outcomes
     assert reasons <= {
         "",
         "too_old",

@@ -32,7 +32,12 @@ class Server:
         self.base_url = f"http://127.0.0.1:{self.port}"
         self._log_path = log_path
         self._workers = workers
-        self._env = {**os.environ, "DATABASE_URL": database_url, **env}
+        # Without a MAIL_URL of the test's, e-mails go to a Maildir beside the log, never into the checkout.
+        mail = {
+            "MAIL_URL": f"maildir:{log_path.parent / 'mail'}",
+            "SANDBOX_MAIL_URL": f"maildir:{log_path.parent / 'sandbox-mail'}",
+        }
+        self._env = {**os.environ, "DATABASE_URL": database_url, **(mail if cwd is None else {}), **env}
         self.process: subprocess.Popen[bytes] | None = None
 
     def launch(self) -> "Server":
@@ -126,7 +131,11 @@ class Worker:
 
     def __init__(self, database_url: str, log_path: Path, **env: str) -> None:
         self._log_path = log_path
-        self._env = {**os.environ, "DATABASE_URL": database_url, **env}
+        mail = {
+            "MAIL_URL": f"maildir:{log_path.parent / 'mail'}",
+            "SANDBOX_MAIL_URL": f"maildir:{log_path.parent / 'sandbox-mail'}",
+        }
+        self._env = {**os.environ, "DATABASE_URL": database_url, **mail, **env}
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> "Worker":
