@@ -40,6 +40,7 @@ COMPILED = [
     "domain/zones.py",
     "entrypoints/http/access.py",
     "entrypoints/http/app.py",
+    "entrypoints/http/deadline.py",
     "entrypoints/http/endpoints.py",
     "entrypoints/http/exchange.py",
     "entrypoints/http/intake.py",

@@ -13,9 +13,10 @@ from order_intake.domain import catalogue
 from order_intake.domain.access import is_valid_trkref
 from order_intake.entrypoints.http import openapi, replies
 from order_intake.entrypoints.http.context import Context
-from order_intake.entrypoints.http.exchange import Exchange, RsgiProtocol, Scope
+from order_intake.entrypoints.http.exchange import Exchange
 from order_intake.entrypoints.http.refused import Refused
 from order_intake.entrypoints.http.router import Router
+from order_intake.entrypoints.http.rsgi import RsgiProtocol, Scope
 from order_intake.entrypoints.http.table import ROUTES
 from order_intake.errors import BodyTimeout, IncompleteBody, StoreUnavailable, WriterClosed
 

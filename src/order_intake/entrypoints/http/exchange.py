@@ -1,7 +1,7 @@
 """One HTTP exchange over granian's RSGI: reading the request, sending a JSON answer.
 
 RSGI rather than ASGI: a no-op app answers 20-80% more requests a second over RSGI (bench/run.py
-prints both floors; docs/hot-path.md), and this seam is the only place that knows.
+prints both floors; docs/hot-path.md), and this seam (rsgi.py: its types) is the only place that knows.
 What RSGI gives differs from a raw request in two ways the app relies on: the path arrives
 percent-decoded (granian decodes it, invalid UTF-8 as U+FFFD), and a body whose framing breaks
 (a bad chunk size, a connection cut before the last chunk) ends with an extra empty chunk.
@@ -9,11 +9,12 @@ percent-decoded (granian decodes it, invalid UTF-8 as U+FFFD), and a body whose 
 
 import asyncio
 import os
-from typing import Protocol
 
 import msgspec
 
 from order_intake.domain import catalogue
+from order_intake.entrypoints.http.deadline import Deadline
+from order_intake.entrypoints.http.rsgi import RsgiProtocol, Scope
 from order_intake.errors import BodyTimeout, IncompleteBody
 
 Headers = list[tuple[str, str]]
@@ -21,47 +22,6 @@ Headers = list[tuple[str, str]]
 _encoder = msgspec.json.Encoder(decimal_format="number")
 _REQUEST_ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.:")
 _MAX_REQUEST_ID = 128
-
-
-class RequestHeaders(Protocol):
-    """The request headers as granian gives them (names lower-case)."""
-
-    def get(self, key: str, default: str | None = None) -> str | None: ...  # noqa: D102
-
-    def get_all(self, key: str) -> list[str]: ...  # noqa: D102
-
-    def __contains__(self, key: str) -> bool: ...
-
-
-class Scope(Protocol):
-    """The parts of an RSGI scope the app reads."""
-
-    @property
-    def method(self) -> str: ...  # noqa: D102
-
-    @property
-    def path(self) -> str: ...  # noqa: D102
-
-    @property
-    def http_version(self) -> str: ...  # noqa: D102
-
-    @property
-    def headers(self) -> RequestHeaders: ...  # noqa: D102
-
-    @property
-    def query_string(self) -> str: ...  # noqa: D102
-
-
-class RsgiProtocol(Protocol):
-    """The RSGI HTTP protocol object: the body in, the answer out."""
-
-    async def __call__(self) -> bytes: ...  # noqa: D102
-
-    def __aiter__(self) -> "RsgiProtocol": ...
-
-    async def __anext__(self) -> bytes: ...
-
-    def response_bytes(self, status: int, headers: Headers, body: bytes) -> None: ...  # noqa: D102
 
 
 class Exchange:
@@ -131,7 +91,7 @@ class Exchange:
         length = int(declared) if declared is not None and declared.isascii() and declared.isdigit() else None
         if length is not None and length > limit:
             return None
-        deadline = _Deadline(self._body_timeout)
+        deadline = Deadline(self._body_timeout)
         try:
             return await self._read(length, limit)
         except asyncio.CancelledError:
@@ -187,34 +147,3 @@ class Exchange:
     async def answer(self, status: int, value: object, extra: Headers | None = None) -> None:
         """Encode a value (an answer type from domain.answers) and send it."""
         await self.answer_bytes(status, _encoder.encode(value), extra)
-
-
-# hot path: a timer and two methods instead of asyncio.timeout (docs/hot-path.md)
-class _Deadline:
-    """Cancels the running task after `seconds`, unless cleared first; tells whether it did.
-
-    What asyncio.timeout does, for the one await of a body read: a timer and two methods instead of a
-    context manager, at half its cost per request.
-    """
-
-    __slots__ = ("_cancelling", "_expired", "_handle", "_task")
-
-    def __init__(self, seconds: float) -> None:
-        task = asyncio.current_task()
-        assert task is not None  # noqa: S101 - called from a request's task
-        self._task = task
-        self._cancelling = task.cancelling()
-        self._expired = False
-        self._handle = asyncio.get_running_loop().call_later(seconds, self._expire)
-
-    def _expire(self) -> None:
-        self._expired = True
-        self._task.cancel()
-
-    def expired(self) -> bool:
-        """After a CancelledError: True if it was this deadline's (then taken back), False if another's."""
-        return self._expired and self._task.uncancel() <= self._cancelling
-
-    def clear(self) -> None:
-        """The read is over: the timer goes."""
-        self._handle.cancel()
