@@ -2,6 +2,8 @@
 
 RSGI rather than ASGI: a no-op app answers 20-80% more requests a second over RSGI (bench/run.py
 prints both floors; docs/hot-path.md), and this seam (rsgi.py: its types) is the only place that knows.
+An answer given before the body was read is sent once the rest of the body is read and dropped, within
+linger.py's bounds, else with `Connection: close`: a client still sending would not hear it otherwise.
 What RSGI gives differs from a raw request in two ways the app relies on: the path arrives
 percent-decoded (granian decodes it, invalid UTF-8 as U+FFFD), and a body whose framing breaks
 (a bad chunk size, a connection cut before the last chunk) ends with an extra empty chunk.
@@ -14,6 +16,7 @@ import msgspec
 
 from order_intake.domain import catalogue
 from order_intake.entrypoints.http.deadline import Deadline
+from order_intake.entrypoints.http.linger import Lingering
 from order_intake.entrypoints.http.rsgi import RsgiProtocol, Scope
 from order_intake.errors import BodyTimeout, IncompleteBody
 
@@ -22,14 +25,22 @@ Headers = list[tuple[str, str]]
 _encoder = msgspec.json.Encoder(decimal_format="number")
 _REQUEST_ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.:")
 _MAX_REQUEST_ID = 128
+_CLOSE = ("connection", "close")
+# What became of the request's body (Exchange._body): not read yet; left partway, its stream open (a
+# chunked body past its limit); or done with (read whole, or given up on: its framing broke, too slow).
+_UNREAD = 0
+_LEFT = 1
+_DONE = 2
 
 
 class Exchange:
     """The request's method, path and headers, and the answer once sent (for the access log)."""
 
     __slots__ = (
+        "_body",
         "_body_timeout",
         "_headers",
+        "_lingering",
         "_proto",
         "_scope",
         "limit_headers",
@@ -42,7 +53,7 @@ class Exchange:
         "version",
     )
 
-    def __init__(self, scope: Scope, proto: RsgiProtocol, body_timeout: float) -> None:
+    def __init__(self, scope: Scope, proto: RsgiProtocol, body_timeout: float, lingering: Lingering) -> None:
         self.method: str = scope.method
         self.path: str = scope.path  # already percent-decoded by granian: never decode it again
         self.version: str = scope.http_version
@@ -50,6 +61,8 @@ class Exchange:
         self._scope = scope
         self._proto = proto
         self._body_timeout = body_timeout
+        self._lingering = lingering
+        self._body = _UNREAD
         self.status = 0
         self.trkref: str | None = None
         # The caller's rate-limit headers, sent with whatever answer follows (None: no limit).
@@ -85,12 +98,16 @@ class Exchange:
             return catalogue.BAD_HOST
         return None
 
+    def _declared_length(self) -> int | None:
+        declared = self._headers.get("content-length")
+        return int(declared) if declared is not None and declared.isascii() and declared.isdigit() else None
+
     async def read_body(self, limit: int) -> bytes | None:
         """The whole body, or None as soon as it passes `limit` bytes; BodyTimeout if it comes too slowly."""
-        declared = self._headers.get("content-length")
-        length = int(declared) if declared is not None and declared.isascii() and declared.isdigit() else None
+        length = self._declared_length()
         if length is not None and length > limit:
             return None
+        self._body = _DONE
         deadline = Deadline(self._body_timeout)
         try:
             return await self._read(length, limit)
@@ -123,6 +140,7 @@ class Exchange:
                     continue
                 size += len(chunk)
                 if size > limit:
+                    self._body = _LEFT
                     return None
                 chunks.append(chunk)
         except (RuntimeError, ConnectionError) as exc:  # granian's ProtocolClosed is a RuntimeError
@@ -142,7 +160,27 @@ class Exchange:
             headers.extend(extra)
         if self.limit_headers:
             headers.extend(self.limit_headers)
+        # hot path: an answer to a request whose body was read (every 202) does nothing more (docs/hot-path.md)
+        if self._body != _DONE and not await self._discard_body() and _CLOSE not in headers:
+            headers.append(_CLOSE)
         self._proto.response_bytes(status, headers, body)
+
+    async def _discard_body(self) -> bool:
+        """Before an answer given while the body may still be coming: read the rest and drop it (linger.py).
+
+        Whether the whole body came (or there was none): the connection can then carry the next request.
+        A client that sent `Expect: 100-continue` waits for the answer before it sends the body, so it is
+        not asked for it (granian would send the 100 as the body is read).
+        """
+        unread, self._body = self._body == _UNREAD, _DONE
+        length = self._declared_length()
+        if unread:
+            if not length and "transfer-encoding" not in self._headers:
+                return True
+            if (self._headers.get("expect") or "").lower() == "100-continue":
+                return False
+            aiter(self._proto)  # opens the body's stream, which _LEFT's is already
+        return await self._lingering.discard(self._proto, length)
 
     async def answer(self, status: int, value: object, extra: Headers | None = None) -> None:
         """Encode a value (an answer type from domain.answers) and send it."""
