@@ -20,7 +20,7 @@ from setuptools import setup
 # Left out: modules that define msgspec Structs (mypyc rewrites class annotations, `UUID | None`
 # into `type`, and msgspec decodes by them; a test keeps Structs out of this list), modules of
 # async generators (mypyc cannot compile them: adapters/postgres/intake.py), and everything off the hot path
-# (start-up, the command line, migrations, the relay).
+# (start-up, the command line, migrations, the relay, reading refused bodies to drop them: linger.py).
 COMPILED = [
     "adapters/postgres/processing.py",
     "adapters/sqlite/processing.py",
@@ -40,6 +40,7 @@ COMPILED = [
     "domain/zones.py",
     "entrypoints/http/access.py",
     "entrypoints/http/app.py",
+    "entrypoints/http/deadline.py",
     "entrypoints/http/endpoints.py",
     "entrypoints/http/exchange.py",
     "entrypoints/http/intake.py",

@@ -5,6 +5,7 @@ import asyncio
 import pytest
 
 from order_intake.entrypoints.http.exchange import Exchange
+from order_intake.entrypoints.http.linger import Lingering
 from order_intake.errors import BodyTimeout
 
 
@@ -30,7 +31,7 @@ class _Proto:
 
 
 def _exchange(delay: float, timeout: float) -> Exchange:
-    return Exchange(_Scope(2), _Proto(b"{}", delay), timeout)  # type: ignore[arg-type]
+    return Exchange(_Scope(2), _Proto(b"{}", delay), timeout, Lingering(timeout))  # type: ignore[arg-type]
 
 
 def test_a_body_in_time_is_read_and_its_timer_is_gone() -> None:

@@ -13,9 +13,11 @@ from order_intake.domain import catalogue
 from order_intake.domain.access import is_valid_trkref
 from order_intake.entrypoints.http import openapi, pages, replies
 from order_intake.entrypoints.http.context import Context
-from order_intake.entrypoints.http.exchange import Exchange, RsgiProtocol, Scope
+from order_intake.entrypoints.http.exchange import Exchange
+from order_intake.entrypoints.http.linger import Lingering
 from order_intake.entrypoints.http.refused import HTML, PageRefused, Refused
 from order_intake.entrypoints.http.router import Router
+from order_intake.entrypoints.http.rsgi import RsgiProtocol, Scope
 from order_intake.entrypoints.http.table import ROUTES
 from order_intake.errors import BodyTimeout, IncompleteBody, StoreUnavailable, WriterClosed
 
@@ -38,6 +40,8 @@ class App:
         self._metrics: Metrics | None = None
         self._context: Context | None = None
         self._access = logs.AccessLog(enabled=logging.getLogger().isEnabledFor(logging.INFO))
+        # The bodies of requests answered before they were read, read and dropped within bounds (linger.py).
+        self._lingering = Lingering(settings.body_timeout_seconds)
 
     def __rsgi_init__(self, loop: asyncio.AbstractEventLoop) -> None:
         """Worker start, before it serves: open the store, start the writer."""
@@ -73,7 +77,7 @@ class App:
 
     async def __rsgi__(self, scope: Scope, proto: RsgiProtocol) -> None:
         """Serve one HTTP request."""
-        await self._http(Exchange(scope, proto, self._settings.body_timeout_seconds))
+        await self._http(Exchange(scope, proto, self._settings.body_timeout_seconds, self._lingering))
 
     async def _http(self, ex: Exchange) -> None:
         started = time.perf_counter()

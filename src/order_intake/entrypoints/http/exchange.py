@@ -1,7 +1,9 @@
 """One HTTP exchange over granian's RSGI: reading the request, sending a JSON answer.
 
 RSGI rather than ASGI: a no-op app answers 20-80% more requests a second over RSGI (bench/run.py
-prints both floors; docs/hot-path.md), and this seam is the only place that knows.
+prints both floors; docs/hot-path.md), and this seam (rsgi.py: its types) is the only place that knows.
+An answer given before the body was read is sent once the rest of the body is read and dropped, within
+linger.py's bounds, else with `Connection: close`: a client still sending would not hear it otherwise.
 What RSGI gives differs from a raw request in two ways the app relies on: the path arrives
 percent-decoded (granian decodes it, invalid UTF-8 as U+FFFD), and a body whose framing breaks
 (a bad chunk size, a connection cut before the last chunk) ends with an extra empty chunk.
@@ -9,11 +11,13 @@ percent-decoded (granian decodes it, invalid UTF-8 as U+FFFD), and a body whose 
 
 import asyncio
 import os
-from typing import Protocol
 
 import msgspec
 
 from order_intake.domain import catalogue
+from order_intake.entrypoints.http.deadline import Deadline
+from order_intake.entrypoints.http.linger import Lingering
+from order_intake.entrypoints.http.rsgi import RsgiProtocol, Scope
 from order_intake.errors import BodyTimeout, IncompleteBody
 
 Headers = list[tuple[str, str]]
@@ -21,55 +25,22 @@ Headers = list[tuple[str, str]]
 _encoder = msgspec.json.Encoder(decimal_format="number")
 _REQUEST_ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.:")
 _MAX_REQUEST_ID = 128
-
-
-class RequestHeaders(Protocol):
-    """The request headers as granian gives them (names lower-case)."""
-
-    def get(self, key: str, default: str | None = None) -> str | None: ...  # noqa: D102
-
-    def get_all(self, key: str) -> list[str]: ...  # noqa: D102
-
-    def __contains__(self, key: str) -> bool: ...
-
-
-class Scope(Protocol):
-    """The parts of an RSGI scope the app reads."""
-
-    @property
-    def method(self) -> str: ...  # noqa: D102
-
-    @property
-    def path(self) -> str: ...  # noqa: D102
-
-    @property
-    def http_version(self) -> str: ...  # noqa: D102
-
-    @property
-    def headers(self) -> RequestHeaders: ...  # noqa: D102
-
-    @property
-    def query_string(self) -> str: ...  # noqa: D102
-
-
-class RsgiProtocol(Protocol):
-    """The RSGI HTTP protocol object: the body in, the answer out."""
-
-    async def __call__(self) -> bytes: ...  # noqa: D102
-
-    def __aiter__(self) -> "RsgiProtocol": ...
-
-    async def __anext__(self) -> bytes: ...
-
-    def response_bytes(self, status: int, headers: Headers, body: bytes) -> None: ...  # noqa: D102
+_CLOSE = ("connection", "close")
+# What became of the request's body (Exchange._body): not read yet; left partway, its stream open (a
+# chunked body past its limit); or done with (read whole, or given up on: its framing broke, too slow).
+_UNREAD = 0
+_LEFT = 1
+_DONE = 2
 
 
 class Exchange:
     """The request's method, path and headers, and the answer once sent (for the access log)."""
 
     __slots__ = (
+        "_body",
         "_body_timeout",
         "_headers",
+        "_lingering",
         "_proto",
         "_scope",
         "limit_headers",
@@ -82,7 +53,7 @@ class Exchange:
         "version",
     )
 
-    def __init__(self, scope: Scope, proto: RsgiProtocol, body_timeout: float) -> None:
+    def __init__(self, scope: Scope, proto: RsgiProtocol, body_timeout: float, lingering: Lingering) -> None:
         self.method: str = scope.method
         self.path: str = scope.path  # already percent-decoded by granian: never decode it again
         self.version: str = scope.http_version
@@ -90,6 +61,8 @@ class Exchange:
         self._scope = scope
         self._proto = proto
         self._body_timeout = body_timeout
+        self._lingering = lingering
+        self._body = _UNREAD
         self.status = 0
         self.trkref: str | None = None
         # The caller's rate-limit headers, sent with whatever answer follows (None: no limit).
@@ -125,13 +98,17 @@ class Exchange:
             return catalogue.BAD_HOST
         return None
 
+    def _declared_length(self) -> int | None:
+        declared = self._headers.get("content-length")
+        return int(declared) if declared is not None and declared.isascii() and declared.isdigit() else None
+
     async def read_body(self, limit: int) -> bytes | None:
         """The whole body, or None as soon as it passes `limit` bytes; BodyTimeout if it comes too slowly."""
-        declared = self._headers.get("content-length")
-        length = int(declared) if declared is not None and declared.isascii() and declared.isdigit() else None
+        length = self._declared_length()
         if length is not None and length > limit:
             return None
-        deadline = _Deadline(self._body_timeout)
+        self._body = _DONE
+        deadline = Deadline(self._body_timeout)
         try:
             return await self._read(length, limit)
         except asyncio.CancelledError:
@@ -163,6 +140,7 @@ class Exchange:
                     continue
                 size += len(chunk)
                 if size > limit:
+                    self._body = _LEFT
                     return None
                 chunks.append(chunk)
         except (RuntimeError, ConnectionError) as exc:  # granian's ProtocolClosed is a RuntimeError
@@ -182,39 +160,28 @@ class Exchange:
             headers.extend(extra)
         if self.limit_headers:
             headers.extend(self.limit_headers)
+        # hot path: an answer to a request whose body was read (every 202) does nothing more (docs/hot-path.md)
+        if self._body != _DONE and not await self._discard_body() and _CLOSE not in headers:
+            headers.append(_CLOSE)
         self._proto.response_bytes(status, headers, body)
+
+    async def _discard_body(self) -> bool:
+        """Before an answer given while the body may still be coming: read the rest and drop it (linger.py).
+
+        Whether the whole body came (or there was none): the connection can then carry the next request.
+        A client that sent `Expect: 100-continue` waits for the answer before it sends the body, so it is
+        not asked for it (granian would send the 100 as the body is read).
+        """
+        unread, self._body = self._body == _UNREAD, _DONE
+        length = self._declared_length()
+        if unread:
+            if not length and "transfer-encoding" not in self._headers:
+                return True
+            if (self._headers.get("expect") or "").lower() == "100-continue":
+                return False
+            aiter(self._proto)  # opens the body's stream, which _LEFT's is already
+        return await self._lingering.discard(self._proto, length)
 
     async def answer(self, status: int, value: object, extra: Headers | None = None) -> None:
         """Encode a value (an answer type from domain.answers) and send it."""
         await self.answer_bytes(status, _encoder.encode(value), extra)
-
-
-# hot path: a timer and two methods instead of asyncio.timeout (docs/hot-path.md)
-class _Deadline:
-    """Cancels the running task after `seconds`, unless cleared first; tells whether it did.
-
-    What asyncio.timeout does, for the one await of a body read: a timer and two methods instead of a
-    context manager, at half its cost per request.
-    """
-
-    __slots__ = ("_cancelling", "_expired", "_handle", "_task")
-
-    def __init__(self, seconds: float) -> None:
-        task = asyncio.current_task()
-        assert task is not None  # noqa: S101 - called from a request's task
-        self._task = task
-        self._cancelling = task.cancelling()
-        self._expired = False
-        self._handle = asyncio.get_running_loop().call_later(seconds, self._expire)
-
-    def _expire(self) -> None:
-        self._expired = True
-        self._task.cancel()
-
-    def expired(self) -> bool:
-        """After a CancelledError: True if it was this deadline's (then taken back), False if another's."""
-        return self._expired and self._task.uncancel() <= self._cancelling
-
-    def clear(self) -> None:
-        """The read is over: the timer goes."""
-        self._handle.cancel()

@@ -32,9 +32,9 @@ async def receive(ex: Exchange, key: ApiKey, organisation: Organisation | None, 
     idempotency_key = _idempotency_key(ex)
     body = await ex.read_body(limit)
     if body is None:
-        # The rest of the body is never read, so the connection cannot carry another request: say so,
-        # or a client that reuses it finds it closed under its next request.
-        raise replies.refusal(413, catalogue.PAYLOAD_TOO_LARGE, [("connection", "close")])
+        # The answer waits until the rest of the body is read and dropped, or says the connection closes
+        # (Exchange.answer_bytes, linger.py): a client that sends it all before reading still hears it.
+        raise replies.refusal(413, catalogue.PAYLOAD_TOO_LARGE)
     return Request(
         key=key,
         organisation=organisation,

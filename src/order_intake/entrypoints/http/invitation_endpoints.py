@@ -21,7 +21,7 @@ async def cancel(ctx: Context, ex: Exchange, path: Params) -> None:
     key, org = await access.caller_for(ctx, ex, path["trkref"])
     body = await ex.read_body(invitation_queries.MAX_CANCEL_BODY)
     if body is None:
-        raise replies.refusal(413, catalogue.PAYLOAD_TOO_LARGE, [("connection", "close")])
+        raise replies.refusal(413, catalogue.PAYLOAD_TOO_LARGE)  # its body dropped first (linger.py)
     outcome = await invitation_queries.cancel(
         store=ctx.processing,
         planning=await ctx.invitations(),
