@@ -16,6 +16,8 @@ class TcpProxy:
         self._loop = asyncio.new_event_loop()
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
+        self._flowing = asyncio.Event()  # cleared: frozen, as in a network partition
+        self._flowing.set()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._thread.start()
 
@@ -25,11 +27,13 @@ class TcpProxy:
     async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         with contextlib.suppress(ConnectionError, OSError):
             while data := await reader.read(65536):
+                await self._flowing.wait()
                 writer.write(data)
                 await writer.drain()
         writer.close()
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await self._flowing.wait()
         try:
             up_reader, up_writer = await asyncio.open_connection(*self._target)
         except OSError:
@@ -58,6 +62,17 @@ class TcpProxy:
     def cut(self) -> None:
         """Drop every open connection and refuse new ones: the database is gone for the client."""
         self._call(self._stop())
+
+    def freeze(self) -> None:
+        """Carry nothing, refuse nothing: connections stay open and new ones are accepted, but no byte passes.
+
+        What a network partition looks like to the client: no error, only silence, until a timeout.
+        """
+        self._loop.call_soon_threadsafe(self._flowing.clear)
+
+    def thaw(self) -> None:
+        """Carry again what was held and what comes next: the partition heals."""
+        self._loop.call_soon_threadsafe(self._flowing.set)
 
     def close(self) -> None:
         """Stop for good."""
