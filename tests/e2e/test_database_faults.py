@@ -101,3 +101,19 @@ def test_suppressions_answer_503_while_the_database_is_cut_and_serve_again_once_
         while (listed := client.get(suppressions, auth=key.auth)).status_code != 200 and time.monotonic() < deadline:
             time.sleep(0.1)
         assert [s["email"] for s in listed.json()["suppressions"]] == ["ann@example.com"]
+
+
+def test_a_silent_database_gets_503_never_500_and_202_again_once_it_answers(
+    behind_proxy_keys_kept: tuple[Server, TcpProxy, Credentials],
+) -> None:
+    """Frozen link (bytes held, nothing refused) past every timeout: only 503s; thawed: 202 again, unaided."""
+    server, proxy, key = behind_proxy_keys_kept
+    with httpx.Client(base_url=server.base_url, timeout=30) as client:
+        assert client.post(SINGLE, json=an_order(trkref="FAULTS"), auth=key.auth).status_code == 202
+        proxy.freeze()
+        # The first runs into the writer's 10 s statement timeout on a connection that never answers;
+        # by then the key directory (5 s) has expired, and the second waits for its load, which fails.
+        answers = [client.post(SINGLE, json=an_order(trkref="FAULTS"), auth=key.auth) for _ in range(2)]
+        assert [(a.status_code, a.json()) for a in answers] == [(503, UNAVAILABLE)] * 2
+        proxy.thaw()
+        assert _poll(client, key).status_code == 202

@@ -6,6 +6,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import httpx
@@ -21,15 +22,30 @@ def free_port() -> int:
 
 
 class Server:
-    """One server process (a granian main process and its workers, in their own process group)."""
+    """One server process (a granian main process and its workers, in their own process group).
 
-    def __init__(
-        self, database_url: str, log_path: Path, *, workers: int = 1, cwd: Path | None = None, **env: str
+    It listens on 127.0.0.1 and a free port unless given `host` and `port`; `prefix` goes before the
+    command (e.g. `ip netns exec NAME`, which execs it: the process started is still the server).
+    """
+
+    def __init__(  # noqa: PLR0913 - the process's settings, each with the usual default
+        self,
+        database_url: str,
+        log_path: Path,
+        *,
+        workers: int = 1,
+        cwd: Path | None = None,
+        host: str = "127.0.0.1",
+        port: int | None = None,
+        prefix: Sequence[str] = (),
+        **env: str,
     ) -> None:
         self.database_url = database_url
         self.cwd = cwd  # the process's working directory (relative paths, like the default Maildir's)
-        self.port = free_port()
-        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.host = host
+        self.port = free_port() if port is None else port
+        self.base_url = f"http://{host}:{self.port}"
+        self._prefix = list(prefix)
         self._log_path = log_path
         self._workers = workers
         # Without a MAIL_URL of the test's, e-mails go to a Maildir beside the log, never into the checkout.
@@ -44,7 +60,17 @@ class Server:
         """Start the process, without waiting for it to serve."""
         with self._log_path.open("ab") as log:
             self.process = subprocess.Popen(
-                [str(BIN), "serve", "--port", str(self.port), "--workers", str(self._workers)],
+                [
+                    *self._prefix,
+                    str(BIN),
+                    "serve",
+                    "--host",
+                    self.host,
+                    "--port",
+                    str(self.port),
+                    "--workers",
+                    str(self._workers),
+                ],
                 env=self._env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -127,22 +153,27 @@ class Server:
 
 
 class Worker:
-    """One `order-intake worker` process."""
+    """One `order-intake worker` process (`prefix` before the command, as for Server)."""
 
-    def __init__(self, database_url: str, log_path: Path, **env: str) -> None:
+    def __init__(self, database_url: str, log_path: Path, *, prefix: Sequence[str] = (), **env: str) -> None:
         self._log_path = log_path
         mail = {
             "MAIL_URL": f"maildir:{log_path.parent / 'mail'}",
             "SANDBOX_MAIL_URL": f"maildir:{log_path.parent / 'sandbox-mail'}",
         }
         self._env = {**os.environ, "DATABASE_URL": database_url, **mail, **env}
+        self._prefix = list(prefix)
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> "Worker":
         """Start it (it works as soon as it has connected)."""
         with self._log_path.open("ab") as log:
             self.process = subprocess.Popen(
-                [str(BIN), "worker"], env=self._env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+                [*self._prefix, str(BIN), "worker"],
+                env=self._env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
         return self
 

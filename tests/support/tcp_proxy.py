@@ -1,21 +1,31 @@
-"""A TCP proxy we control, between the server and PostgreSQL, to cut the database off and bring it back."""
+"""A TCP proxy we control, between the server and PostgreSQL, to cut the database off and bring it back.
+
+Run as `python -m tests.support.tcp_proxy LISTEN_HOST LISTEN_PORT TARGET_HOST TARGET_PORT` it forwards
+in a process of its own until killed (what a multi-node test puts on each node's link: killing it
+cuts that link, and it shares no interpreter lock with the test's load).
+"""
 
 import asyncio
 import contextlib
+import signal
+import sys
 import threading
 
 from tests.support.server import free_port
 
 
 class TcpProxy:
-    """Forwards 127.0.0.1:port to a target; cut() drops every connection and refuses new ones."""
+    """Forwards host:port (127.0.0.1 and a free port unless given) to a target; cut() drops every connection."""
 
-    def __init__(self, target_host: str, target_port: int) -> None:
-        self.port = free_port()
+    def __init__(self, target_host: str, target_port: int, *, host: str = "127.0.0.1", port: int | None = None) -> None:
+        self.host = host
+        self.port = free_port() if port is None else port
         self._target = (target_host, target_port)
         self._loop = asyncio.new_event_loop()
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
+        self._flowing = asyncio.Event()  # cleared: frozen, as in a network partition
+        self._flowing.set()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._thread.start()
 
@@ -25,11 +35,13 @@ class TcpProxy:
     async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         with contextlib.suppress(ConnectionError, OSError):
             while data := await reader.read(65536):
+                await self._flowing.wait()
                 writer.write(data)
                 await writer.drain()
         writer.close()
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await self._flowing.wait()
         try:
             up_reader, up_writer = await asyncio.open_connection(*self._target)
         except OSError:
@@ -40,7 +52,7 @@ class TcpProxy:
         self._writers -= {writer, up_writer}
 
     async def _start(self) -> None:
-        self._server = await asyncio.start_server(self._accept, "127.0.0.1", self.port, reuse_address=True)
+        self._server = await asyncio.start_server(self._accept, self.host, self.port, reuse_address=True)
 
     async def _stop(self) -> None:
         if self._server is not None:
@@ -59,9 +71,37 @@ class TcpProxy:
         """Drop every open connection and refuse new ones: the database is gone for the client."""
         self._call(self._stop())
 
+    def freeze(self) -> None:
+        """Carry nothing, refuse nothing: connections stay open and new ones are accepted, but no byte passes.
+
+        What a network partition looks like to the client: no error, only silence, until a timeout.
+        """
+        self._loop.call_soon_threadsafe(self._flowing.clear)
+
+    def thaw(self) -> None:
+        """Carry again what was held and what comes next: the partition heals."""
+        self._loop.call_soon_threadsafe(self._flowing.set)
+
     def close(self) -> None:
         """Stop for good."""
         self._call(self._stop())
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=10)
         self._loop.close()
+
+
+def main(argv: list[str]) -> None:
+    """Forward LISTEN_HOST:LISTEN_PORT to TARGET_HOST:TARGET_PORT; print `listening` once it does.
+
+    It runs until a signal ends the process; the kernel then closes every connection it held.
+    """
+    listen_host, listen_port, target_host, target_port = argv
+    TcpProxy(target_host, int(target_port), host=listen_host, port=int(listen_port)).start()
+    sys.stdout.write("listening\n")
+    sys.stdout.flush()
+    while True:
+        signal.pause()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

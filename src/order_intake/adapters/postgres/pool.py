@@ -1,7 +1,7 @@
 """PostgreSQL connections: taken from an asyncpg pool, every "no database now" error made StoreUnavailable."""
 
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from typing import TYPE_CHECKING, TypeVar
 
 import asyncpg
@@ -39,7 +39,11 @@ async def pooled(pool: asyncpg.Pool) -> AsyncIterator["PoolConnectionProxy[async
     except _CONNECTION_LOST as exc:
         raise StoreUnavailable(str(exc)) from exc
     finally:
-        await pool.release(conn)
+        # A connection that cannot be given back in time (its server silent: a network partition)
+        # is terminated by asyncpg, which then raises; the pool makes a new one when next asked.
+        # That error must not replace the outcome: the work's result, or the StoreUnavailable above.
+        with suppress(*_CONNECTION_LOST):
+            await pool.release(conn)
 
 
 T = TypeVar("T")
