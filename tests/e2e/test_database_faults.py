@@ -117,3 +117,24 @@ def test_a_silent_database_gets_503_never_500_and_202_again_once_it_answers(
         assert [(a.status_code, a.json()) for a in answers] == [(503, UNAVAILABLE)] * 2
         proxy.thaw()
         assert _poll(client, key).status_code == 202
+
+
+def test_a_customers_page_without_the_database_is_a_page_saying_try_again(
+    behind_proxy_keys_kept: tuple[Server, TcpProxy, Credentials],
+) -> None:
+    """The review and unsubscribe links while the database is cut: 503 as an HTML page, never JSON; then pages again."""
+    server, proxy, _ = behind_proxy_keys_kept
+    token = f"{'0' * 32}.AAAAAAAAAAAAAAAAAAAAAA"
+    with httpx.Client(base_url=server.base_url, timeout=10) as client:
+        proxy.cut()
+        for method, path in [("GET", f"/r/{token}"), ("POST", f"/r/{token}"), ("POST", f"/u/{token}")]:
+            answer = client.request(method, path, data={"List-Unsubscribe": "One-Click"})
+            assert answer.status_code == 503, (method, path)
+            assert answer.headers["content-type"] == "text/html; charset=utf-8"
+            assert "try again" in answer.text
+        proxy.start()
+        deadline = time.monotonic() + 30
+        while (page := client.get(f"/r/{token}")).status_code == 503 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert page.status_code == 404  # a token that does not verify: the not-found page
+        assert page.headers["content-type"] == "text/html; charset=utf-8"

@@ -94,7 +94,7 @@ class App:
         except (StoreUnavailable, WriterClosed):
             log.warning("database unavailable", extra={"request_id": ex.request_id})
             if ex.status == 0:
-                await replies.message(ex, 503, catalogue.SERVICE_UNAVAILABLE)
+                await _unavailable(ex)
         except Exception:
             log.exception("unexpected failure", extra={"request_id": ex.request_id})
             if ex.status == 0:
@@ -127,6 +127,15 @@ class App:
             raise replies.refusal(405, catalogue.METHOD_NOT_ALLOWED, [("allow", ", ".join(sorted(found.methods)))])
         assert self._context is not None  # noqa: S101 - __rsgi_init__ ran before any request
         await endpoint(self._context, ex, found.params)
+
+
+async def _unavailable(ex: Exchange) -> None:
+    """503: JSON for the API, a page for a customer's page (never JSON there)."""
+    if ex.route.startswith(pages.PREFIXES):
+        refused = pages.unavailable()
+        await ex.answer_bytes(refused.status, refused.body, refused.headers, content_type=HTML)
+    else:
+        await replies.message(ex, 503, catalogue.SERVICE_UNAVAILABLE)
 
 
 def create_app(early_stop: "EarlyStop") -> App:

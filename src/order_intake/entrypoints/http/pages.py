@@ -18,7 +18,7 @@ from order_intake.entrypoints.http.refused import HTML, PageRefused
 from order_intake.service import reviews
 from order_intake.service.reviews import Invited
 
-__all__ = ["PREFIXES", "not_found", "review", "show_review", "show_unsubscribe", "thanks", "unsubscribe"]
+__all__ = ["PREFIXES", "not_found", "review", "show_review", "show_unsubscribe", "thanks", "unavailable", "unsubscribe"]
 
 # The pages' paths: one that matches no route still gets the not-found page.
 PREFIXES: Final = ("/r/", "/u/")
@@ -27,6 +27,11 @@ PREFIXES: Final = ("/r/", "/u/")
 def not_found(invited: Invited | None = None) -> PageRefused:
     """The not-found page (404), in the order's language when the invitation is known."""
     return PageRefused(404, render_page("not_found.html", invited, {}), PAGE_HEADERS)
+
+
+def unavailable() -> PageRefused:
+    """The page for a moment without the database (503): nothing was stored, the same link will work later."""
+    return PageRefused(503, render_page("unavailable.html", None, {}), [*PAGE_HEADERS, ("retry-after", "60")])
 
 
 def _too_large(invited: Invited) -> PageRefused:
