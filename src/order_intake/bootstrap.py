@@ -6,8 +6,6 @@ import urllib.parse
 
 from order_intake.adapters.backend import backend_for
 from order_intake.adapters.database_url import parse_database_url
-from order_intake.adapters.mail.transports import mailer_for
-from order_intake.adapters.mail.url import parse_mail_url
 from order_intake.adapters.sql.suppression_store import SqlSuppressions
 from order_intake.adapters.writer import GroupCommitWriter
 from order_intake.config import Settings
@@ -38,7 +36,14 @@ def make_sender(
     secret: bytes,
     counted: Counted | None = None,
 ) -> Sender:
-    """The worker's invitation sender: MAIL_URL's mailer, SANDBOX_MAIL_URL's for sandbox keys' invitations."""
+    """The worker's invitation sender: MAIL_URL's mailer, SANDBOX_MAIL_URL's for sandbox keys' invitations.
+
+    The mail modules are imported here: they bring aiosmtplib, Jinja2 and Babel, which the HTTP
+    processes (which import this module too) load only for a customer's page, if ever.
+    """
+    from order_intake.adapters.mail.transports import mailer_for  # noqa: PLC0415
+    from order_intake.adapters.mail.url import parse_mail_url  # noqa: PLC0415
+
     domain = urllib.parse.urlsplit(settings.public_url).hostname or "order-intake.invalid"
     letter = functools.partial(
         letter_of, secret=secret, public_url=settings.public_url, default_from=settings.mail_from, domain=domain

@@ -1,8 +1,9 @@
 """What the server's processes import at start: none of the libraries only other commands need.
 
-Importing SQLAlchemy, Alembic, httpx, redis and aio-pika would take most of a worker's start-up (over
-half a second of import on a slow machine); the HTTP and processing processes use none of them unless
-configured to.
+Importing SQLAlchemy, Alembic, httpx, redis, aio-pika, Jinja2, Babel and aiosmtplib would take most
+of a worker's start-up (over half a second of import on a slow machine); the HTTP and processing
+processes use none of them unless configured to (the mail libraries: until a customer's page or the
+sender needs them).
 """
 
 import subprocess
@@ -10,7 +11,7 @@ import sys
 
 import pytest
 
-HEAVY = ("sqlalchemy", "alembic", "httpx", "redis", "aio_pika")
+HEAVY = ("sqlalchemy", "alembic", "httpx", "redis", "aio_pika", "jinja2", "babel", "aiosmtplib")
 
 
 @pytest.mark.parametrize(
