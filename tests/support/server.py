@@ -21,6 +21,14 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _mail_beside(log_path: Path) -> dict[str, str]:
+    """Without a MAIL_URL of the test's, e-mails go to Maildirs beside the log, never into the checkout."""
+    return {
+        "MAIL_URL": f"maildir:{log_path.parent / 'mail'}",
+        "SANDBOX_MAIL_URL": f"maildir:{log_path.parent / 'sandbox-mail'}",
+    }
+
+
 class Server:
     """One server process (a granian main process and its workers, in their own process group).
 
@@ -48,12 +56,8 @@ class Server:
         self._prefix = list(prefix)
         self._log_path = log_path
         self._workers = workers
-        # Without a MAIL_URL of the test's, e-mails go to a Maildir beside the log, never into the checkout.
-        mail = {
-            "MAIL_URL": f"maildir:{log_path.parent / 'mail'}",
-            "SANDBOX_MAIL_URL": f"maildir:{log_path.parent / 'sandbox-mail'}",
-        }
-        self._env = {**os.environ, "DATABASE_URL": database_url, **(mail if cwd is None else {}), **env}
+        mail = _mail_beside(log_path) if cwd is None else {}
+        self._env = {**os.environ, "DATABASE_URL": database_url, **mail, **env}
         self.process: subprocess.Popen[bytes] | None = None
 
     def launch(self) -> "Server":
@@ -157,11 +161,7 @@ class Worker:
 
     def __init__(self, database_url: str, log_path: Path, *, prefix: Sequence[str] = (), **env: str) -> None:
         self._log_path = log_path
-        mail = {
-            "MAIL_URL": f"maildir:{log_path.parent / 'mail'}",
-            "SANDBOX_MAIL_URL": f"maildir:{log_path.parent / 'sandbox-mail'}",
-        }
-        self._env = {**os.environ, "DATABASE_URL": database_url, **mail, **env}
+        self._env = {**os.environ, "DATABASE_URL": database_url, **_mail_beside(log_path), **env}
         self._prefix = list(prefix)
         self.process: subprocess.Popen[bytes] | None = None
 

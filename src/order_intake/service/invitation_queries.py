@@ -1,7 +1,7 @@
 """The invitation endpoints' use cases: explain one, cancel one, list a customer's purchases."""
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -14,8 +14,15 @@ from order_intake.domain.invitation_answers import InvitationExplained, Purchase
 from order_intake.domain.invitations import CANCEL_REASONS, Invitation, Reason, State, reminder_at
 from order_intake.domain.jsonbody import Malformed, parse_body
 from order_intake.domain.reviews import REVIEWABLE
-from order_intake.service.invitation_records import Cancellation, InvitationView, PurchaseRow
-from order_intake.service.invitations import InvitationPlanning, policy_of
+from order_intake.service.invitation_records import (
+    Cancellation,
+    CustomerInvitations,
+    InvitationRow,
+    InvitationView,
+    PurchaseRow,
+)
+from order_intake.service.invitations import InvitationPlanning, policy_of, suppressions_of
+from order_intake.service.invitations import cancel as cancelled
 from order_intake.service.ports import ProcessingStore
 from order_intake.service.records import Organisation
 
@@ -58,6 +65,26 @@ async def explain(*, store: ProcessingStore, organisation: Organisation, order_r
         return None
     view = await store.invitation(organisation.id, order_ref)
     return None if view is None else explained(view)
+
+
+def cancellation_rows(
+    planning: InvitationPlanning,
+    view: InvitationView,
+    customer_rows: Sequence[InvitationRow],
+    found: Mapping[tuple[int, bytes], str],
+    cancellation: Cancellation,
+) -> tuple[list[InvitationRow], str]:
+    """What a cancellation writes (both stores): the rows, the order's first, and its audit row's details."""
+    customer = CustomerInvitations(
+        cancellation.organisation_id,
+        view.row.customer_key,
+        tuple(customer_rows),
+        view.policy,
+        suppressions_of(planning, customer_rows, found),
+    )
+    written = cancelled(view.row, customer, Reason(cancellation.reason), cancellation.at)
+    details = msgspec.json.encode({"order_ref": cancellation.order_ref, "reason": cancellation.reason}).decode()
+    return written, details
 
 
 class Cancelled(msgspec.Struct, frozen=True):
@@ -153,4 +180,4 @@ async def purchases(
     return [line for purchase in found for line in _lines(purchase, review_url)]
 
 
-__all__ = ["MAX_CANCEL_BODY", "Cancelled", "cancel", "explain", "purchases", "stored_email"]
+__all__ = ["MAX_CANCEL_BODY", "Cancelled", "cancel", "cancellation_rows", "explain", "purchases", "stored_email"]

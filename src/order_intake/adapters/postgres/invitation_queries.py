@@ -6,9 +6,10 @@ import msgspec
 
 from order_intake.adapters.postgres import invitations as rows
 from order_intake.adapters.postgres.locks import LOCK_ORDERS, LOCK_SHARED, customers_locks
-from order_intake.domain.invitations import Reason, State
-from order_intake.service.invitation_records import Cancellation, CustomerInvitations, InvitationView, PurchaseRow
-from order_intake.service.invitations import InvitationPlanning, cancel, suppressions_of
+from order_intake.domain.invitations import State
+from order_intake.service.invitation_queries import cancellation_rows
+from order_intake.service.invitation_records import Cancellation, InvitationView, PurchaseRow
+from order_intake.service.invitations import InvitationPlanning
 
 if TYPE_CHECKING:
     from order_intake.adapters.postgres.invitations import Connection
@@ -68,16 +69,8 @@ async def cancel_invitation(
         return State.SENT if view is not None and view.row.state == State.SENT else view
     customer_rows = await rows.rows_of_customers(conn, [(cancellation.organisation_id, view.row.customer_key)])
     _, found = await rows.context(conn, planning, customer_rows)
-    customer = CustomerInvitations(
-        cancellation.organisation_id,
-        view.row.customer_key,
-        tuple(customer_rows),
-        view.policy,
-        suppressions_of(planning, customer_rows, found),
-    )
-    written = cancel(view.row, customer, Reason(cancellation.reason), cancellation.at)
+    written, details = cancellation_rows(planning, view, customer_rows, found, cancellation)
     await rows.save(conn, written)
-    details = msgspec.json.encode({"order_ref": cancellation.order_ref, "reason": cancellation.reason}).decode()
     await conn.execute(_AUDIT, cancellation.at, cancellation.actor, "invitation.cancel", cancellation.target, details)
     return InvitationView(written[0], view.policy)
 

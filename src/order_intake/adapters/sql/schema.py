@@ -220,11 +220,13 @@ sa.Index(
     postgresql_where=invitations.c.state == "scheduled",
     sqlite_where=invitations.c.state == "scheduled",
 )
+# The reminders not yet sent, by when they fall due (the sender's claim).
+INVITATIONS_REMINDER_DUE = "reminder_at IS NOT NULL AND reminder_sent_at IS NULL"
 sa.Index(
     "invitations_reminder_due",
     invitations.c.reminder_at,
-    postgresql_where=sa.text("reminder_at IS NOT NULL AND reminder_sent_at IS NULL"),
-    sqlite_where=sa.text("reminder_at IS NOT NULL AND reminder_sent_at IS NULL"),
+    postgresql_where=sa.text(INVITATIONS_REMINDER_DUE),
+    sqlite_where=sa.text(INVITATIONS_REMINDER_DUE),
 )
 
 # Addresses not to invite, per organisation, found by a keyed hash of the address; the address itself

@@ -8,9 +8,10 @@ import msgspec
 from order_intake.adapters.sqlite import invitations as rows
 from order_intake.adapters.sqlite.intake import immediate
 from order_intake.adapters.sqlite.timestamps import to_sqlite_time
-from order_intake.domain.invitations import Reason, State
-from order_intake.service.invitation_records import Cancellation, CustomerInvitations, InvitationView, PurchaseRow
-from order_intake.service.invitations import InvitationPlanning, cancel, suppressions_of
+from order_intake.domain.invitations import State
+from order_intake.service.invitation_queries import cancellation_rows
+from order_intake.service.invitation_records import Cancellation, InvitationView, PurchaseRow
+from order_intake.service.invitations import InvitationPlanning
 
 _QUALIFIED = ", ".join(f"i.{column.strip()}" for column in rows.COLUMNS.split(","))
 _ONE = f"""
@@ -61,16 +62,8 @@ def cancel_invitation(
             return State.SENT if view is not None and view.row.state == State.SENT else view
         customer_rows = rows.rows_of_customers(conn, [(cancellation.organisation_id, view.row.customer_key)])
         _, found = rows.context(conn, planning, customer_rows)
-        customer = CustomerInvitations(
-            cancellation.organisation_id,
-            view.row.customer_key,
-            tuple(customer_rows),
-            view.policy,
-            suppressions_of(planning, customer_rows, found),
-        )
-        written = cancel(view.row, customer, Reason(cancellation.reason), cancellation.at)
+        written, details = cancellation_rows(planning, view, customer_rows, found, cancellation)
         rows.save(conn, written)
-        details = msgspec.json.encode({"order_ref": cancellation.order_ref, "reason": cancellation.reason}).decode()
         at = to_sqlite_time(cancellation.at)
         conn.execute(_AUDIT, (at, cancellation.actor, "invitation.cancel", cancellation.target, details))
     return InvitationView(written[0], view.policy)
