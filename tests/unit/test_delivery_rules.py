@@ -15,6 +15,7 @@ from order_intake.domain.delivery import (
     item_labels,
     message_id,
     retry_delay,
+    without_addresses,
 )
 
 
@@ -66,3 +67,11 @@ def test_an_error_is_kept_as_one_short_line(text: str) -> None:
     assert len(kept) <= 300
     assert "\n" not in kept
     assert "\r" not in kept
+
+
+def test_a_servers_answer_loses_every_address_before_it_is_logged() -> None:
+    """The logs never hold an address, even one a mail server quoted in its refusal."""
+    answer = "550 5.1.1 <ann.o'neil@example.com>: Recipient address rejected; also bob@example.org"
+    assert without_addresses(answer) == "550 5.1.1 <<address>>: Recipient address rejected; also <address>"
+    assert without_addresses("451 4.3.0 Try again later") == "451 4.3.0 Try again later"
+    assert without_addresses(None) is None

@@ -7,6 +7,7 @@ recipient) ends the invitation `failed` and suppresses the address (`bounced`).
 
 import datetime as dt
 import enum
+import re
 import uuid
 from collections.abc import Mapping, Sequence
 from typing import Final
@@ -21,12 +22,15 @@ __all__ = [
     "message_id",
     "retry_delay",
     "sent_line",
+    "without_addresses",
 ]
 
 FIRST_RETRY: Final = dt.timedelta(seconds=5)
 LONGEST_RETRY: Final = dt.timedelta(minutes=15)
 # An error as recorded for operators: its first line, this long at most.
 _ERROR_CHARS: Final = 300
+# Anything shaped like an address, as a mail server may quote the recipient in its answer.
+_ADDRESS = re.compile(r"[^\s<>\"()\[\],;:]+@[^\s<>\"()\[\],;:]+")
 # Item metadata keys that may hold what the customer knows the product as, in this order.
 _NAME_KEYS: Final = ("name", "product_name", "title")
 
@@ -54,6 +58,11 @@ class Result:
     def __init__(self, outcome: Outcome, error: str | None = None) -> None:
         self.outcome = outcome
         self.error = None if error is None else " ".join(error.split())[:_ERROR_CHARS]
+
+
+def without_addresses(text: str | None) -> str | None:
+    """A mail server's answer fit for the logs, which never hold an address: each one replaced by `<address>`."""
+    return None if text is None else _ADDRESS.sub("<address>", text)
 
 
 def retry_delay(failures: int) -> dt.timedelta:

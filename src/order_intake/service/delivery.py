@@ -15,7 +15,16 @@ from typing import Any
 import msgspec
 
 from order_intake.domain import links
-from order_intake.domain.delivery import Kind, Outcome, Result, item_labels, message_id, retry_delay, sent_line
+from order_intake.domain.delivery import (
+    Kind,
+    Outcome,
+    Result,
+    item_labels,
+    message_id,
+    retry_delay,
+    sent_line,
+    without_addresses,
+)
 from order_intake.domain.invitations import Reason
 from order_intake.service.delivery_records import Due, Letter
 from order_intake.service.invitations import policy_of
@@ -111,7 +120,10 @@ class Sender:
         if result.outcome is Outcome.SENT:
             await self._store.sent(due, at, self._reminder_at(due, at), (*due.explanation, sent_line(due.kind, at)))
         elif result.outcome is Outcome.TEMPORARY:
-            log.info("invitation e-mail deferred", extra={"invitation": str(due.id), "error": result.error})
+            log.info(
+                "invitation e-mail deferred",
+                extra={"invitation": str(due.id), "error": without_addresses(result.error)},
+            )
             await self._store.retry(due, at + retry_delay(due.attempts + 1), result.error)
         else:
             await self._refused(due, result, at)
@@ -124,7 +136,9 @@ class Sender:
 
     async def _refused(self, due: Due, result: Result, at: dt.datetime) -> None:
         """The address is suppressed first (its other invitations with it), then this one ends `failed`."""
-        log.info("invitation e-mail refused", extra={"invitation": str(due.id), "error": result.error})
+        log.info(
+            "invitation e-mail refused", extra={"invitation": str(due.id), "error": without_addresses(result.error)}
+        )
         await self._suppressions.by_customer(
             organisation_id=due.organisation_id, email=due.email, reason=Reason.BOUNCED.value, now=at
         )
