@@ -11,10 +11,8 @@ import asyncpg
 # How long a benchmark waits, after its load, for processing to catch up.
 DRAIN_TIMEOUT = 120.0
 
-_PG_LAG = """
-SELECT coalesce(extract(epoch FROM now() - min(received_at)), 0)::float8
-  FROM submissions WHERE state = 'accepted'
-"""
+_WAITING = "FROM submission_queue q JOIN submissions s ON s.id = q.submission_id"
+_PG_LAG = f"SELECT coalesce(extract(epoch FROM now() - min(s.received_at)), 0)::float8 {_WAITING}"
 
 
 def lag_seconds(url: str) -> float:
@@ -23,8 +21,7 @@ def lag_seconds(url: str) -> float:
         conn = sqlite3.connect(url.removeprefix("sqlite:///"), timeout=10)
         try:
             row = conn.execute(
-                "SELECT (julianday('now') - julianday(min(received_at))) * 86400 FROM submissions"
-                " WHERE state = 'accepted'"
+                f"SELECT (julianday('now') - julianday(min(s.received_at))) * 86400 {_WAITING}"
             ).fetchone()
         finally:
             conn.close()

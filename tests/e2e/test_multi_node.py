@@ -28,7 +28,7 @@ from tests.support.broker import BROKER_URL, ScratchExchange
 from tests.support.cli import Credentials, create_key, enabled_tenant
 from tests.support.databases import postgres_database
 from tests.support.factories import an_order
-from tests.support.inspect_db import count_rows
+from tests.support.inspect_db import WAITING, count_rows
 from tests.support.polling import wait_for
 from tests.support.redis_db import REDIS_URL, fresh_prefix
 from tests.support.server import Server, Worker
@@ -220,7 +220,7 @@ def test_two_api_nodes_and_two_workers_keep_every_202_through_kills_and_database
     wait_for(
         "processing and the relay to catch up",
         lambda: (
-            count_rows(cluster.url, "SELECT count(*) FROM submissions WHERE state = 'accepted'")
+            count_rows(cluster.url, WAITING)
             == count_rows(cluster.url, "SELECT count(*) FROM outbox WHERE sent_at IS NULL")
             == 0
         ),

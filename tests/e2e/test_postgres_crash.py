@@ -15,7 +15,7 @@ import pytest
 
 from tests.support.cli import Credentials, cli_ok, create_key
 from tests.support.factories import an_order
-from tests.support.inspect_db import count_rows, fetch_rows
+from tests.support.inspect_db import WAITING, count_rows, fetch_rows
 from tests.support.load import Load
 from tests.support.pg_cluster import PrivateCluster
 from tests.support.polling import wait_for
@@ -79,7 +79,7 @@ def test_no_202_is_lost_when_postgresql_crashes_under_load(cluster: PrivateClust
         assert not load.unanswered, f"{len(load.unanswered)} requests got no answer at all"
         wait_for(
             "processing to catch up without a restart",
-            lambda: count_rows(url, "SELECT count(*) FROM submissions WHERE state = 'accepted'") == 0,
+            lambda: count_rows(url, WAITING) == 0,
             timeout=60,
         )
         stored = dict(fetch_rows(url, "SELECT id::text, order_ref FROM submissions WHERE order_ref LIKE 'PGC-%'"))

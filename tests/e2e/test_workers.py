@@ -16,7 +16,7 @@ from tests.support.broker import ScratchExchange
 from tests.support.cli import Credentials, enabled_tenant
 from tests.support.databases import database
 from tests.support.factories import an_order
-from tests.support.inspect_db import count_rows, fetch_rows
+from tests.support.inspect_db import OUTCOMES, WAITING, count_rows, fetch_rows
 from tests.support.polling import wait_for
 from tests.support.server import Server, Worker
 
@@ -109,11 +109,11 @@ def test_three_workers_one_killed_give_exactly_the_merge_and_every_final_version
         _submit_all(server, key)
     finally:
         assert server.stop() == 0
-    assert count_rows(url, "SELECT count(*) FROM submissions WHERE state = 'accepted'") == SUBMISSIONS
+    assert count_rows(url, WAITING) == SUBMISSIONS
 
     env = {**exchange.env(), "ORDER_INTAKE_PROCESSING_BATCH": "50"}
     workers = [Worker(url, tmp_path / f"worker-{n}.log", **env).start() for n in range(3)]
-    processed = "SELECT count(*) FROM submissions WHERE state = 'processed'"
+    processed = "SELECT count(*) FROM submission_outcomes"
     wait_for(
         "a third processed", lambda: count_rows(url, processed) >= SUBMISSIONS // 3, timeout=DEADLINE, interval=0.2
     )
@@ -147,8 +147,8 @@ def test_three_workers_one_killed_give_exactly_the_merge_and_every_final_version
         }, ref
         assert (document["trkref"], document["order_ref"]) == ("WORK", ref)
     # Every submission points at its order's canonical id.
-    links = fetch_rows(url, "SELECT order_ref, canonical_id FROM submissions")
-    assert all(str(cid) == canonical[ref][0] for ref, cid in links)
+    links = fetch_rows(url, OUTCOMES)
+    assert all(state == "processed" and str(cid) == canonical[ref][0] for ref, state, cid in links)
 
     # No double processing: each order's versions 1..v were each written exactly once.
     versions = fetch_rows(url, "SELECT canonical_id, version FROM outbox")

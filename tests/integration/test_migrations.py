@@ -185,7 +185,10 @@ def test_sqlite_submissions_kept_whole_when_0006_copies_the_table_without_foreig
     with sqlite3.connect(path) as db:
         foreign_keys = db.execute("PRAGMA foreign_key_list('submissions')").fetchall()
     assert (_submission_rows(path), diffs, foreign_keys) == (before, [], [])
-    assert {row[-1] for row in before} == {"accepted"}  # the state's default was applied, and kept
+    with sqlite3.connect(path) as db:  # accepted by default, so queued by 0009
+        assert db.execute("SELECT submission_id FROM submission_queue ORDER BY seq").fetchall() == [
+            (f"id-{n}",) for n in range(3)
+        ]
 
 
 def _submission_rows(path: Path) -> list[tuple[object, ...]]:
@@ -193,6 +196,101 @@ def _submission_rows(path: Path) -> list[tuple[object, ...]]:
 
     with sqlite3.connect(path) as db:
         return db.execute(
-            "SELECT id, organisation_id, api_key_id, received_at, body, normalised, order_ref, state"
+            "SELECT id, organisation_id, api_key_id, received_at, body, normalised, order_ref"
             " FROM submissions ORDER BY id"
         ).fetchall()
+
+
+_AT_0008 = (
+    "INSERT INTO organisations (id, trkref, name, customer_order_enabled, created_at) VALUES (1, 'T1', 'T', ?, ?)",
+    (
+        "INSERT INTO api_keys (id, username, secret_salt, secret_hash, customer_order, created_at)"
+        " VALUES (1, 'k', ?, ?, ?, ?)"
+    ),
+)
+_SUBMISSION_AT_0008 = (
+    "INSERT INTO submissions (id, organisation_id, api_key_id, received_at, body, normalised, order_ref, state,"
+    " processed_at, canonical_id) VALUES (?, 1, 1, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def test_0009_moves_each_submissions_state_into_the_queue_or_its_outcome(backend: str, tmp_path: Path) -> None:
+    """Waiting submissions are queued in the order received, processed ones keep their outcome; new ones queue."""
+    import datetime as dt  # noqa: PLC0415
+    import uuid  # noqa: PLC0415
+
+    from order_intake.adapters.sql.migrate import upgrade  # noqa: PLC0415
+    from tests.support.inspect_db import change_rows, fetch_rows  # noqa: PLC0415
+
+    ids = [uuid.uuid4() for _ in range(4)]
+    canonical = uuid.uuid4()
+    start = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    with database(backend, tmp_path, "migrate_0009") as raw:
+        url = parse_database_url(raw)
+        _upgrade_to(url, "0008")
+
+        def value(v: object) -> object:  # SQLite keeps UUIDs and times as text
+            if backend == "postgres":
+                return v
+            return v.isoformat() if isinstance(v, dt.datetime) else str(v) if isinstance(v, uuid.UUID) else v
+
+        enabled = True
+        change_rows(raw, _AT_0008[0], enabled, value(start))
+        change_rows(raw, _AT_0008[1], b"", b"", enabled, value(start))
+        # Received newest first by id order: 3 waiting (received 3rd, 1st, 4th), one processed.
+        for n, received in ((0, 2), (1, 0), (3, 3)):
+            at = value(start + dt.timedelta(seconds=received))
+            change_rows(raw, _SUBMISSION_AT_0008, value(ids[n]), at, b"{}", _ORDER, f"R{n}", "accepted", None, None)
+        change_rows(
+            raw,
+            _SUBMISSION_AT_0008,
+            value(ids[2]),
+            value(start),
+            b"{}",
+            _ORDER,
+            "R2",
+            "processed",
+            value(start),
+            value(canonical),
+        )
+        upgrade(url)
+        queued = [str(r[0]) for r in fetch_rows(raw, "SELECT submission_id FROM submission_queue ORDER BY seq")]
+        outcomes = [
+            tuple(map(str, r)) for r in fetch_rows(raw, "SELECT submission_id, canonical_id FROM submission_outcomes")
+        ]
+        new = uuid.uuid4()
+        change_rows(
+            raw,
+            "INSERT INTO submissions (id, organisation_id, api_key_id, received_at, body, normalised, order_ref)"
+            " VALUES (?, 1, 1, ?, ?, ?, 'R9')",
+            value(new),
+            value(start + dt.timedelta(seconds=9)),
+            b"{}",
+            _ORDER,
+        )
+        after = [str(r[0]) for r in fetch_rows(raw, "SELECT submission_id FROM submission_queue ORDER BY seq")]
+    assert queued == [str(ids[1]), str(ids[0]), str(ids[3])]
+    assert outcomes == [(str(ids[2]), str(canonical))]
+    assert after == [*queued, str(new)]  # the trigger queues every new submission
+
+
+def _upgrade_to(url: object, revision: str) -> None:
+    from sqlalchemy.ext.asyncio import create_async_engine  # noqa: PLC0415
+
+    from order_intake.adapters.database_url import DatabaseUrl  # noqa: PLC0415
+
+    assert isinstance(url, DatabaseUrl)
+    if url.backend == "sqlite":
+        engine = sa.create_engine(url.sqlalchemy_url)
+        with engine.begin() as conn:
+            alembic_upgrade(conn, revision)
+        engine.dispose()
+        return
+
+    async def run() -> None:
+        async_engine = create_async_engine(url.sqlalchemy_url)
+        async with async_engine.begin() as conn:
+            await conn.run_sync(alembic_upgrade, revision)
+        await async_engine.dispose()
+
+    asyncio.run(run())

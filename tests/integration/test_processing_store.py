@@ -14,7 +14,7 @@ from order_intake.service.ports import ProcessingStore, Store
 from order_intake.service.processing import Processor, plan
 from order_intake.service.records import NewSubmission, WriteUnit
 from tests.integration.conftest import OnStore
-from tests.support.inspect_db import change_rows, count_rows, fetch_rows
+from tests.support.inspect_db import WAITING, change_rows, count_rows, fetch_rows, requeue
 
 T0 = dt.datetime(2026, 11, 27, 12, 0, tzinfo=dt.UTC)
 REFS = 20
@@ -88,13 +88,13 @@ def test_concurrent_processors_and_a_second_run_give_the_same_orders(on_store: O
     events = count_rows(store_url, "SELECT count(*) FROM outbox")
 
     # Run again over every submission (as if none had been marked): nothing changes, no new event.
-    change_rows(store_url, "UPDATE submissions SET state = 'accepted' WHERE order_ref LIKE 'CONC-%'")
+    requeue(store_url, "CONC-%")
     assert asyncio.run(_drain_with(store_url, processors=3, batch=7)) == 200
     assert _snapshot(store_url, "CONC") == alone
     assert count_rows(store_url, "SELECT count(*) FROM outbox") == events
 
     # The same submissions processed from scratch by three concurrent processors in small batches.
-    change_rows(store_url, "UPDATE submissions SET state = 'accepted' WHERE order_ref LIKE 'CONC-%'")
+    requeue(store_url, "CONC-%")
     change_rows(
         store_url,
         "DELETE FROM outbox WHERE canonical_id IN (SELECT id FROM canonical_orders WHERE order_ref LIKE 'CONC-%')",
@@ -130,10 +130,7 @@ def test_a_failed_attempt_leaves_nothing_and_the_next_one_does_all(on_store: OnS
         pass
     else:
         raise AssertionError("the planner's failure did not reach the caller")
-    assert (
-        count_rows(store_url, "SELECT count(*) FROM submissions WHERE order_ref LIKE 'FAIL-%' AND state = 'accepted'")
-        == 40
-    )
+    assert count_rows(store_url, WAITING + " WHERE s.order_ref LIKE 'FAIL-%'") == 40
     assert not _snapshot(store_url, "FAIL")
     assert asyncio.run(_drain_with(store_url, processors=1, batch=100)) == 40
     assert len(_snapshot(store_url, "FAIL")) == REFS
@@ -178,7 +175,7 @@ def test_a_plan_overtaken_before_its_write_is_made_again(on_store: OnStore, stor
     assert orders["OVR-1"] == 1  # made anew from the waiting submission, not from the removed row
     assert all(version == 2 for ref, version in orders.items() if ref not in {"OVR-0", "OVR-1"})
     assert fetch_rows(store_url, "SELECT id FROM canonical_orders WHERE order_ref = 'OVR-1'")[0][0] != removed
-    waiting = "SELECT count(*) FROM submissions WHERE order_ref LIKE 'OVR-%' AND state = 'accepted'"
+    waiting = WAITING + " WHERE s.order_ref LIKE 'OVR-%'"
     assert count_rows(store_url, waiting) == 0
     # One event per version written by processing (the removed order's first one included): none
     # from the dropped plan.
@@ -231,5 +228,5 @@ def test_processors_sharing_one_store_share_the_work_on_postgresql(on_store: OnS
     done = asyncio.run(together())
     assert sum(done) == 300
     assert all(done), f"a processor got nothing to do: {done}"
-    assert count_rows(store_url, "SELECT count(*) FROM submissions WHERE state = 'accepted'") == 0
+    assert count_rows(store_url, WAITING) == 0
     assert len(_snapshot(store_url, "SHARE")) == REFS

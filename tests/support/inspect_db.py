@@ -56,3 +56,23 @@ def change_rows(database_url: str, sql: str, *params: object) -> None:
             await conn.close()
 
     asyncio.run(run())
+
+
+# Submissions still waiting for processing (a WHERE on `s` may follow).
+WAITING = "SELECT count(*) FROM submission_queue q JOIN submissions s ON s.id = q.submission_id"
+# Each submission with its outcome, if processed: (order_ref, state, canonical id or None).
+OUTCOMES = """
+SELECT s.order_ref, CASE WHEN o.submission_id IS NULL THEN 'accepted' ELSE 'processed' END, o.canonical_id
+  FROM submissions s LEFT JOIN submission_outcomes o ON o.submission_id = s.id
+"""
+
+
+def requeue(database_url: str, order_ref_like: str) -> None:
+    """Put these processed submissions back in the queue, as if processing had never seen them."""
+    which = "SELECT id FROM submissions WHERE order_ref LIKE ?"
+    change_rows(database_url, f"DELETE FROM submission_outcomes WHERE submission_id IN ({which})", order_ref_like)  # noqa: S608
+    change_rows(
+        database_url,
+        f"INSERT INTO submission_queue (submission_id) {which} ORDER BY received_at",
+        order_ref_like,
+    )

@@ -62,8 +62,9 @@ def read_stored(database_url: str) -> Stored:
         )
         for sid, org, ref, received, normalised, request_id, state, canonical in fetch_rows(
             database_url,
-            "SELECT id, organisation_id, order_ref, received_at, normalised::text, request_id, state, canonical_id"
-            " FROM submissions",
+            "SELECT s.id, s.organisation_id, s.order_ref, s.received_at, s.normalised::text, s.request_id,"
+            " CASE WHEN o.submission_id IS NULL THEN 'accepted' ELSE 'processed' END, o.canonical_id"
+            " FROM submissions s LEFT JOIN submission_outcomes o ON o.submission_id = s.id",
         )
     ]
     canonicals = {

@@ -1,14 +1,19 @@
 """The SQL of processing and of the event relay on PostgreSQL (asyncpg placeholders)."""
 
-# Oldest first; rows another processor holds are skipped, not waited for. A processor that dies
-# mid-transaction releases its rows with its connection, so another takes them over.
+# Oldest first; queue rows another processor holds are skipped, not waited for. The claimed queue rows
+# are deleted in the same statement: a processor that dies mid-transaction rolls the deletion back
+# with its connection, so another takes them over. A queue row whose submission was erased meanwhile
+# finds no submission and is simply consumed.
 CLAIM = """
+WITH claimed AS (
+  DELETE FROM submission_queue
+   WHERE seq IN (SELECT seq FROM submission_queue ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED)
+  RETURNING submission_id
+)
 SELECT s.id, s.organisation_id, o.trkref, s.order_ref, s.received_at, s.normalised::text AS normalised, k.sandbox
-  FROM submissions s JOIN organisations o ON o.id = s.organisation_id JOIN api_keys k ON k.id = s.api_key_id
- WHERE s.state = 'accepted'
+  FROM claimed q JOIN submissions s ON s.id = q.submission_id
+  JOIN organisations o ON o.id = s.organisation_id JOIN api_keys k ON k.id = s.api_key_id
  ORDER BY s.received_at
- LIMIT $1
-   FOR UPDATE OF s SKIP LOCKED
 """
 # One order is changed by one transaction at a time; keys are taken in one order, so no deadlock.
 SELECT_CANONICALS = """
@@ -18,25 +23,27 @@ SELECT c.id, c.organisation_id, c.order_ref, c.version, c.document::text AS docu
   JOIN unnest($1::bigint[], $2::text[]) AS k(organisation_id, order_ref)
     ON c.organisation_id = k.organisation_id AND c.order_ref = k.order_ref
 """
+# New canonical orders go in by binary COPY; the ones read under the advisory locks are updated.
 # hot path: JSON is cast row by row; casting the whole array first builds an array only to unnest it
 # (docs/hot-path.md).
-UPSERT_CANONICALS = """
-INSERT INTO canonical_orders (id, organisation_id, order_ref, version, document, stamps, created_at, updated_at)
-SELECT c.id, c.organisation_id, c.order_ref, c.version, c.document::json, c.stamps::json, c.created_at,
-       c.updated_at
-  FROM unnest($1::uuid[], $2::bigint[], $3::text[], $4::int[], $5::text[], $6::text[], $7::timestamptz[],
-              $8::timestamptz[]) AS c(id, organisation_id, order_ref, version, document, stamps, created_at, updated_at)
-ON CONFLICT (organisation_id, order_ref) DO UPDATE
-   SET version = EXCLUDED.version, document = EXCLUDED.document, stamps = EXCLUDED.stamps,
-       updated_at = EXCLUDED.updated_at
+CANONICAL_TABLE = "canonical_orders"
+CANONICAL_COLUMNS = ("id", "organisation_id", "order_ref", "version", "document", "stamps", "created_at", "updated_at")
+UPDATE_CANONICALS = """
+UPDATE canonical_orders c
+   SET version = d.version, document = d.document::json, stamps = d.stamps::json, updated_at = d.updated_at
+  FROM unnest($1::uuid[], $2::int[], $3::text[], $4::text[], $5::timestamptz[])
+       AS d(id, version, document, stamps, updated_at)
+ WHERE c.id = d.id
 """
 # Events go in by binary COPY, like submissions (see postgres_sql.SUBMISSION_COLUMNS); id is the table's.
 OUTBOX_TABLE = "outbox"
 EVENT_COLUMNS = ("event_id", "organisation_id", "canonical_id", "version", "routing_key", "payload", "created_at")
+# A submission put back in the queue (erasure) already lost its outcome; the conflict clause is for a
+# row an operator requeued by hand.
 MARK_PROCESSED = """
-UPDATE submissions s SET state = 'processed', processed_at = $1, canonical_id = d.canonical_id
-  FROM unnest($2::uuid[], $3::uuid[]) AS d(id, canonical_id)
- WHERE s.id = d.id
+INSERT INTO submission_outcomes (submission_id, canonical_id, processed_at)
+SELECT d.id, d.canonical_id, $1 FROM unnest($2::uuid[], $3::uuid[]) AS d(id, canonical_id)
+ON CONFLICT (submission_id) DO UPDATE SET canonical_id = EXCLUDED.canonical_id, processed_at = EXCLUDED.processed_at
 """
 CLAIM_UNSENT = """
 SELECT id, event_id, version, routing_key, payload, sent_at FROM outbox
@@ -56,7 +63,8 @@ SELECT id, organisation_id, order_ref, version, document::text AS document, stam
   FROM canonical_orders WHERE organisation_id = $1 AND order_ref = $2
 """
 BACKLOG = """
-SELECT coalesce(extract(epoch FROM now() - (SELECT min(received_at) FROM submissions WHERE state = 'accepted')), 0),
+SELECT coalesce(extract(epoch FROM now() - (SELECT s.received_at FROM submission_queue q JOIN submissions s
+                                                ON s.id = q.submission_id ORDER BY q.seq LIMIT 1)), 0),
        (SELECT count(*) FROM outbox WHERE sent_at IS NULL)
 """
 # The link-signing key: made by whoever asks first, the same for every node (a conflict keeps the first).

@@ -13,13 +13,15 @@ import msgspec
 import sqlalchemy as sa
 
 from order_intake.adapters.sql.erasure_answers import scrub_answers
-from order_intake.adapters.sql.privacy import chunks, json_of_bytes, json_text, lock_orders
+from order_intake.adapters.sql.privacy import chunks, forget_processing, json_of_bytes, json_text, lock_orders
 from order_intake.adapters.sql.schema import (
     canonical_orders,
     invitations,
     organisations,
     outbox,
     reviews,
+    submission_outcomes,
+    submission_queue,
     submissions,
     suppressions,
 )
@@ -51,7 +53,6 @@ class _Gone(msgspec.Struct, frozen=True):
     api_key_id: int
     received_at: dt.datetime
     idempotency_key: str | None
-    canonical_id: UUID | str | None
 
 
 def _matching(
@@ -136,15 +137,19 @@ def _forget_suppressed_address(conn: sa.Connection, organisation_id: int, key: s
 
 
 def _requeue(conn: sa.Connection, canonical_ids: Sequence[Any]) -> int:
-    """Other customers' submissions of a deleted order go back to `accepted`: the processor rebuilds it from them."""
+    """Other customers' submissions of a deleted order go back in the queue: the processor rebuilds it from them."""
+    o = submission_outcomes.c
     requeued = 0
     for part in chunks(canonical_ids):
-        done = conn.execute(
-            submissions.update()
-            .where(submissions.c.canonical_id.in_(part))
-            .values(state="accepted", processed_at=None, canonical_id=None)
+        ids = list(
+            conn.execute(
+                submission_outcomes.delete().where(o.canonical_id.in_(part)).returning(o.submission_id)
+            ).scalars()
         )
-        requeued += done.rowcount
+        for some in chunks(ids):
+            waiting = sa.select(submissions.c.id).where(submissions.c.id.in_(some)).order_by(submissions.c.received_at)
+            conn.execute(submission_queue.insert().from_select(["submission_id"], waiting))
+        requeued += len(ids)
     return requeued
 
 
@@ -167,7 +172,7 @@ def erase_customer(conn: sa.Connection, *, trkref: str, email: str) -> Erased:
     organisation_id = _organisation_id(conn, trkref)
     wanted = email_key(email)
     gone = _delete_submissions(conn, organisation_id, wanted)
-    merged = list({g.canonical_id for g in gone if g.canonical_id is not None})
+    merged = list(set(forget_processing(conn, [g.id for g in gone])))
     orders = _delete_canonical_orders(conn, organisation_id, wanted, merged)
     events = _delete_events(conn, organisation_id, wanted, orders)
     invited, reviewed = _delete_invitations(conn, organisation_id, wanted, orders)

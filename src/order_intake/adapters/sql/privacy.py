@@ -7,6 +7,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 from order_intake.adapters.postgres.locks import LOCK_ORDERS, lock_key
+from order_intake.adapters.sql.schema import submission_outcomes, submission_queue
 from order_intake.service.processing_records import OrderKey
 
 T = TypeVar("T")
@@ -51,3 +52,13 @@ def lock_orders(conn: sa.Connection, keys: Iterable[OrderKey]) -> None:
     numbers = sorted({lock_key(key) for key in keys})
     if numbers and _is_postgres(conn):
         conn.exec_driver_sql(LOCK_ORDERS, (numbers,))
+
+
+def forget_processing(conn: sa.Connection, ids: Sequence[object]) -> list[object]:
+    """Delete the queue rows and outcomes of these (deleted) submissions; the canonical orders they were merged into."""
+    merged: list[object] = []
+    for part in chunks(ids):
+        conn.execute(submission_queue.delete().where(submission_queue.c.submission_id.in_(part)))
+        outcomes = submission_outcomes.delete().where(submission_outcomes.c.submission_id.in_(part))
+        merged.extend(conn.execute(outcomes.returning(submission_outcomes.c.canonical_id)).scalars())
+    return merged

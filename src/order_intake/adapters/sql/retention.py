@@ -5,7 +5,7 @@ import datetime as dt
 import msgspec
 import sqlalchemy as sa
 
-from order_intake.adapters.sql.privacy import CHUNK, lock_orders
+from order_intake.adapters.sql.privacy import CHUNK, forget_processing, lock_orders
 from order_intake.adapters.sql.schema import (
     batch_organisations,
     batches,
@@ -41,7 +41,9 @@ class Purged(msgspec.Struct, frozen=True):
 def _submissions(conn: sa.Connection, cutoff: dt.datetime, limit: int) -> int:
     s = submissions.c
     old = sa.select(s.id).where(s.received_at < cutoff).limit(limit)
-    return conn.execute(submissions.delete().where(s.id.in_(old))).rowcount
+    ids = list(conn.execute(submissions.delete().where(s.id.in_(old)).returning(s.id)).scalars())
+    forget_processing(conn, ids)
+    return len(ids)
 
 
 def _batches(conn: sa.Connection, cutoff: dt.datetime, limit: int) -> int:

@@ -85,11 +85,24 @@ submissions = sa.Table(
     sa.Column("idempotency_key", sa.String(255), nullable=True),
     sa.Column("request_id", sa.String(200), nullable=True),
     sa.Column("batch_id", UUID, nullable=True),
-    sa.Column("state", sa.String(16), nullable=False, server_default="accepted"),
-    sa.Column("processed_at", TIMESTAMP, nullable=True),
-    sa.Column("canonical_id", UUID, nullable=True),
     sa.Index("submissions_org_order_ref", "organisation_id", "order_ref"),
-    sa.Index("submissions_state_received", "state", "received_at"),
+)
+# A submission is never updated: what waits for processing is a narrow row here, put in by a trigger on
+# every insert into submissions (migration 0009) and deleted by the processing that merges it; the
+# outcome of that processing goes to submission_outcomes. Rewriting the ~2 KB submission row to mark it
+# processed cost more than anything else processing did (docs/performance.md).
+submission_queue = sa.Table(
+    "submission_queue",
+    metadata,
+    sa.Column("seq", ID, primary_key=True, autoincrement=True),  # the order submissions were stored in
+    sa.Column("submission_id", UUID, nullable=False),
+)
+submission_outcomes = sa.Table(
+    "submission_outcomes",
+    metadata,
+    sa.Column("submission_id", UUID, primary_key=True),
+    sa.Column("canonical_id", UUID, nullable=False),
+    sa.Column("processed_at", TIMESTAMP, nullable=False),
 )
 
 idempotency_keys = sa.Table(

@@ -37,6 +37,7 @@ class _Planned(NamedTuple):
     claimed: list[Claimed]
     plan: Plan
     existing: dict[OrderKey, StoredCanonical]
+    queued: dict[UUID, int]  # each claimed submission's place in submission_queue
 
 
 def _time(value: str | None) -> dt.datetime | None:
@@ -62,8 +63,19 @@ def _outbox_row(row: tuple[Any, ...]) -> OutboxRow:
     )
 
 
-def _waiting(conn: sqlite3.Connection, limit: int) -> tuple[list[Claimed], dict[OrderKey, StoredCanonical]]:
-    """The oldest accepted submissions and their orders' canonical versions (inside a transaction)."""
+class _Waiting(NamedTuple):
+    claimed: list[Claimed]
+    existing: dict[OrderKey, StoredCanonical]
+    queued: dict[UUID, int]
+
+
+def _planned(waiting: _Waiting, plan: Planner) -> _Planned:
+    return _Planned(waiting.claimed, plan(waiting.claimed, waiting.existing), waiting.existing, waiting.queued)
+
+
+def _waiting(conn: sqlite3.Connection, limit: int) -> _Waiting:
+    """The oldest queued submissions and their orders' canonical versions (inside a transaction)."""
+    rows = conn.execute(sql.CLAIM, (limit,)).fetchall()
     claimed = [
         Claimed(
             id=UUID(r[0]),
@@ -74,24 +86,24 @@ def _waiting(conn: sqlite3.Connection, limit: int) -> tuple[list[Claimed], dict[
             normalised=r[5].encode(),
             sandbox=bool(r[6]),
         )
-        for r in conn.execute(sql.CLAIM, (limit,))
+        for r in rows
     ]
     existing = {}
     for key in {(c.organisation_id, c.order_ref) for c in claimed}:
         row = conn.execute(sql.SELECT_CANONICAL, key).fetchone()
         if row is not None:
             existing[key] = _canonical(row)
-    return claimed, existing
+    return _Waiting(claimed, existing, {c.id: r[7] for c, r in zip(claimed, rows, strict=True)})
 
 
 def _read_and_plan(conn: sqlite3.Connection, limit: int, plan: Planner) -> _Planned | None:
     """On a reader: one snapshot of what waits, and the plan made of it (None if nothing waits)."""
     conn.execute("BEGIN")
     try:
-        claimed, existing = _waiting(conn, limit)
+        waiting = _waiting(conn, limit)
     finally:
         conn.execute("COMMIT")
-    return _Planned(claimed, plan(claimed, existing), existing) if claimed else None
+    return _planned(waiting, plan) if waiting.claimed else None
 
 
 def _written_or_overtaken(written: bool) -> None:
@@ -102,11 +114,10 @@ def _written_or_overtaken(written: bool) -> None:
 def _process_locked(conn: sqlite3.Connection, limit: int, plan: Planner, invitations: _Invitations) -> int:
     """On the writer: read, plan and write in one immediate transaction (no other writer can interleave)."""
     with immediate(conn):
-        claimed, existing = _waiting(conn, limit)
-        if claimed:  # nothing can change what was read here: overtaken here would be a bug
-            planned = _Planned(claimed, plan(claimed, existing), existing)
-            _written_or_overtaken(_apply(conn, planned, invitations))
-    return len(claimed)
+        waiting = _waiting(conn, limit)
+        if waiting.claimed:  # nothing can change what was read here: overtaken here would be a bug
+            _written_or_overtaken(_apply(conn, _planned(waiting, plan), invitations))
+    return len(waiting.claimed)
 
 
 def _unchanged(conn: sqlite3.Connection, existing: Mapping[OrderKey, StoredCanonical]) -> bool:
@@ -159,9 +170,10 @@ def _apply(conn: sqlite3.Connection, planned: _Planned, invitations: _Invitation
         ],
     )
     at = to_sqlite_time(result.processed_at)
-    marked = conn.executemany(sql.MARK_PROCESSED, [(at, str(c), str(s)) for s, c in result.processed]).rowcount
-    if result.processed and marked != len(result.processed):  # processed (or erased) by someone else since
+    taken = conn.executemany(sql.DEQUEUE, [(planned.queued[s],) for s, _ in result.processed]).rowcount
+    if result.processed and taken != len(result.processed):  # processed (or erased) by someone else since
         return False
+    conn.executemany(sql.MARK_PROCESSED, [(str(s), str(c), at) for s, c in result.processed])
     conn.executemany(
         sql.INSERT_EVENT,
         [

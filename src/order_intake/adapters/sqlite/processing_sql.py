@@ -1,12 +1,14 @@
 """The SQL of processing and of the event relay on SQLite (one writer at a time: BEGIN IMMEDIATE)."""
 
+# The oldest queued submissions (erasure and purges delete the queue rows of what they delete).
 CLAIM = """
-SELECT s.id, s.organisation_id, o.trkref, s.order_ref, s.received_at, s.normalised, k.sandbox
-  FROM submissions s JOIN organisations o ON o.id = s.organisation_id JOIN api_keys k ON k.id = s.api_key_id
- WHERE s.state = 'accepted'
- ORDER BY s.received_at
+SELECT s.id, s.organisation_id, o.trkref, s.order_ref, s.received_at, s.normalised, k.sandbox, q.seq
+  FROM submission_queue q JOIN submissions s ON s.id = q.submission_id
+  JOIN organisations o ON o.id = s.organisation_id JOIN api_keys k ON k.id = s.api_key_id
+ ORDER BY q.seq
  LIMIT ?
 """
+
 _CANONICAL_COLUMNS = "id, organisation_id, order_ref, version, document, stamps, created_at, updated_at"
 SELECT_CANONICAL = f"SELECT {_CANONICAL_COLUMNS} FROM canonical_orders WHERE organisation_id = ? AND order_ref = ?"  # noqa: S608 - constant column list
 # A new order's row; a conflict means another processor made it first (nothing is inserted).
@@ -20,9 +22,12 @@ INSERT_EVENT = """
 INSERT INTO outbox (event_id, organisation_id, canonical_id, version, routing_key, payload, created_at)
 VALUES (?, ?, ?, ?, ?, ?, ?)
 """
-MARK_PROCESSED = (
-    "UPDATE submissions SET state = 'processed', processed_at = ?, canonical_id = ? WHERE id = ? AND state = 'accepted'"
-)
+# Taking a submission off the queue: no row taken means someone else processed (or erased) it since.
+DEQUEUE = "DELETE FROM submission_queue WHERE seq = ?"
+MARK_PROCESSED = """
+INSERT INTO submission_outcomes (submission_id, canonical_id, processed_at) VALUES (?, ?, ?)
+ON CONFLICT (submission_id) DO UPDATE SET canonical_id = excluded.canonical_id, processed_at = excluded.processed_at
+"""
 _OUTBOX_COLUMNS = "e.id, e.event_id, e.version, e.routing_key, e.payload, e.sent_at"
 SELECT_UNSENT = f"SELECT {_OUTBOX_COLUMNS} FROM outbox e WHERE e.sent_at IS NULL ORDER BY e.id LIMIT ?"  # noqa: S608
 MARK_SENT = "UPDATE outbox SET sent_at = ? WHERE id = ? AND sent_at IS NULL"
@@ -32,7 +37,8 @@ SELECT {_OUTBOX_COLUMNS} FROM outbox e JOIN organisations o ON o.id = e.organisa
  ORDER BY e.id LIMIT ?
 """  # noqa: S608 - constant column list
 BACKLOG = """
-SELECT (SELECT min(received_at) FROM submissions WHERE state = 'accepted'),
+SELECT (SELECT s.received_at FROM submission_queue q JOIN submissions s ON s.id = q.submission_id
+         ORDER BY q.seq LIMIT 1),
        (SELECT count(*) FROM outbox WHERE sent_at IS NULL)
 """
 # The link-signing key: made by whoever asks first (a conflict keeps the first), then read.
