@@ -97,6 +97,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=6)
     parser.add_argument("--batch", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--profile", default="", help="write a cProfile of the drain to this file")
     args = parser.parse_args()
     name = f"order_intake_statements_{os.getpid()}"
     url = f"{PG}/{name}"
@@ -113,7 +114,15 @@ def main() -> None:
             _wrk("fill", port, "/v4/organisations/BENCH/customer_order", ":".join(key), load, proc.pid)
         finally:
             _stop(proc)
+        if args.profile:
+            import cProfile  # noqa: PLC0415
+
+            profiler = cProfile.Profile()
+            profiler.enable()
         done, wall, cpu, (relay_wall, relay_cpu) = asyncio.run(_drain(url, args.batch))
+        if args.profile:
+            profiler.disable()
+            profiler.dump_stats(args.profile)
         relayed = {k: v for k, v in _spent.items() if "outbox" in k and not k.startswith("COPY")}
         for k in relayed:
             del _spent[k]

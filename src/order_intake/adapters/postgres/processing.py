@@ -179,7 +179,7 @@ async def _process(
             normalised=r["normalised"].encode(),
             sandbox=r["sandbox"],
         )
-        for r in await conn.fetch(sql.CLAIM, limit)
+        for r in await _claim(conn, limit)
     ]
     if not claimed:
         return 0
@@ -198,6 +198,11 @@ async def _process(
         [p[1] for p in result.processed],
     )
     return len(claimed)
+
+
+async def _claim(conn: "PoolConnectionProxy[asyncpg.Record]", limit: int) -> list[asyncpg.Record]:
+    ids = [r[0] for r in await conn.fetch(sql.CLAIM, limit)]
+    return await conn.fetch(sql.CLAIMED, ids) if ids else []
 
 
 async def _relay(conn: "PoolConnectionProxy[asyncpg.Record]", limit: int, publish: Publisher) -> int:

@@ -2,17 +2,20 @@
 
 # Oldest first; queue rows another processor holds are skipped, not waited for. The claimed queue rows
 # are deleted in the same statement: a processor that dies mid-transaction rolls the deletion back
-# with its connection, so another takes them over. A queue row whose submission was erased meanwhile
-# finds no submission and is simply consumed.
+# with its connection, so another takes them over.
+# Two statements, each planned alike whatever the tables' statistics say: as one (the deletion as a
+# CTE joined to submissions) the planner's estimate of the claimed rows grew with the queue, and
+# past some size it read all of submissions for every claim, so a backlog made itself worse.
 CLAIM = """
-WITH claimed AS (
-  DELETE FROM submission_queue
-   WHERE seq IN (SELECT seq FROM submission_queue ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED)
-  RETURNING submission_id
-)
+DELETE FROM submission_queue
+ WHERE seq = ANY(ARRAY(SELECT seq FROM submission_queue ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED))
+RETURNING submission_id
+"""
+# A claimed submission erased meanwhile is simply not found.
+CLAIMED = """
 SELECT s.id, s.organisation_id, o.trkref, s.order_ref, s.received_at, s.normalised::text AS normalised, k.sandbox
-  FROM claimed q JOIN submissions s ON s.id = q.submission_id
-  JOIN organisations o ON o.id = s.organisation_id JOIN api_keys k ON k.id = s.api_key_id
+  FROM submissions s JOIN organisations o ON o.id = s.organisation_id JOIN api_keys k ON k.id = s.api_key_id
+ WHERE s.id = ANY($1::uuid[])
  ORDER BY s.received_at
 """
 # One order is changed by one transaction at a time; keys are taken in one order, so no deadlock.
