@@ -22,20 +22,28 @@ COLUMNS = (
     " i.fulfilment_date, i.country, i.sandbox, i.state, i.reason, i.send_at, i.sent_at,"
     " i.explanation::text AS explanation, i.created_at, i.updated_at"
 )
+# Each key is looked up by its index, whatever the statistics say (`LATERAL ... OFFSET 0` keeps the
+# planner from turning the lookups into a hash join over the whole table: while a table grows faster
+# than its statistics follow, it did so for every batch, and a round's cost grew with the table).
 BY_ORDERS = f"""
-SELECT {COLUMNS} FROM invitations i
-  JOIN unnest($1::bigint[], $2::text[]) AS k(organisation_id, order_ref) USING (organisation_id, order_ref)
+SELECT {COLUMNS} FROM unnest($1::bigint[], $2::text[]) AS k(organisation_id, order_ref)
+ CROSS JOIN LATERAL (SELECT * FROM invitations i
+                      WHERE i.organisation_id = k.organisation_id AND i.order_ref = k.order_ref OFFSET 0) i
 """  # noqa: S608 - constant column list
 # Only the rows another order can change (invitations_customer_live, whose predicate this repeats).
 BY_CUSTOMERS = f"""
-SELECT {COLUMNS} FROM invitations i
-  JOIN unnest($1::bigint[], $2::text[]) AS k(organisation_id, customer_key) USING (organisation_id, customer_key)
- WHERE (state IN ('scheduled', 'sent') OR (state = 'skipped' AND reason = 'cooldown'))
+SELECT {COLUMNS} FROM unnest($1::bigint[], $2::text[]) AS k(organisation_id, customer_key)
+ CROSS JOIN LATERAL (SELECT * FROM invitations i
+                      WHERE i.organisation_id = k.organisation_id AND i.customer_key = k.customer_key
+                        AND (state IN ('scheduled', 'sent') OR (state = 'skipped' AND reason = 'cooldown'))
+                     OFFSET 0) i
 """  # noqa: S608 - constant column list
 POLICIES = "SELECT id, invitation_policy::text FROM organisations WHERE id = ANY($1::bigint[])"
 SUPPRESSIONS = """
-SELECT s.organisation_id, s.email_hash, s.reason FROM suppressions s
-  JOIN unnest($1::bigint[], $2::bytea[]) AS k(organisation_id, email_hash) USING (organisation_id, email_hash)
+SELECT s.organisation_id, s.email_hash, s.reason
+  FROM unnest($1::bigint[], $2::bytea[]) AS k(organisation_id, email_hash)
+ CROSS JOIN LATERAL (SELECT * FROM suppressions s
+                      WHERE s.organisation_id = k.organisation_id AND s.email_hash = k.email_hash OFFSET 0) s
 """
 # A row the sender has meanwhile recorded sent or failed is never written back as it was read (the
 # sender takes no customer lock; planning never changes such a row anyway).

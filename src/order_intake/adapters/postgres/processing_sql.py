@@ -19,14 +19,16 @@ SELECT s.id, s.organisation_id, o.trkref, s.order_ref, s.received_at, s.normalis
  ORDER BY s.received_at
 """
 # One order is changed by one transaction at a time; keys are taken in one order, so no deadlock.
+# One index lookup per key, whatever the statistics say (see invitations.BY_ORDERS).
 SELECT_CANONICALS = """
 SELECT c.id, c.organisation_id, c.order_ref, c.version, c.document::text AS document,
        c.stamps::text AS stamps, c.created_at, c.updated_at
-  FROM canonical_orders c
-  JOIN unnest($1::bigint[], $2::text[]) AS k(organisation_id, order_ref)
-    ON c.organisation_id = k.organisation_id AND c.order_ref = k.order_ref
+  FROM unnest($1::bigint[], $2::text[]) AS k(organisation_id, order_ref)
+ CROSS JOIN LATERAL (SELECT * FROM canonical_orders c
+                      WHERE c.organisation_id = k.organisation_id AND c.order_ref = k.order_ref OFFSET 0) c
 """
-# New canonical orders go in by binary COPY; the ones read under the advisory locks are updated.
+# New canonical orders go in by binary COPY; the ones read under the advisory locks are updated (the
+# second condition on the id lets the planner find them by index, whatever the statistics say).
 # hot path: JSON is cast row by row; casting the whole array first builds an array only to unnest it
 # (docs/hot-path.md).
 CANONICAL_TABLE = "canonical_orders"
@@ -36,7 +38,7 @@ UPDATE canonical_orders c
    SET version = d.version, document = d.document::json, stamps = d.stamps::json, updated_at = d.updated_at
   FROM unnest($1::uuid[], $2::int[], $3::text[], $4::text[], $5::timestamptz[])
        AS d(id, version, document, stamps, updated_at)
- WHERE c.id = d.id
+ WHERE c.id = d.id AND c.id = ANY($1::uuid[])
 """
 # Events go in by binary COPY, like submissions (see postgres_sql.SUBMISSION_COLUMNS); id is the table's.
 OUTBOX_TABLE = "outbox"
