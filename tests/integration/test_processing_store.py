@@ -6,6 +6,7 @@ import json
 import uuid
 from typing import Any
 
+import asyncpg
 import pytest
 
 from order_intake.adapters.backend import backend_for
@@ -230,3 +231,25 @@ def test_processors_sharing_one_store_share_the_work_on_postgresql(on_store: OnS
     assert all(done), f"a processor got nothing to do: {done}"
     assert count_rows(store_url, WAITING) == 0
     assert len(_snapshot(store_url, "SHARE")) == REFS
+
+
+def test_background_pools_plan_each_statement_for_its_own_arguments_on_postgresql(store_url: str) -> None:
+    """Processing's and the sender's sessions never settle on a generic plan made while the tables were small."""
+    url = parse_database_url(store_url)
+    if url.backend == "sqlite":
+        pytest.skip("SQLite plans every statement as it runs it")
+    backend = backend_for(url)
+
+    async def modes() -> list[str]:
+        found = []
+        for store in (backend.processing_store(), backend.deliveries()):
+            await store.open()
+            try:
+                pool = getattr(store, "_pool", None)  # the session setting is what is checked
+                assert isinstance(pool, asyncpg.Pool)
+                found.append(await pool.fetchval("SHOW plan_cache_mode"))
+            finally:
+                await store.close()
+        return found
+
+    assert asyncio.run(modes()) == ["force_custom_plan", "force_custom_plan"]

@@ -14,7 +14,7 @@ from order_intake.adapters.postgres import processing_sql as sql
 from order_intake.adapters.postgres import review_queries
 from order_intake.adapters.postgres.invitations import plan_changed
 from order_intake.adapters.postgres.locks import LOCK_ORDERS, lock_key
-from order_intake.adapters.postgres.pool import TIMEOUT, on_connection
+from order_intake.adapters.postgres.pool import PLANNED_EACH_TIME, TIMEOUT, on_connection
 from order_intake.domain.invitations import State
 from order_intake.domain.reviews import Review
 from order_intake.errors import StoreUnavailable
@@ -27,8 +27,9 @@ from order_intake.service.review_records import ReviewSubject
 if TYPE_CHECKING:
     from asyncpg.pool import PoolConnectionProxy
 
-# A transaction left idle this long (a hung processor) is ended by the server, releasing its rows.
-_IDLE_IN_TRANSACTION = "30s"
+# A transaction left idle this long (a hung processor) is ended by the server, releasing its rows; and
+# every statement is planned for its own arguments (pool.PLANNED_EACH_TIME).
+_SETTINGS = {"idle_in_transaction_session_timeout": "30s", **PLANNED_EACH_TIME}
 
 
 def _canonical(row: asyncpg.Record) -> StoredCanonical:
@@ -71,7 +72,7 @@ class PgProcessingStore:
             max_size=self._pool_size,
             timeout=TIMEOUT,
             command_timeout=30,
-            server_settings={"idle_in_transaction_session_timeout": _IDLE_IN_TRANSACTION},
+            server_settings=_SETTINGS,
         )
 
     async def close(self) -> None:
