@@ -14,7 +14,24 @@ from tests.support.cli import Credentials
 Send = Callable[[httpx.Client, str], object]
 
 
-class Load:
+class Threaded:
+    """Load from threads: started on entering the `with`, asked to stop and waited for on leaving it."""
+
+    _threads: list[threading.Thread]
+    _stop: threading.Event
+
+    def __enter__(self) -> Self:
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join()
+
+
+class Load(Threaded):
     """Threads sending distinct tagged requests until stopped: what was answered, and what was not."""
 
     def __init__(self, base_url: str, key: Credentials, prefix: str, threads: int, send: Send) -> None:
@@ -40,16 +57,6 @@ class Load:
                     continue
                 with self._lock:
                     self.answered[tag] = kept
-
-    def __enter__(self) -> Self:
-        for thread in self._threads:
-            thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        for thread in self._threads:
-            thread.join()
 
     def wait_for(self, count: int, timeout: float = 60) -> None:
         """Poll until `count` requests were answered."""

@@ -4,9 +4,11 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Self
+from typing import Any
 
 import httpx
+
+from tests.support.load import Threaded
 
 # The order to post for a request tag (the tag also goes out as its X-Request-Id, stored with it).
 MakeOrder = Callable[[str], dict[str, Any]]
@@ -26,7 +28,7 @@ class Answer:
     answered: float  # ... and when answered (or failed)
 
 
-class SpreadLoad:
+class SpreadLoad(Threaded):
     """`threads` threads per node, each posting distinct orders to its node until stopped."""
 
     def __init__(  # noqa: PLR0913 - what to send, where, as whom and how many at once
@@ -74,13 +76,3 @@ class SpreadLoad:
         """How many requests to `node` sent after `sent_after` were answered `status` so far."""
         with self._lock:
             return sum(1 for a in self._answers if a.node == node and a.status == status and a.sent > sent_after)
-
-    def __enter__(self) -> Self:
-        for thread in self._threads:
-            thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        for thread in self._threads:
-            thread.join()

@@ -29,6 +29,9 @@ IDEMPOTENCY_KEY_REUSED: Final = "Idempotency-Key reused with a different body"
 IDEMPOTENCY_KEY_REUSED_DETAIL: Final = "this Idempotency-Key was first used with a different request body"
 IDEMPOTENCY_KEY_IN_PROGRESS: Final = "A request with this Idempotency-Key is in progress"
 BASIC_REALM: Final = 'Basic realm="order-intake"'
+# The state a stored submission shows: accepted until processing merged it into its canonical order.
+SUBMISSION_ACCEPTED: Final = "accepted"
+SUBMISSION_PROCESSED: Final = "processed"
 
 # Validation messages: each takes the field's path.
 BODY_NOT_OBJECT: Final = "body must be a JSON object"

@@ -5,6 +5,7 @@ from decimal import Decimal
 
 import msgspec
 
+from order_intake.domain import catalogue
 from order_intake.domain.answers import (
     Batch,
     BatchOutcome,
@@ -39,7 +40,7 @@ async def find_submission(*, store: Store, organisation: Organisation, submissio
     return Submission(
         status=200,
         id=stored.id,
-        state=stored.state,
+        state=catalogue.SUBMISSION_ACCEPTED if stored.processed_at is None else catalogue.SUBMISSION_PROCESSED,
         received_at=stored.received_at,
         order=_order.decode(stored.normalised),
         processed_at=stored.processed_at,

@@ -100,12 +100,11 @@ class NewSubmission(msgspec.Struct, frozen=True):
 
 
 class StoredSubmission(msgspec.Struct, frozen=True):
-    """An accepted submission as read back."""
+    """An accepted submission as read back; processed_at and canonical_id once processing merged it."""
 
     id: UUID
     organisation_id: int
     received_at: dt.datetime
-    state: str
     normalised: bytes
     processed_at: dt.datetime | None = None
     canonical_id: UUID | None = None

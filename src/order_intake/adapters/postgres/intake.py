@@ -200,7 +200,6 @@ class PostgresStore:
             id=row["id"],
             organisation_id=row["organisation_id"],
             received_at=row["received_at"],
-            state=row["state"],
             normalised=row["normalised"].encode(),
             processed_at=row["processed_at"],
             canonical_id=row["canonical_id"],

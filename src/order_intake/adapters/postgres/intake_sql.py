@@ -57,9 +57,7 @@ SELECT k.id, k.username, k.secret_salt, k.secret_hash, k.customer_order, k.revok
 SELECT_KEY = _KEYS + " WHERE k.username = $1 ORDER BY o.trkref"
 SELECT_KEYS = _KEYS + " ORDER BY o.trkref"
 SELECT_SUBMISSION = """
-SELECT s.id, s.organisation_id, s.received_at,
-       CASE WHEN o.submission_id IS NULL THEN 'accepted' ELSE 'processed' END AS state,
-       s.normalised::text AS normalised, o.processed_at, o.canonical_id
+SELECT s.id, s.organisation_id, s.received_at, s.normalised::text AS normalised, o.processed_at, o.canonical_id
   FROM submissions s LEFT JOIN submission_outcomes o ON o.submission_id = s.id
  WHERE s.organisation_id = $1 AND s.id = $2
 """

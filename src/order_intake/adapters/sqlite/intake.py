@@ -186,10 +186,9 @@ class SqliteStore:
             id=UUID(row[0]),
             organisation_id=row[1],
             received_at=dt.datetime.fromisoformat(row[2]),
-            state=row[3],
-            normalised=row[4].encode(),
-            processed_at=None if row[5] is None else dt.datetime.fromisoformat(row[5]),
-            canonical_id=None if row[6] is None else UUID(row[6]),
+            normalised=row[3].encode(),
+            processed_at=None if row[4] is None else dt.datetime.fromisoformat(row[4]),
+            canonical_id=None if row[5] is None else UUID(row[5]),
         )
 
     async def get_batch(self, batch_id: UUID, api_key_id: int, organisation_ids: Sequence[int]) -> StoredBatch | None:

@@ -38,8 +38,7 @@ SELECT k.id, k.username, k.secret_salt, k.secret_hash, k.customer_order, k.revok
 SELECT_KEY = _KEYS + " WHERE k.username = ? ORDER BY o.trkref"
 SELECT_KEYS = _KEYS + " ORDER BY o.trkref"
 SELECT_SUBMISSION = """
-SELECT s.id, s.organisation_id, s.received_at, CASE WHEN o.submission_id IS NULL THEN 'accepted' ELSE 'processed' END,
-       s.normalised, o.processed_at, o.canonical_id
+SELECT s.id, s.organisation_id, s.received_at, s.normalised, o.processed_at, o.canonical_id
   FROM submissions s LEFT JOIN submission_outcomes o ON o.submission_id = s.id
  WHERE s.organisation_id = ? AND s.id = ?
 """

@@ -33,11 +33,15 @@ T = TypeVar("T")
 _Invitations = InvitationPlanning | None
 
 
-class _Planned(NamedTuple):
+class _Waiting(NamedTuple):
     claimed: list[Claimed]
-    plan: Plan
     existing: dict[OrderKey, StoredCanonical]
     queued: dict[UUID, int]  # each claimed submission's place in submission_queue
+
+
+class _Planned(NamedTuple):
+    waiting: _Waiting
+    plan: Plan
 
 
 def _time(value: str | None) -> dt.datetime | None:
@@ -63,14 +67,8 @@ def _outbox_row(row: tuple[Any, ...]) -> OutboxRow:
     )
 
 
-class _Waiting(NamedTuple):
-    claimed: list[Claimed]
-    existing: dict[OrderKey, StoredCanonical]
-    queued: dict[UUID, int]
-
-
 def _planned(waiting: _Waiting, plan: Planner) -> _Planned:
-    return _Planned(waiting.claimed, plan(waiting.claimed, waiting.existing), waiting.existing, waiting.queued)
+    return _Planned(waiting, plan(waiting.claimed, waiting.existing))
 
 
 def _waiting(conn: sqlite3.Connection, limit: int) -> _Waiting:
@@ -133,7 +131,7 @@ def _write(conn: sqlite3.Connection, planned: _Planned, invitations: _Invitation
     """Write the plan if nothing it was made from changed since: one immediate transaction; False if it had."""
     try:
         with immediate(conn):
-            _written_or_overtaken(_unchanged(conn, planned.existing) and _apply(conn, planned, invitations))
+            _written_or_overtaken(_unchanged(conn, planned.waiting.existing) and _apply(conn, planned, invitations))
     except ProcessingOvertaken:  # rolled back: nothing of the plan was written
         return False
     return True
@@ -141,7 +139,7 @@ def _write(conn: sqlite3.Connection, planned: _Planned, invitations: _Invitation
 
 def _apply(conn: sqlite3.Connection, planned: _Planned, invitations: _Invitations) -> bool:
     result = planned.plan
-    known = {stored.id for stored in planned.existing.values()}
+    known = {stored.id for stored in planned.waiting.existing.values()}
     new = [c for c in result.canonicals if c.id not in known]
     inserted = conn.executemany(
         sql.INSERT_CANONICAL,
@@ -170,7 +168,7 @@ def _apply(conn: sqlite3.Connection, planned: _Planned, invitations: _Invitation
         ],
     )
     at = to_sqlite_time(result.processed_at)
-    taken = conn.executemany(sql.DEQUEUE, [(planned.queued[s],) for s, _ in result.processed]).rowcount
+    taken = conn.executemany(sql.DEQUEUE, [(planned.waiting.queued[s],) for s, _ in result.processed]).rowcount
     if result.processed and taken != len(result.processed):  # processed (or erased) by someone else since
         return False
     conn.executemany(sql.MARK_PROCESSED, [(str(s), str(c), at) for s, c in result.processed])
@@ -190,7 +188,7 @@ def _apply(conn: sqlite3.Connection, planned: _Planned, invitations: _Invitation
         ],
     )
     if invitations is not None:
-        plan_changed(conn, invitations, result.canonicals, planned.claimed, result.processed_at)
+        plan_changed(conn, invitations, result.canonicals, planned.waiting.claimed, result.processed_at)
     return True
 
 
@@ -242,7 +240,7 @@ class SqliteProcessingStore:
         if planned is None:
             return 0
         if await self._run(lambda conn: _write(conn, planned, invitations)):
-            return len(planned.claimed)
+            return len(planned.waiting.claimed)
         # Overtaken (several processors, or an erasure): this round holds the lock from read to write.
         return await self._run(lambda conn: _process_locked(conn, limit, plan, invitations))
 

@@ -51,7 +51,7 @@ END
 
 
 def _create_trigger() -> None:
-    if op.get_bind().dialect.name == "postgresql":
+    if _postgres():
         for statement in _PG_TRIGGER:
             op.execute(statement)
     else:
