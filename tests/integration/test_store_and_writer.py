@@ -63,7 +63,7 @@ def test_committed_submissions_are_found_by_organisation_and_id(on_store: OnStor
         assert await store.commit_units([WriteUnit(submissions=(sub,))]) == [None]
         found = await store.get_submission(org_id, sub.id)
         assert found is not None
-        assert (found.id, found.state, found.received_at) == (sub.id, "accepted", NOW)
+        assert (found.id, found.processed_at, found.received_at) == (sub.id, None, NOW)  # accepted, not processed yet
         assert found.normalised.replace(b" ", b"") == sub.normalised.replace(b" ", b"")
         assert await store.get_submission(org_id + 1000, sub.id) is None
         assert await store.get_submission(org_id, uuid.uuid4()) is None

@@ -56,7 +56,14 @@ class RabbitPublisher:
                     for row in rows
                 )
             )
-        except (OSError, TimeoutError, aio_pika.exceptions.AMQPError) as exc:
+        # A connection cut while a batch is being published closes its channel under it: the next
+        # publish raises ChannelInvalidStateError (a RuntimeError, not an AMQPError), still the broker gone.
+        except (
+            OSError,
+            TimeoutError,
+            aio_pika.exceptions.AMQPError,
+            aio_pika.exceptions.ChannelInvalidStateError,
+        ) as exc:
             await self.close()
             raise BrokerUnavailable(type(exc).__name__) from exc
 
