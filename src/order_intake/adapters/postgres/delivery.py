@@ -12,7 +12,7 @@ from typing import Final
 import asyncpg
 import msgspec
 
-from order_intake.adapters.postgres.pool import BY_INDEX, TIMEOUT, on_connection
+from order_intake.adapters.postgres.pool import PLANNED_EACH_TIME, TIMEOUT, on_connection
 from order_intake.domain.delivery import Kind
 from order_intake.service.delivery_records import Due
 
@@ -99,7 +99,7 @@ class PgDeliveries:
     async def open(self) -> None:
         """Create the pool (its connection is made when first needed)."""
         self._pool = await asyncpg.create_pool(
-            self._dsn, min_size=0, max_size=2, timeout=TIMEOUT, command_timeout=30, server_settings=BY_INDEX
+            self._dsn, min_size=0, max_size=2, timeout=TIMEOUT, command_timeout=30, server_settings=PLANNED_EACH_TIME
         )
 
     async def close(self) -> None:

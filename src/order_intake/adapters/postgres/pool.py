@@ -13,16 +13,14 @@ if TYPE_CHECKING:
 
 # Seconds to wait for a connection or a statement before answering 503 rather than hang.
 TIMEOUT = 1.5
-# For the pools of background work (processing, the relay, the sender), whose statements look rows up
-# by key in tables that grow. After five runs of a prepared statement PostgreSQL may settle on one
-# generic plan; made in a fresh database's first seconds, while a table was one page, such a plan kept
-# a sequential scan inside a per-key loop as the table grew (200 orders among 60,000 invitations:
-# 1,223 ms against 2 ms), and processing stalled in about one benchmark run in three. With sequential
-# scans priced out, every plan these sessions make, generic or not, reaches a row through its index.
-# Planning each statement for its arguments instead (plan_cache_mode = force_custom_plan) did the
-# same at a price: a batch's 1,000 keys re-planned every time cost processing about 30 µs of
-# PostgreSQL CPU per submission and the relay about 40 (docs/performance.md).
-BY_INDEX = {"enable_seqscan": "off"}
+# For the pools of background work (processing, the sender), whose statements read tables that grow:
+# each statement is planned for its own arguments and the tables' sizes as they are now. PostgreSQL
+# otherwise settles, after five runs of a prepared statement, on one generic plan; made in a fresh
+# database's first seconds, while the tables were small, that plan kept a sequential scan inside a
+# per-key loop as the table grew (a lookup of 200 orders among 60,000 invitations: 1,223 ms against
+# 2 ms), and processing stalled in about one benchmark run in three. Planning costs a fraction of a
+# millisecond per statement, once per batch.
+PLANNED_EACH_TIME = {"plan_cache_mode": "force_custom_plan"}
 
 # Errors meaning the connection broke mid-use; any other error is about the statement itself.
 _CONNECTION_LOST = (

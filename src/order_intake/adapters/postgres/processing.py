@@ -14,7 +14,7 @@ from order_intake.adapters.postgres import processing_sql as sql
 from order_intake.adapters.postgres import review_queries
 from order_intake.adapters.postgres.invitations import plan_changed
 from order_intake.adapters.postgres.locks import LOCK_ORDERS, lock_key
-from order_intake.adapters.postgres.pool import BY_INDEX, TIMEOUT, on_connection
+from order_intake.adapters.postgres.pool import PLANNED_EACH_TIME, TIMEOUT, on_connection
 from order_intake.domain.invitations import State
 from order_intake.domain.reviews import Review
 from order_intake.errors import StoreUnavailable
@@ -28,8 +28,8 @@ if TYPE_CHECKING:
     from asyncpg.pool import PoolConnectionProxy
 
 # A transaction left idle this long (a hung processor) is ended by the server, releasing its rows; and
-# every plan reaches rows through an index, however small a table was when it was made (pool.BY_INDEX).
-_SETTINGS = {"idle_in_transaction_session_timeout": "30s", **BY_INDEX}
+# every statement is planned for its own arguments (pool.PLANNED_EACH_TIME).
+_SETTINGS = {"idle_in_transaction_session_timeout": "30s", **PLANNED_EACH_TIME}
 
 
 def _canonical(row: asyncpg.Record) -> StoredCanonical:
