@@ -19,7 +19,7 @@ from typing import Any
 import asyncpg
 from run import PG, _free_port, _pg, _stop, _wait_ready, _wrk, make_tenant, start_server
 
-from order_intake.adapters.postgres.pool import TIMEOUT
+from order_intake.adapters.postgres.pool import PLANNED_EACH_TIME, TIMEOUT
 from order_intake.adapters.postgres.processing import PgProcessingStore
 from order_intake.service.invitations import InvitationPlanning
 from order_intake.service.processing import Processor
@@ -65,7 +65,12 @@ async def _drain(url: str, batch: int) -> tuple[int, float, float, tuple[float, 
     await store.open()
     await store._pool_or_fail().close()  # noqa: SLF001 - replaced by a timed one
     store._pool = await asyncpg.create_pool(  # noqa: SLF001
-        url, min_size=1, max_size=1, timeout=TIMEOUT, connection_class=TimedConnection
+        url,
+        min_size=1,
+        max_size=1,
+        timeout=TIMEOUT,
+        connection_class=TimedConnection,
+        server_settings=PLANNED_EACH_TIME,  # planned as the processing store's own pool plans
     )
     planning = InvitationPlanning(await store.signing_key())
     processor = Processor(store, batch=batch, max_batch=batch, invitations=planning)
@@ -123,7 +128,7 @@ def main() -> None:
         if args.profile:
             profiler.disable()
             profiler.dump_stats(args.profile)
-        relayed = {k: v for k, v in _spent.items() if "outbox" in k and not k.startswith("COPY")}
+        relayed = {k: v for k, v in _spent.items() if k.startswith(("SELECT id, event_id", "UPDATE outbox"))}
         for k in relayed:
             del _spent[k]
         timed = sum(_spent.values())
