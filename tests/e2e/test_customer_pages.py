@@ -20,6 +20,7 @@ from tests.support.privacy_db import db_time, db_uuid
 
 HTML = "text/html; charset=utf-8"
 NOT_FOUND_WORDS = "This link does not work"
+METHOD_WORDS = "This page cannot do that"
 ONE_CLICK = "List-Unsubscribe=One-Click"
 
 
@@ -69,12 +70,24 @@ def test_a_forged_altered_or_unknown_token_gets_the_html_not_found_page(
         for method in ("GET", "POST"):
             answer = client.request(method, path, data={"rating:MUG-1": "5"} if method == "POST" else None)
             if path.endswith("/thanks") and method == "POST":
-                assert answer.status_code == 405, path
+                assert METHOD_WORDS in _page(answer, 405), path
+                assert answer.headers["allow"] == "GET"
                 continue
             text = _page(answer, 404)
             assert NOT_FOUND_WORDS in text, path
             assert '<html lang="en">' in text
     assert stored_reviews(db_url, invitee) == {}
+
+
+def test_a_method_a_page_does_not_take_gets_a_405_page_naming_the_ones_it_does(
+    client: httpx.Client, invitee: Invitee
+) -> None:
+    """PUT, DELETE or PATCH on a customer's link: 405 with Allow, as an HTML page, never JSON."""
+    for path in (invitee.review_path, invitee.unsubscribe_path):
+        for method in ("PUT", "DELETE", "PATCH"):
+            answer = client.request(method, path)
+            assert METHOD_WORDS in _page(answer, 405), (method, path)
+            assert answer.headers["allow"] == "GET, POST"
 
 
 def test_the_review_page_asks_about_every_item_once_with_labelled_controls_and_escaped_names(

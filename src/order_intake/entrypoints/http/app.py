@@ -124,7 +124,10 @@ class App:
         ex.route = found.template
         endpoint = found.methods.get(ex.method)
         if endpoint is None:
-            raise replies.refusal(405, catalogue.METHOD_NOT_ALLOWED, [("allow", ", ".join(sorted(found.methods)))])
+            allow = ", ".join(sorted(found.methods))
+            if found.template.startswith(pages.PREFIXES):
+                raise pages.method_not_allowed(allow)
+            raise replies.refusal(405, catalogue.METHOD_NOT_ALLOWED, [("allow", allow)])
         assert self._context is not None  # noqa: S101 - __rsgi_init__ ran before any request
         await endpoint(self._context, ex, found.params)
 

@@ -18,7 +18,7 @@ from order_intake.entrypoints.http.refused import HTML, PageRefused
 from order_intake.service import reviews
 from order_intake.service.reviews import Invited
 
-__all__ = ["PREFIXES", "not_found", "review", "show_review", "show_unsubscribe", "thanks", "unavailable", "unsubscribe"]
+__all__ = ["PREFIXES", "method_not_allowed", "not_found", "review", "show_review", "show_unsubscribe", "thanks", "unavailable", "unsubscribe"]
 
 # The pages' paths: one that matches no route still gets the not-found page.
 PREFIXES: Final = ("/r/", "/u/")
@@ -27,6 +27,11 @@ PREFIXES: Final = ("/r/", "/u/")
 def not_found(invited: Invited | None = None) -> PageRefused:
     """The not-found page (404), in the order's language when the invitation is known."""
     return PageRefused(404, render_page("not_found.html", invited, {}), PAGE_HEADERS)
+
+
+def method_not_allowed(allow: str) -> PageRefused:
+    """A method the page does not take (405, with Allow): a page too, never JSON."""
+    return PageRefused(405, render_page("method_not_allowed.html", None, {}), [*PAGE_HEADERS, ("allow", allow)])
 
 
 def unavailable() -> PageRefused:
