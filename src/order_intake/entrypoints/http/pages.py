@@ -18,7 +18,17 @@ from order_intake.entrypoints.http.refused import HTML, PageRefused
 from order_intake.service import reviews
 from order_intake.service.reviews import Invited
 
-__all__ = ["PREFIXES", "method_not_allowed", "not_found", "review", "show_review", "show_unsubscribe", "thanks", "unavailable", "unsubscribe"]
+__all__ = [
+    "PREFIXES",
+    "method_not_allowed",
+    "not_found",
+    "review",
+    "show_review",
+    "show_unsubscribe",
+    "thanks",
+    "unavailable",
+    "unsubscribe",
+]
 
 # The pages' paths: one that matches no route still gets the not-found page.
 PREFIXES: Final = ("/r/", "/u/")
