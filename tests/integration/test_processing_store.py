@@ -11,6 +11,7 @@ import pytest
 
 from order_intake.adapters.backend import backend_for
 from order_intake.adapters.database_url import parse_database_url
+from order_intake.adapters.postgres.processing_sql import CLAIM_UNSENT
 from order_intake.service.ports import ProcessingStore, Store
 from order_intake.service.processing import Processor, plan
 from order_intake.service.records import NewSubmission, WriteUnit
@@ -253,3 +254,55 @@ def test_background_pools_plan_each_statement_for_its_own_arguments_on_postgresq
         return found
 
     assert asyncio.run(modes()) == ["force_custom_plan", "force_custom_plan"]
+
+
+_EVENTS = """
+INSERT INTO outbox (event_id, organisation_id, canonical_id, version, routing_key, payload, created_at)
+SELECT gen_random_uuid(), (SELECT min(id) FROM organisations), gen_random_uuid(), 1, 'r', '\\x7b7d', now()
+  FROM generate_series(1, $1)
+"""
+
+
+def _rows_read(node: dict[str, Any], table: str) -> int:
+    """The most rows one scan of `table` returned, anywhere in an EXPLAIN (FORMAT JSON) plan."""
+    here = node["Actual Rows"] if node.get("Relation Name") == table else 0
+    return max([here, *(_rows_read(child, table) for child in node.get("Plans", []))])
+
+
+def test_the_relay_reads_a_batch_of_a_backlog_not_all_of_it_whatever_the_statistics_on_postgresql(
+    store_url: str,
+) -> None:
+    """40,000 events wait (a broker away) where PostgreSQL guesses 200: one batch reads about a batch.
+
+    Planned for the few waiting events the estimate promised, the claim had read and sorted every
+    unsent event (on disk, past 40,000) for each batch of 500: a backlog drained in time that grew
+    with its square.
+    """
+    url = parse_database_url(store_url)
+    if url.backend == "sqlite":
+        pytest.skip("SQLite keeps no statistics of its own unless asked")
+    store = backend_for(url).processing_store()
+
+    async def read() -> tuple[int, int]:
+        await store.open()
+        try:
+            pool = getattr(store, "_pool", None)  # the store's own sessions, with their settings
+            assert isinstance(pool, asyncpg.Pool)
+            async with pool.acquire() as conn:
+                undone = conn.transaction()  # rolled back: the events go
+                await undone.start()
+                await conn.execute("DELETE FROM outbox")
+                # No statistics yet, as in a fresh database before autovacuum's first look: PostgreSQL
+                # then guesses that 0.5% of the events are unsent.
+                await conn.execute("DELETE FROM pg_statistic WHERE starelid = 'outbox'::regclass")
+                await conn.execute(_EVENTS, 40_000)
+                plan = json.loads(await conn.fetchval(f"EXPLAIN (ANALYZE, FORMAT JSON) {CLAIM_UNSENT}", 500))
+                await undone.rollback()
+            top = plan[0]["Plan"]
+            return top["Actual Rows"], _rows_read(top, "outbox")
+        finally:
+            await store.close()
+
+    claimed, read_at_most = asyncio.run(read())
+    assert claimed == 500
+    assert read_at_most <= 2 * 500, f"a scan of outbox returned {read_at_most} rows for a batch of 500"

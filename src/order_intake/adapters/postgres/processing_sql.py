@@ -50,9 +50,14 @@ INSERT INTO submission_outcomes (submission_id, canonical_id, processed_at)
 SELECT d.id, d.canonical_id, $1 FROM unnest($2::uuid[], $3::uuid[]) AS d(id, canonical_id)
 ON CONFLICT (submission_id) DO UPDATE SET canonical_id = EXCLUDED.canonical_id, processed_at = EXCLUDED.processed_at
 """
+# The oldest unsent events, from a window of ids twice the batch above the oldest: whatever the planner
+# believes about how many wait, no plan reads more than the window (a plan made for the 0.5% that
+# PostgreSQL guesses without statistics read and sorted every unsent event for each batch). A gap in
+# the ids only makes one batch smaller.
 CLAIM_UNSENT = """
 SELECT id, event_id, version, routing_key, payload, sent_at FROM outbox
- WHERE sent_at IS NULL ORDER BY id LIMIT $1
+ WHERE sent_at IS NULL AND id < (SELECT min(id) FROM outbox WHERE sent_at IS NULL) + 2 * $1
+ ORDER BY id LIMIT $1
    FOR UPDATE SKIP LOCKED
 """
 MARK_SENT = "UPDATE outbox SET sent_at = $1 WHERE id = ANY($2::bigint[])"
