@@ -11,7 +11,9 @@ import pytest
 
 from order_intake.adapters.backend import backend_for
 from order_intake.adapters.database_url import parse_database_url
+from order_intake.adapters.postgres.delivery import WALK_THE_INDEX, claim_statement
 from order_intake.adapters.postgres.processing_sql import CLAIM_UNSENT
+from order_intake.domain.delivery import Kind
 from order_intake.service.ports import ProcessingStore, Store
 from order_intake.service.processing import Processor, plan
 from order_intake.service.records import NewSubmission, WriteUnit
@@ -306,3 +308,48 @@ def test_the_relay_reads_a_batch_of_a_backlog_not_all_of_it_whatever_the_statist
     claimed, read_at_most = asyncio.run(read())
     assert claimed == 500
     assert read_at_most <= 2 * 500, f"a scan of outbox returned {read_at_most} rows for a batch of 500"
+
+
+_DUE_INVITATIONS = """
+INSERT INTO invitations (id, organisation_id, order_ref, canonical_id, customer_key, email, sandbox, state, send_at,
+                         explanation, created_at, updated_at)
+SELECT gen_random_uuid(), 1, 'due-' || g, gen_random_uuid(), 'ref:c' || g, 'c@example.com', false, 'scheduled',
+       now() - interval '1 day', '[]', now(), now()
+  FROM generate_series(1, $1) g
+"""
+
+
+def test_the_sender_reads_a_batch_of_what_is_due_not_all_of_it_whatever_the_statistics_on_postgresql(
+    store_url: str,
+) -> None:
+    """40,000 invitations due at once (a policy change) where PostgreSQL guesses a few: a claim of 50 reads 50."""
+    url = parse_database_url(store_url)
+    if url.backend == "sqlite":
+        pytest.skip("SQLite keeps no statistics of its own unless asked")
+    store = backend_for(url).deliveries()
+
+    async def read() -> int:
+        await store.open()
+        try:
+            pool = getattr(store, "_pool", None)  # the store's own sessions, with their settings
+            assert isinstance(pool, asyncpg.Pool)
+            async with pool.acquire() as conn:
+                undone = conn.transaction()  # rolled back: the invitations and their leases go
+                await undone.start()
+                await conn.execute("DELETE FROM pg_statistic WHERE starelid = 'invitations'::regclass")
+                await conn.execute(_DUE_INVITATIONS, 40_000)
+                await conn.execute(WALK_THE_INDEX)
+                now = dt.datetime.now(dt.UTC)
+                explained = await conn.fetchval(
+                    f"EXPLAIN (ANALYZE, FORMAT JSON) {claim_statement(Kind.INVITATION)}",
+                    now,
+                    now + dt.timedelta(minutes=5),
+                    50,
+                )
+                await undone.rollback()
+            return _rows_read(json.loads(explained)[0]["Plan"], "invitations")
+        finally:
+            await store.close()
+
+    read_at_most = asyncio.run(read())  # the batch was read: its invitations have no order here to join
+    assert read_at_most == 50, f"a scan of invitations returned {read_at_most} rows for a batch of 50"
