@@ -11,7 +11,7 @@ import pytest
 
 from order_intake.adapters.backend import backend_for
 from order_intake.adapters.database_url import parse_database_url
-from order_intake.adapters.postgres.delivery import WALK_THE_INDEX, claim_statement
+from order_intake.adapters.postgres.delivery import WALK_THE_INDEX, due_rows_statement
 from order_intake.adapters.postgres.processing_sql import CLAIM_UNSENT
 from order_intake.domain.delivery import Kind
 from order_intake.service.ports import ProcessingStore, Store
@@ -341,15 +341,12 @@ def test_the_sender_reads_a_batch_of_what_is_due_not_all_of_it_whatever_the_stat
                 await conn.execute(WALK_THE_INDEX)
                 now = dt.datetime.now(dt.UTC)
                 explained = await conn.fetchval(
-                    f"EXPLAIN (ANALYZE, FORMAT JSON) {claim_statement(Kind.INVITATION)}",
-                    now,
-                    now + dt.timedelta(minutes=5),
-                    50,
+                    f"EXPLAIN (ANALYZE, FORMAT JSON) {due_rows_statement(Kind.INVITATION)}", now, 50
                 )
                 await undone.rollback()
             return _rows_read(json.loads(explained)[0]["Plan"], "invitations")
         finally:
             await store.close()
 
-    read_at_most = asyncio.run(read())  # the batch was read: its invitations have no order here to join
+    read_at_most = asyncio.run(read())
     assert read_at_most == 50, f"a scan of invitations returned {read_at_most} rows for a batch of 50"
