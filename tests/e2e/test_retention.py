@@ -118,6 +118,34 @@ def test_purge_deletes_only_what_was_received_before_the_cutoff(client: httpx.Cl
     assert actor
 
 
+_AGE_EVENTS_UNSENT = (
+    "UPDATE outbox SET created_at = ? WHERE canonical_id IN (SELECT id FROM canonical_orders"
+    " WHERE organisation_id = (SELECT id FROM organisations WHERE trkref = ?) AND order_ref = ?)"
+)
+
+
+def test_without_a_broker_old_events_never_sent_do_not_keep_their_order(client: httpx.Client, db_url: str) -> None:
+    """Nothing relays events without BROKER_URL (the default): an old order goes with its old unsent events."""
+    shop, tag = a_shop(db_url), secrets.token_hex(4).upper()
+    ref = f"QUIET-{tag}"
+    old = submit(client, shop, order_of(shop, {"email": "quiet@example.com"}, ref))
+    wait_processed(client, shop, [old])
+    age_submission(db_url, old)
+    backdate(db_url, OLD, _AGE_ORDER, shop.trkref, ref)
+    backdate(db_url, OLD, _AGE_EVENTS_UNSENT, shop.trkref, ref)
+    [(order_id,)] = fetch_rows(db_url, "SELECT CAST(id AS TEXT) FROM canonical_orders WHERE order_ref = ?", ref)
+    events = "SELECT count(*) FROM outbox WHERE CAST(canonical_id AS TEXT) = ?"
+    assert count_rows(db_url, events + " AND sent_at IS NULL", order_id) == 1
+
+    out = cli_ok(db_url, "purge", "--older-than", "30")
+
+    assert out.endswith(
+        ": 1 submissions, 0 batches, 0 idempotency records, 1 canonical orders, 1 events, 1 invitations\n"
+    )
+    assert_answer(canonical(client, shop, ref), 404, NOT_FOUND)
+    assert count_rows(db_url, events, order_id) == 0
+
+
 def test_purge_works_in_bounded_chunks_each_its_own_transaction(client: httpx.Client, db_url: str) -> None:
     """With chunks of 2, five old submissions take three transactions and a fourth finds nothing left."""
     shop, tag = a_shop(db_url), secrets.token_hex(4).upper()

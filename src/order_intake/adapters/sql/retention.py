@@ -65,14 +65,22 @@ def _idempotency(conn: sa.Connection, before: dt.datetime, limit: int) -> int:
 
 
 def _canonical_orders(conn: sa.Connection, cutoff: dt.datetime, limit: int) -> tuple[int, int, int]:
-    """Orders last changed before the cutoff with no submission left and every event sent; their events, invitations."""
+    """Orders last changed before the cutoff, no submission left, no recent event unsent; their events, invitations.
+
+    An unsent event made before the cutoff keeps nothing: without BROKER_URL nothing ever relays events,
+    and a broker away that long is an outage to mend, not a reason to keep personal data past retention.
+    """
     c = canonical_orders.c
     left = (
         sa.select(submissions.c.id)
         .where(submissions.c.organisation_id == c.organisation_id, submissions.c.order_ref == c.order_ref)
         .exists()
     )
-    unsent = sa.select(outbox.c.id).where(outbox.c.canonical_id == c.id, outbox.c.sent_at.is_(None)).exists()
+    unsent = (
+        sa.select(outbox.c.id)
+        .where(outbox.c.canonical_id == c.id, outbox.c.sent_at.is_(None), outbox.c.created_at >= cutoff)
+        .exists()
+    )
     gone = (c.updated_at < cutoff) & ~left & ~unsent
     found = conn.execute(sa.select(c.id, c.organisation_id, c.order_ref).where(gone).limit(limit)).all()
     if not found:
@@ -92,10 +100,10 @@ def _canonical_orders(conn: sa.Connection, cutoff: dt.datetime, limit: int) -> t
     return len(deleted), events, removed
 
 
-def _sent_events(conn: sa.Connection, cutoff: dt.datetime, limit: int) -> int:
-    """Events of orders still kept, sent and made before the cutoff (older versions of the order)."""
+def _old_events(conn: sa.Connection, cutoff: dt.datetime, limit: int) -> int:
+    """Events of orders still kept, made before the cutoff (older versions of the order), sent or not."""
     e = outbox.c
-    old = sa.select(e.id).where(e.sent_at.is_not(None), e.created_at < cutoff).limit(limit)
+    old = sa.select(e.id).where(e.created_at < cutoff).limit(limit)
     return conn.execute(outbox.delete().where(e.id.in_(old))).rowcount
 
 
@@ -110,6 +118,6 @@ def purge_chunk(
         batches=_batches(conn, cutoff, limit),
         idempotency_records=_idempotency(conn, idempotency_before, limit),
         canonical_orders=orders,
-        outbox_events=events + _sent_events(conn, cutoff, limit),
+        outbox_events=events + _old_events(conn, cutoff, limit),
         invitations=invited,
     )
