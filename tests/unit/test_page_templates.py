@@ -15,7 +15,10 @@ from order_intake.service.reviews import Invited
 
 TEMPLATES = resources.files("order_intake") / "templates"
 HOSTILE = '<script>alert("x")</script>&'
-PAGES = ("review.html", "thanks.html", "unsubscribe.html", "unsubscribed.html", "not_found.html", "too_large.html")
+# Every page there is (base.html is the frame each extends): a page added is checked without a list to update.
+PAGES = tuple(
+    sorted(p.name for p in (TEMPLATES / "pages").iterdir() if p.name.endswith(".html") and p.name != "base.html")
+)
 
 
 def _words(name: str) -> dict[str, str]:
