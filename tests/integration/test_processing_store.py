@@ -4,6 +4,7 @@ import asyncio
 import datetime as dt
 import json
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 import asyncpg
@@ -11,7 +12,8 @@ import pytest
 
 from order_intake.adapters.backend import backend_for
 from order_intake.adapters.database_url import parse_database_url
-from order_intake.adapters.postgres.delivery import WALK_THE_INDEX, due_rows_statement
+from order_intake.adapters.postgres.delivery import WALK_THE_INDEX, PgDeliveries, due_rows_statement
+from order_intake.adapters.postgres.processing import PgProcessingStore
 from order_intake.adapters.postgres.processing_sql import CLAIM_UNSENT
 from order_intake.domain.delivery import Kind
 from order_intake.service.ports import ProcessingStore, Store
@@ -271,6 +273,43 @@ def _rows_read(node: dict[str, Any], table: str) -> int:
     return max([here, *(_rows_read(child, table) for child in node.get("Plans", []))])
 
 
+def _plan_of_a_backlog_without_statistics(  # noqa: PLR0913 - a scene: where, what waits, what runs
+    store: PgProcessingStore | PgDeliveries,  # their own sessions, with their settings, are what count
+    *,
+    setup: Sequence[str],
+    table: str,
+    backlog: str,
+    rows: int,
+    statement: str,
+    args: Sequence[object],
+) -> dict[str, Any]:
+    """`statement`'s plan as it ran (EXPLAIN ANALYZE) in one of the store's sessions, rolled back after.
+
+    `table` holds `rows` rows made by `backlog` and has no statistics, as in a fresh database before
+    autovacuum's first look: PostgreSQL then guesses how many rows match (0.5% for IS NULL).
+    """
+
+    async def explain() -> dict[str, Any]:
+        await store.open()
+        try:
+            pool = getattr(store, "_pool", None)  # the store's own sessions, with their settings
+            assert isinstance(pool, asyncpg.Pool)
+            async with pool.acquire() as conn:
+                undone = conn.transaction()
+                await undone.start()
+                for step in setup:
+                    await conn.execute(step)
+                await conn.execute("DELETE FROM pg_statistic WHERE starelid = $1::text::regclass", table)
+                await conn.execute(backlog, rows)
+                explained = await conn.fetchval(f"EXPLAIN (ANALYZE, FORMAT JSON) {statement}", *args)
+                await undone.rollback()
+            return dict(json.loads(explained)[0]["Plan"])
+        finally:
+            await store.close()
+
+    return asyncio.run(explain())
+
+
 def test_the_relay_reads_a_batch_of_a_backlog_not_all_of_it_whatever_the_statistics_on_postgresql(
     store_url: str,
 ) -> None:
@@ -283,30 +322,17 @@ def test_the_relay_reads_a_batch_of_a_backlog_not_all_of_it_whatever_the_statist
     url = parse_database_url(store_url)
     if url.backend == "sqlite":
         pytest.skip("SQLite keeps no statistics of its own unless asked")
-    store = backend_for(url).processing_store()
-
-    async def read() -> tuple[int, int]:
-        await store.open()
-        try:
-            pool = getattr(store, "_pool", None)  # the store's own sessions, with their settings
-            assert isinstance(pool, asyncpg.Pool)
-            async with pool.acquire() as conn:
-                undone = conn.transaction()  # rolled back: the events go
-                await undone.start()
-                await conn.execute("DELETE FROM outbox")
-                # No statistics yet, as in a fresh database before autovacuum's first look: PostgreSQL
-                # then guesses that 0.5% of the events are unsent.
-                await conn.execute("DELETE FROM pg_statistic WHERE starelid = 'outbox'::regclass")
-                await conn.execute(_EVENTS, 40_000)
-                plan = json.loads(await conn.fetchval(f"EXPLAIN (ANALYZE, FORMAT JSON) {CLAIM_UNSENT}", 500))
-                await undone.rollback()
-            top = plan[0]["Plan"]
-            return top["Actual Rows"], _rows_read(top, "outbox")
-        finally:
-            await store.close()
-
-    claimed, read_at_most = asyncio.run(read())
-    assert claimed == 500
+    plan = _plan_of_a_backlog_without_statistics(
+        backend_for(url).processing_store(),
+        setup=["DELETE FROM outbox"],
+        table="outbox",
+        backlog=_EVENTS,
+        rows=40_000,
+        statement=CLAIM_UNSENT,
+        args=[500],
+    )
+    assert plan["Actual Rows"] == 500
+    read_at_most = _rows_read(plan, "outbox")
     assert read_at_most <= 2 * 500, f"a scan of outbox returned {read_at_most} rows for a batch of 500"
 
 
@@ -326,27 +352,14 @@ def test_the_sender_reads_a_batch_of_what_is_due_not_all_of_it_whatever_the_stat
     url = parse_database_url(store_url)
     if url.backend == "sqlite":
         pytest.skip("SQLite keeps no statistics of its own unless asked")
-    store = backend_for(url).deliveries()
-
-    async def read() -> int:
-        await store.open()
-        try:
-            pool = getattr(store, "_pool", None)  # the store's own sessions, with their settings
-            assert isinstance(pool, asyncpg.Pool)
-            async with pool.acquire() as conn:
-                undone = conn.transaction()  # rolled back: the invitations and their leases go
-                await undone.start()
-                await conn.execute("DELETE FROM pg_statistic WHERE starelid = 'invitations'::regclass")
-                await conn.execute(_DUE_INVITATIONS, 40_000)
-                await conn.execute(WALK_THE_INDEX)
-                now = dt.datetime.now(dt.UTC)
-                explained = await conn.fetchval(
-                    f"EXPLAIN (ANALYZE, FORMAT JSON) {due_rows_statement(Kind.INVITATION)}", now, 50
-                )
-                await undone.rollback()
-            return _rows_read(json.loads(explained)[0]["Plan"], "invitations")
-        finally:
-            await store.close()
-
-    read_at_most = asyncio.run(read())
+    plan = _plan_of_a_backlog_without_statistics(
+        backend_for(url).deliveries(),
+        setup=[WALK_THE_INDEX],  # as the sender's claim runs it
+        table="invitations",
+        backlog=_DUE_INVITATIONS,
+        rows=40_000,
+        statement=due_rows_statement(Kind.INVITATION),
+        args=[dt.datetime.now(dt.UTC), 50],
+    )
+    read_at_most = _rows_read(plan, "invitations")
     assert read_at_most == 50, f"a scan of invitations returned {read_at_most} rows for a batch of 50"
