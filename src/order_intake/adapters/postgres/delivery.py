@@ -37,7 +37,7 @@ _DUE: Final = {
 # and sorted all 40,000 due for 50). The rest of the claim is planned as usual: priced out there too,
 # a sort was replaced by reading canonical_orders whole in index order, and sending went 4 times slower.
 WALK_THE_INDEX: Final = "SET LOCAL enable_bitmapscan = off; SET LOCAL enable_sort = off"
-_AS_USUAL: Final = "SET LOCAL enable_bitmapscan = on; SET LOCAL enable_sort = on"
+_AS_USUAL: Final = "SET LOCAL enable_bitmapscan TO DEFAULT; SET LOCAL enable_sort TO DEFAULT"
 _DUE_ROWS: Final = """
 SELECT id FROM invitations
  WHERE {due} AND (next_attempt_at IS NULL OR next_attempt_at <= $1)
