@@ -294,3 +294,74 @@ def _upgrade_to(url: object, revision: str) -> None:
         await async_engine.dispose()
 
     asyncio.run(run())
+
+
+_FOREIGN_KEYS = {
+    "sqlite": 'SELECT m.name, f."table" FROM sqlite_master m, pragma_foreign_key_list(m.name) f'
+    " WHERE m.name IN ('canonical_orders', 'outbox')",
+    "postgres": "SELECT c.conrelid::regclass::text, c.confrelid::regclass::text FROM pg_constraint c"
+    " WHERE c.contype = 'f' AND c.conrelid::regclass::text IN ('canonical_orders', 'outbox')",
+}
+_UNSENT_INDEX = {
+    "sqlite": "SELECT sql FROM sqlite_master WHERE name = 'outbox_unsent'",
+    "postgres": "SELECT indexdef FROM pg_indexes WHERE indexname = 'outbox_unsent'",
+}
+
+
+def test_0010_drops_the_organisation_keys_of_orders_and_events_and_keeps_their_rows(
+    backend: str, tmp_path: Path
+) -> None:
+    """Canonical orders and events lose their foreign key; every row and the unsent events' index stay."""
+    import datetime as dt  # noqa: PLC0415
+    import uuid  # noqa: PLC0415
+
+    from order_intake.adapters.sql.migrate import upgrade  # noqa: PLC0415
+    from tests.support.inspect_db import change_rows, fetch_rows  # noqa: PLC0415
+
+    def value(v: object) -> object:  # SQLite keeps UUIDs and times as text
+        if backend == "postgres":
+            return v
+        return v.isoformat() if isinstance(v, dt.datetime) else str(v) if isinstance(v, uuid.UUID) else v
+
+    at = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    canonical = uuid.uuid4()
+    events = "SELECT id, event_id, canonical_id, version, payload, sent_at FROM outbox ORDER BY id"
+    with database(backend, tmp_path, "migrate_0010") as raw:
+        _upgrade_to(parse_database_url(raw), "0009")
+        before_keys = sorted(fetch_rows(raw, _FOREIGN_KEYS[backend]))
+        enabled = True
+        change_rows(raw, _AT_0008[0], enabled, value(at))
+        change_rows(
+            raw,
+            "INSERT INTO canonical_orders (id, organisation_id, order_ref, version, document, stamps, created_at,"
+            " updated_at) VALUES (?, 1, 'R1', 2, ?, ?, ?, ?)",
+            value(canonical),
+            _ORDER,
+            _STAMPS,
+            value(at),
+            value(at),
+        )
+        for version, sent in ((1, value(at)), (2, None)):
+            change_rows(
+                raw,
+                "INSERT INTO outbox (event_id, organisation_id, canonical_id, version, routing_key, payload,"
+                " created_at, sent_at) VALUES (?, 1, ?, ?, 'T1', ?, ?, ?)",
+                value(uuid.uuid4()),
+                value(canonical),
+                version,
+                f'{{"version": {version}}}'.encode(),
+                value(at),
+                sent,
+            )
+        orders = "SELECT id, organisation_id, order_ref, version, document, stamps FROM canonical_orders"
+        rows_before = (fetch_rows(raw, orders), fetch_rows(raw, events))
+        upgrade(parse_database_url(raw))
+        after_keys = fetch_rows(raw, _FOREIGN_KEYS[backend])
+        rows_after = (fetch_rows(raw, orders), fetch_rows(raw, events))
+        (unsent_index,) = fetch_rows(raw, _UNSENT_INDEX[backend])
+    assert before_keys == [("canonical_orders", "organisations"), ("outbox", "organisations")]
+    assert after_keys == []
+    assert rows_after == rows_before
+    assert len(rows_after[1]) == 2
+    assert "WHERE" in unsent_index[0]
+    assert "sent_at IS NULL" in unsent_index[0]

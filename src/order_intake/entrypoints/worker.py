@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from order_intake import logs
+from order_intake import collector, logs
 from order_intake.adapters.backend import backend_for
 from order_intake.adapters.sql.suppression_store import SqlSuppressions
 from order_intake.background import Background
@@ -109,6 +109,7 @@ def worker(supervised_by: int | None) -> None:
         _stop_on_signals(stop, signals)
         watch = asyncio.create_task(_until_orphaned(supervised_by, stop)) if supervised_by is not None else None
         background.start()
+        collector.tune_after_start_up()
         log.info("processing worker started", extra={"pid": os.getpid(), "processors": processors})
         await stop.wait()
         if watch is not None:
