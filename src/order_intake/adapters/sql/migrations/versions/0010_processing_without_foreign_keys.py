@@ -7,8 +7,8 @@ As for submissions (0006): organisations are never deleted, and both rows are wr
 the organisation of a submission that was stored for an authenticated key, so the check guards
 a state the code cannot produce.
 
-On SQLite dropping a constraint copies the table (Alembic's batch mode), as 0006 did; its indexes
-are made again by name from this migration, the outbox's partial one included.
+On SQLite dropping a constraint copies the table (Alembic's batch mode), as 0006 did: slow once on
+a large file. The outbox's partial index is made again here, so that its WHERE survives the copy.
 
 Revision ID: 0010
 Revises: 0009
