@@ -3,6 +3,7 @@
 import datetime as dt
 import json
 import secrets
+import uuid
 from typing import Any
 
 import httpx
@@ -14,8 +15,8 @@ from order_intake.adapters.sql.retention import Purged, purge_chunk
 from tests.e2e.exchanges import NOT_FOUND, assert_answer
 from tests.e2e.shops import BATCH, Shop, a_shop, canonical, order_of, submission, submit, wait_processed
 from tests.support.cli import cli_ok, run_cli
-from tests.support.inspect_db import count_rows, fetch_rows
-from tests.support.privacy_db import backdate, plant_canonical_order
+from tests.support.inspect_db import change_rows, count_rows, fetch_rows
+from tests.support.privacy_db import backdate, db_time, db_uuid, plant_canonical_order
 
 OLD = 40  # days ago, past the 30-day retention the tests purge with
 
@@ -144,6 +145,70 @@ def test_without_a_broker_old_events_never_sent_do_not_keep_their_order(client: 
     )
     assert_answer(canonical(client, shop, ref), 404, NOT_FOUND)
     assert count_rows(db_url, events, order_id) == 0
+
+
+_INVITATION_OF = "SELECT CAST(id AS TEXT) FROM invitations WHERE order_ref = ?"
+
+
+def test_an_order_purged_and_sent_again_is_processed_and_invited_afresh(client: httpx.Client, db_url: str) -> None:
+    """Purge takes an order's invitation with it: the same order_ref sent again is a first version, invited anew.
+
+    Processing looks up no invitation for an order it makes; one that outlived its order would collide
+    with the new one and stop processing at this submission.
+    """
+    shop, tag = a_shop(db_url), secrets.token_hex(4).upper()
+    ref = f"AGAIN-{tag}"
+    first = submit(client, shop, order_of(shop, {"email": "again@example.com"}, ref))
+    wait_processed(client, shop, [first])
+    [(invitation_before,)] = fetch_rows(db_url, _INVITATION_OF, ref)
+    age_submission(db_url, first)
+    age_order(db_url, shop, ref)
+    cli_ok(db_url, "purge", "--older-than", "30")
+    assert fetch_rows(db_url, _INVITATION_OF, ref) == []
+
+    again = submit(client, shop, order_of(shop, {"email": "again@example.com"}, ref))
+    wait_processed(client, shop, [again])
+
+    order = canonical(client, shop, ref)
+    assert (order.status_code, order.json()["version"]) == (200, 1)
+    invited = client.get(f"/v4/organisations/{shop.trkref}/customer_orders/{ref}/invitation", auth=shop.key.auth)
+    assert invited.status_code == 200, invited.text
+    [(invitation_after,)] = fetch_rows(db_url, _INVITATION_OF, ref)
+    assert invitation_after != invitation_before
+
+
+_ORPHAN = (
+    "INSERT INTO invitations (id, organisation_id, order_ref, canonical_id, customer_key, email, sandbox, state,"
+    " reason, explanation, created_at, updated_at)"
+    " VALUES (?, (SELECT id FROM organisations WHERE trkref = ?), ?, ?, 'email:left@example.com',"
+    " 'left@example.com', ?, 'skipped', 'too_old', {explanation}, ?, ?)"
+)
+
+
+def test_an_invitation_that_outlived_its_order_does_not_stop_processing(client: httpx.Client, db_url: str) -> None:
+    """An invitation whose order was deleted by hand: the order sent again is processed and takes its row over."""
+    shop, tag = a_shop(db_url), secrets.token_hex(4).upper()
+    ref = f"ORPHAN-{tag}"
+    now = db_time(db_url, dt.datetime.now(dt.UTC))
+    explanation = "CAST(? AS json)" if db_url.startswith("postgres") else "?"
+    change_rows(
+        db_url,
+        _ORPHAN.format(explanation=explanation),
+        db_uuid(db_url, str(uuid.uuid4())),
+        shop.trkref,
+        ref,
+        db_uuid(db_url, str(uuid.uuid4())),
+        False,  # noqa: FBT003 - the sandbox column
+        "[]",
+        now,
+        now,
+    )
+
+    wait_processed(client, shop, [submit(client, shop, order_of(shop, {"email": "back@example.com"}, ref))])
+
+    [(order_id,)] = fetch_rows(db_url, "SELECT CAST(id AS TEXT) FROM canonical_orders WHERE order_ref = ?", ref)
+    rows = fetch_rows(db_url, "SELECT CAST(canonical_id AS TEXT), email FROM invitations WHERE order_ref = ?", ref)
+    assert rows == [(order_id, "back@example.com")]
 
 
 def test_purge_works_in_bounded_chunks_each_its_own_transaction(client: httpx.Client, db_url: str) -> None:

@@ -186,6 +186,16 @@ class InvitationPlanning:
         ]
 
     @staticmethod
+    def invited_before(changed: Iterable[StoredCanonical]) -> list[OrderKey]:
+        """The changed orders that may have an invitation already: all but the ones made just now.
+
+        An order's invitation is made in the transaction that makes the order (its version 1) and is
+        deleted with it (purge, erasure), so an order at its first version has none to look up: under a
+        stream of new orders, the lookup by order was processing's costliest statement.
+        """
+        return sorted({(c.organisation_id, c.order_ref) for c in changed if c.version > 1})
+
+    @staticmethod
     def customers(targets: Iterable[InvitationRow], existing: Iterable[InvitationRow]) -> set[CustomerKey]:
         """The customers to plan again: the orders' customers now, and before (a customer_ref may have come)."""
         return {(r.organisation_id, r.customer_key) for rows in (targets, existing) for r in rows}

@@ -1,6 +1,7 @@
 """Invitations on PostgreSQL: read and written in the processing transaction, under the customers' locks."""
 
 import datetime as dt
+import logging
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
@@ -16,6 +17,8 @@ if TYPE_CHECKING:
     from asyncpg.pool import PoolConnectionProxy
 
     Connection = PoolConnectionProxy[asyncpg.Record]
+
+log = logging.getLogger("order_intake.invitations")
 
 COLUMNS = (
     "i.id, i.organisation_id, i.order_ref, i.canonical_id, i.customer_key, i.email, i.order_date,"
@@ -177,12 +180,36 @@ async def plan_changed(
     claimed: Sequence[Claimed],
     now: dt.datetime,
 ) -> None:
-    """Plan the invitations of these changed orders, and of their customers' other orders, and write them."""
+    """Plan the invitations of these changed orders, and of their customers' other orders, and write them.
+
+    Orders made by this transaction are not looked up (`invited_before`). Should an invitation have
+    outlived its order all the same (a row deleted by hand), its order's new one collides with it:
+    that attempt is undone to its savepoint and the round planned again with every order looked up,
+    so one such row costs a second round, never a processing stopped at its order.
+    """
     if not changed:
         return
+    try:
+        async with conn.transaction():
+            await _plan(conn, planning, changed, claimed, now, keys=planning.invited_before(changed))
+    except asyncpg.UniqueViolationError:
+        log.warning("an invitation outlived its order; planned again with every order looked up")
+        every = sorted({(c.organisation_id, c.order_ref) for c in changed})
+        await _plan(conn, planning, changed, claimed, now, keys=every)
+
+
+async def _plan(  # noqa: PLR0913 - plan_changed's arguments and the orders to look up
+    conn: "Connection",
+    planning: InvitationPlanning,
+    changed: Sequence[StoredCanonical],
+    claimed: Sequence[Claimed],
+    now: dt.datetime,
+    *,
+    keys: Sequence[tuple[int, str]],
+) -> None:
     targets = planning.targets(changed, claimed, now)
-    keys = sorted({(t.organisation_id, t.order_ref) for t in targets})
-    existing = [row_of(r) for r in await conn.fetch(BY_ORDERS, [o for o, _ in keys], [ref for _, ref in keys])]
+    found = await conn.fetch(BY_ORDERS, [o for o, _ in keys], [ref for _, ref in keys]) if keys else []
+    existing = [row_of(r) for r in found]
     customer_rows = await rows_of_customers(conn, planning.customers(targets, existing))
     policies, suppressions = await context(conn, planning, [*targets, *customer_rows])
     rows = planning.assemble(

@@ -134,8 +134,7 @@ def plan_changed(
     if not changed:
         return
     targets = planning.targets(changed, claimed, now)
-    keys = sorted({(t.organisation_id, t.order_ref) for t in targets})
-    existing = [row_of(r) for key in keys for r in conn.execute(BY_ORDER, key)]
+    existing = [row_of(r) for key in planning.invited_before(changed) for r in conn.execute(BY_ORDER, key)]
     customer_rows = rows_of_customers(conn, planning.customers(targets, existing))
     policies, suppressions = context(conn, planning, [*targets, *customer_rows])
     rows = planning.assemble(
