@@ -11,6 +11,7 @@ PostgreSQL backend's CPU over the whole drain. Prints microseconds per submissio
 import argparse
 import asyncio
 import os
+import re
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -29,7 +30,7 @@ _calls: dict[str, int] = defaultdict(int)
 
 
 def _label(query: str) -> str:
-    words = " ".join(query.split())
+    words = re.sub(r"__asyncpg_savepoint_\w+__", "__asyncpg_savepoint__", " ".join(query.split()))
     return words[:70]
 
 
