@@ -3,7 +3,6 @@
 import datetime as dt
 import json
 import secrets
-import uuid
 from typing import Any
 
 import httpx
@@ -15,8 +14,9 @@ from order_intake.adapters.sql.retention import Purged, purge_chunk
 from tests.e2e.exchanges import NOT_FOUND, assert_answer
 from tests.e2e.shops import BATCH, Shop, a_shop, canonical, order_of, submission, submit, wait_processed
 from tests.support.cli import cli_ok, run_cli
-from tests.support.inspect_db import change_rows, count_rows, fetch_rows
-from tests.support.privacy_db import backdate, db_time, db_uuid, plant_canonical_order
+from tests.support.inspect_db import count_rows, fetch_rows
+from tests.support.invitations_db import plant_invitation
+from tests.support.privacy_db import backdate, plant_canonical_order
 
 OLD = 40  # days ago, past the 30-day retention the tests purge with
 
@@ -177,31 +177,16 @@ def test_an_order_purged_and_sent_again_is_processed_and_invited_afresh(client: 
     assert invitation_after != invitation_before
 
 
-_ORPHAN = (
-    "INSERT INTO invitations (id, organisation_id, order_ref, canonical_id, customer_key, email, sandbox, state,"
-    " reason, explanation, created_at, updated_at)"
-    " VALUES (?, (SELECT id FROM organisations WHERE trkref = ?), ?, ?, 'email:left@example.com',"
-    " 'left@example.com', ?, 'skipped', 'too_old', {explanation}, ?, ?)"
-)
-
-
 def test_an_invitation_that_outlived_its_order_does_not_stop_processing(client: httpx.Client, db_url: str) -> None:
     """An invitation whose order was deleted by hand: the order sent again is processed and takes its row over."""
     shop, tag = a_shop(db_url), secrets.token_hex(4).upper()
     ref = f"ORPHAN-{tag}"
-    now = db_time(db_url, dt.datetime.now(dt.UTC))
-    explanation = "CAST(? AS json)" if db_url.startswith("postgres") else "?"
-    change_rows(
+    plant_invitation(
         db_url,
-        _ORPHAN.format(explanation=explanation),
-        db_uuid(db_url, str(uuid.uuid4())),
-        shop.trkref,
-        ref,
-        db_uuid(db_url, str(uuid.uuid4())),
-        False,  # noqa: FBT003 - the sandbox column
-        "[]",
-        now,
-        now,
+        trkref=shop.trkref,
+        order_ref=ref,
+        email="left@example.com",
+        fulfilment_date=dt.datetime.now(dt.UTC).date(),
     )
 
     wait_processed(client, shop, [submit(client, shop, order_of(shop, {"email": "back@example.com"}, ref))])

@@ -1,9 +1,12 @@
 """Migrations: they build exactly the tables the code declares, and several processes may run them at once."""
 
 import asyncio
+import datetime as dt
+import functools
 import json
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
@@ -214,11 +217,15 @@ _SUBMISSION_AT_0008 = (
 )
 
 
+def _stored(backend: str, v: object) -> object:
+    """A value as a query parameter of this backend: SQLite keeps UUIDs and times as text."""
+    if backend == "postgres":
+        return v
+    return v.isoformat() if isinstance(v, dt.datetime) else str(v) if isinstance(v, uuid.UUID) else v
+
+
 def test_0009_moves_each_submissions_state_into_the_queue_or_its_outcome(backend: str, tmp_path: Path) -> None:
     """Waiting submissions are queued in the order received, processed ones keep their outcome; new ones queue."""
-    import datetime as dt  # noqa: PLC0415
-    import uuid  # noqa: PLC0415
-
     from order_intake.adapters.sql.migrate import upgrade  # noqa: PLC0415
     from tests.support.inspect_db import change_rows, fetch_rows  # noqa: PLC0415
 
@@ -229,10 +236,7 @@ def test_0009_moves_each_submissions_state_into_the_queue_or_its_outcome(backend
         url = parse_database_url(raw)
         _upgrade_to(url, "0008")
 
-        def value(v: object) -> object:  # SQLite keeps UUIDs and times as text
-            if backend == "postgres":
-                return v
-            return v.isoformat() if isinstance(v, dt.datetime) else str(v) if isinstance(v, uuid.UUID) else v
+        value = functools.partial(_stored, backend)
 
         enabled = True
         change_rows(raw, _AT_0008[0], enabled, value(start))
@@ -312,16 +316,10 @@ def test_0010_drops_the_organisation_keys_of_orders_and_events_and_keeps_their_r
     backend: str, tmp_path: Path
 ) -> None:
     """Canonical orders and events lose their foreign key; every row and the unsent events' index stay."""
-    import datetime as dt  # noqa: PLC0415
-    import uuid  # noqa: PLC0415
-
     from order_intake.adapters.sql.migrate import upgrade  # noqa: PLC0415
     from tests.support.inspect_db import change_rows, fetch_rows  # noqa: PLC0415
 
-    def value(v: object) -> object:  # SQLite keeps UUIDs and times as text
-        if backend == "postgres":
-            return v
-        return v.isoformat() if isinstance(v, dt.datetime) else str(v) if isinstance(v, uuid.UUID) else v
+    value = functools.partial(_stored, backend)
 
     at = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
     canonical = uuid.uuid4()
