@@ -30,6 +30,7 @@ COMPILED = [
     "domain/credentials.py",
     "domain/fields.py",
     "domain/formats.py",
+    "domain/ids.py",
     "domain/invitations.py",
     "domain/membernames.py",
     "domain/merge.py",

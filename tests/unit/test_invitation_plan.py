@@ -3,7 +3,6 @@
 import datetime as dt
 import itertools
 import random
-from dataclasses import replace
 from zoneinfo import ZoneInfo
 
 from hypothesis import given, settings
@@ -214,7 +213,7 @@ def test_a_sent_cancelled_or_failed_invitation_is_never_planned_again(
         for p in orders
         if (state := data.draw(st.sampled_from([*FINAL_STATES, None]))) is not None
     }
-    bounced = [replace(p, suppressed=Reason.BOUNCED) for p in orders]
+    bounced = [Purchase(p.order_ref, p.order_date, p.fulfilment_date, p.country, Reason.BOUNCED) for p in orders]
     planned = plan_customer([(p, ended.get(p.order_ref)) for p in bounced], policy, now)
     for invitation in planned:
         if invitation.order_ref in ended:

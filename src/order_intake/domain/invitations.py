@@ -8,7 +8,6 @@ workers ran: the same facts always give the same invitations.
 import datetime as dt
 import enum
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
 from typing import Final
 from zoneinfo import ZoneInfo
 
@@ -50,27 +49,68 @@ CANCEL_REASONS: Final = frozenset({Reason.CANCELLED, Reason.REFUNDED, Reason.RET
 SUPPRESSION_REASONS: Final = frozenset({Reason.UNSUBSCRIBED, Reason.BOUNCED, Reason.SUPPRESSED_BY_RETAILER})
 
 
-@dataclass(frozen=True, slots=True)
+# hot path: plain classes, not dataclasses: this module is compiled, and a dataclass's generated
+# __init__ runs interpreted, several times per order planned (docs/hot-path.md)
 class Purchase:
     """What planning needs of a canonical order."""
 
-    order_ref: str
-    order_date: dt.date | None
-    fulfilment_date: dt.date | None
-    country: str | None
-    suppressed: Reason | None = None  # the address's suppression, if it has one
+    def __init__(
+        self,
+        order_ref: str,
+        order_date: dt.date | None,
+        fulfilment_date: dt.date | None,
+        country: str | None,
+        suppressed: "Reason | None" = None,  # the address's suppression, if it has one
+    ) -> None:
+        self.order_ref: Final = order_ref
+        self.order_date: Final = order_date
+        self.fulfilment_date: Final = fulfilment_date
+        self.country: Final = country
+        self.suppressed: Final = suppressed
+
+    def _fields(self) -> tuple[object, ...]:
+        return (self.order_ref, self.order_date, self.fulfilment_date, self.country, self.suppressed)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Purchase) and self._fields() == other._fields()
+
+    def __hash__(self) -> int:
+        return hash(self._fields())
+
+    def __repr__(self) -> str:
+        return f"Purchase{self._fields()!r}"
 
 
-@dataclass(frozen=True, slots=True)
 class Invitation:
     """An invitation as planned (or as it ended): state, reason, times in UTC, and why, in sentences."""
 
-    order_ref: str
-    state: State
-    reason: Reason | None = None
-    send_at: dt.datetime | None = None
-    sent_at: dt.datetime | None = None
-    explanation: tuple[str, ...] = ()
+    def __init__(  # noqa: PLR0913, PLR0917 - one argument per field, positional as before
+        self,
+        order_ref: str,
+        state: State,
+        reason: Reason | None = None,
+        send_at: dt.datetime | None = None,
+        sent_at: dt.datetime | None = None,
+        explanation: tuple[str, ...] = (),
+    ) -> None:
+        self.order_ref: Final = order_ref
+        self.state: Final = state
+        self.reason: Final = reason
+        self.send_at: Final = send_at
+        self.sent_at: Final = sent_at
+        self.explanation: Final = explanation
+
+    def _fields(self) -> tuple[object, ...]:
+        return (self.order_ref, self.state, self.reason, self.send_at, self.sent_at, self.explanation)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Invitation) and self._fields() == other._fields()
+
+    def __hash__(self) -> int:
+        return hash(self._fields())
+
+    def __repr__(self) -> str:
+        return f"Invitation{self._fields()!r}"
 
 
 def reference_date(purchase: Purchase, basis: Basis) -> tuple[dt.date, str]:
@@ -104,12 +144,14 @@ def next_in_window(earliest: dt.datetime, window: Window, zone: ZoneInfo) -> dt.
     raise AssertionError(msg)
 
 
-@dataclass(frozen=True, slots=True)
 class _Candidate:
-    purchase: Purchase
-    current: Invitation | None
-    send_at: dt.datetime
-    lines: tuple[str, ...]
+    def __init__(
+        self, purchase: Purchase, current: Invitation | None, send_at: dt.datetime, lines: tuple[str, ...]
+    ) -> None:
+        self.purchase: Final = purchase
+        self.current: Final = current
+        self.send_at: Final = send_at
+        self.lines: Final = lines
 
 
 def _candidate(
@@ -209,7 +251,7 @@ def cancelled(current: Invitation, reason: Reason) -> Invitation:
     """The retailer's cancellation (never planned again); a sent one cannot be cancelled (the caller checks)."""
     line = f"cancelled by the retailer ({reason.value})"
     lines = (*current.explanation, line)
-    return replace(current, state=State.CANCELLED, reason=reason, send_at=None, explanation=lines)
+    return Invitation(current.order_ref, State.CANCELLED, reason, None, current.sent_at, lines)
 
 
 def reminder_at(invitation: Invitation, reminder_days: int) -> dt.datetime | None:

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import msgspec
 
-from order_intake.domain import catalogue
+from order_intake.domain import catalogue, ids
 from order_intake.domain.answers import (
     BatchOutcome,
     BatchRefused,
@@ -67,7 +67,7 @@ def _refused(message: str, rejected: int) -> BatchRefusedWhole:
     return BatchRefusedWhole(
         BatchRefused(
             status=422,
-            id=uuid.uuid4(),
+            id=ids.uuid4(),
             message=catalogue.BATCH_INVALID,
             summary=BatchSummary(accepted=0, rejected=rejected),
             errors=(message,),
@@ -124,7 +124,7 @@ async def _judge_all(elements: list[msgspec.Raw], request: Request, batch_id: uu
             tally.listed += len(errors)
             tally.errors.append(ElementErrors(index=index, order_ref=_order_ref(value), errors=errors))
             continue
-        submission_id = uuid.uuid4()
+        submission_id = ids.uuid4()
         tally.ids.append(submission_id)
         tally.rows.append(
             new_submission(
@@ -154,7 +154,7 @@ async def _validate_and_store(intake: Intake, request: Request, body_fingerprint
     elements = _elements(request.body)
     if not isinstance(elements, list):
         return elements
-    batch_id = uuid.uuid4()
+    batch_id = ids.uuid4()
     tally = await _judge_all(elements, request, batch_id)
     if isinstance(tally, Malformed):
         return MalformedBody(tally.detail)

@@ -11,9 +11,11 @@ import hashlib
 import hmac
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Final
 
 import msgspec
 
+from order_intake.domain import ids
 from order_intake.domain.invitations import Invitation, Purchase, Reason, State, cancelled, plan_customer
 from order_intake.domain.policy import DEFAULT_FROM, Policy, policy_from_json
 from order_intake.service.invitation_records import CustomerInvitations, InvitationRow, OrderFacts
@@ -46,7 +48,7 @@ def fresh_row(
     facts = _facts.decode(document)
     customer = facts.customer
     return InvitationRow(
-        id=uuid.uuid4(),
+        id=ids.uuid4(),
         organisation_id=organisation_id,
         order_ref=facts.order_ref,
         canonical_id=canonical_id,
@@ -85,17 +87,23 @@ def policy_of(stored: Mapping[str, object] | None, default_from: str = DEFAULT_F
     return policy_from_json(dict(stored or {}), default_from)
 
 
+# hot path: the members by their stored values, a dictionary lookup where calling the enum class runs
+# its interpreted __call__ (docs/hot-path.md)
+_STATES: Final = {state.value: state for state in State}
+_REASONS: Final = {reason.value: reason for reason in Reason}
+
+
 def _purchase(row: InvitationRow, suppression: str | None) -> Purchase:
     return Purchase(
-        row.order_ref, row.order_date, row.fulfilment_date, row.country, Reason(suppression) if suppression else None
+        row.order_ref, row.order_date, row.fulfilment_date, row.country, _REASONS[suppression] if suppression else None
     )
 
 
 def _invitation(row: InvitationRow) -> Invitation:
     return Invitation(
         order_ref=row.order_ref,
-        state=State(row.state),
-        reason=Reason(row.reason) if row.reason else None,
+        state=_STATES[row.state],
+        reason=_REASONS[row.reason] if row.reason else None,
         send_at=row.send_at,
         sent_at=row.sent_at,
         explanation=row.explanation,
@@ -112,7 +120,7 @@ def replan(customer: CustomerInvitations, now: dt.datetime, policy: Policy | Non
     orders = [(_purchase(r, customer.suppressions.get(r.email)), _invitation(r)) for r in customer.rows]
     changed = []
     for row, planned in zip(customer.rows, plan_customer(orders, policy, now), strict=True):
-        if (planned.state.value, planned.reason, planned.send_at, planned.explanation) == (
+        if (planned.state, planned.reason, planned.send_at, planned.explanation) == (
             row.state,
             row.reason,
             row.send_at,

@@ -10,7 +10,7 @@ from typing import Any
 
 import msgspec
 
-from order_intake.domain import events, merge
+from order_intake.domain import events, ids, merge
 from order_intake.service.invitations import InvitationPlanning
 from order_intake.service.loop import repeat
 from order_intake.service.ports import ProcessingStore
@@ -36,7 +36,7 @@ def plan(
     existing: Mapping[OrderKey, StoredCanonical],
     *,
     now: dt.datetime,
-    new_id: Callable[[], uuid.UUID] = uuid.uuid4,
+    new_id: Callable[[], uuid.UUID] = ids.uuid4,
 ) -> Plan:
     """Merge the claimed submissions into their canonical orders; a new version and event per change."""
     by_order: dict[OrderKey, list[Claimed]] = defaultdict(list)

@@ -8,7 +8,7 @@ from typing import Final, TypeVar
 
 import msgspec
 
-from order_intake.domain import catalogue
+from order_intake.domain import catalogue, ids
 from order_intake.domain.answers import OrderAccepted
 from order_intake.domain.jsonbody import Malformed, parse_body
 from order_intake.domain.order import Accepted
@@ -115,7 +115,7 @@ async def _validate_and_store(intake: Intake, request: Request, body_fingerprint
         return result
     answer = OrderAccepted(
         status=202,
-        id=uuid.uuid4(),
+        id=ids.uuid4(),
         message=catalogue.ORDER_ACCEPTED,
         warnings=result.warnings or msgspec.UNSET,
     )
