@@ -33,6 +33,43 @@ def test_no_compiled_module_defines_a_msgspec_struct() -> None:
     assert defining == []
 
 
+def final_attributes(tree: ast.AST) -> list[str]:
+    """Instance attributes declared Final (`self.x: Final = ...`), by line."""
+    return [
+        f"line {node.lineno}: {ast.unparse(node.target)}"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.AnnAssign)
+        and isinstance(node.target, ast.Attribute)
+        and "Final" in ast.unparse(node.annotation)
+    ]
+
+
+def test_no_compiled_class_declares_a_final_attribute() -> None:
+    """Mypyc borrows a Final attribute without a reference, yet may free its object first (docs/hot-path.md).
+
+    `processing.plan` read `after.document` that way, then dropped `after`, its last reference, and
+    passed the freed document on: a crash in its first batch.
+    """
+    found = []
+    for name in compiled.compiled_modules():
+        source = compiled.PACKAGE.parent / (name.replace(".", "/") + ".py")
+        found.extend(f"{name} {where}" for where in final_attributes(ast.parse(source.read_text())))
+    assert found == []
+
+
+def test_the_final_attribute_check_finds_them() -> None:
+    """The check above is not vacuous: an attribute declared Final is found; a module constant is not."""
+    source = """
+LIMIT: Final = 3
+class A:
+    def __init__(self, x: int) -> None:
+        self.x: Final = x
+        self.y: typing.Final[int] = x
+        self.z = x
+"""
+    assert final_attributes(ast.parse(source)) == ["line 5: self.x", "line 6: self.y"]
+
+
 def _awaits(nodes: list[ast.stmt]) -> bool:
     return any(isinstance(node, ast.Await) for statement in nodes for node in ast.walk(statement))
 

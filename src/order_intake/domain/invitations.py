@@ -50,7 +50,8 @@ SUPPRESSION_REASONS: Final = frozenset({Reason.UNSUBSCRIBED, Reason.BOUNCED, Rea
 
 
 # hot path: plain classes, not dataclasses: this module is compiled, and a dataclass's generated
-# __init__ runs interpreted, several times per order planned (docs/hot-path.md)
+# __init__ runs interpreted, several times per order planned; no attribute declared Final, which
+# compiled code may free too early (docs/hot-path.md)
 class Purchase:
     """What planning needs of a canonical order."""
 
@@ -62,11 +63,11 @@ class Purchase:
         country: str | None,
         suppressed: "Reason | None" = None,  # the address's suppression, if it has one
     ) -> None:
-        self.order_ref: Final = order_ref
-        self.order_date: Final = order_date
-        self.fulfilment_date: Final = fulfilment_date
-        self.country: Final = country
-        self.suppressed: Final = suppressed
+        self.order_ref = order_ref
+        self.order_date = order_date
+        self.fulfilment_date = fulfilment_date
+        self.country = country
+        self.suppressed = suppressed
 
     def _fields(self) -> tuple[object, ...]:
         return (self.order_ref, self.order_date, self.fulfilment_date, self.country, self.suppressed)
@@ -93,12 +94,12 @@ class Invitation:
         sent_at: dt.datetime | None = None,
         explanation: tuple[str, ...] = (),
     ) -> None:
-        self.order_ref: Final = order_ref
-        self.state: Final = state
-        self.reason: Final = reason
-        self.send_at: Final = send_at
-        self.sent_at: Final = sent_at
-        self.explanation: Final = explanation
+        self.order_ref = order_ref
+        self.state = state
+        self.reason = reason
+        self.send_at = send_at
+        self.sent_at = sent_at
+        self.explanation = explanation
 
     def _fields(self) -> tuple[object, ...]:
         return (self.order_ref, self.state, self.reason, self.send_at, self.sent_at, self.explanation)
@@ -148,10 +149,10 @@ class _Candidate:
     def __init__(
         self, purchase: Purchase, current: Invitation | None, send_at: dt.datetime, lines: tuple[str, ...]
     ) -> None:
-        self.purchase: Final = purchase
-        self.current: Final = current
-        self.send_at: Final = send_at
-        self.lines: Final = lines
+        self.purchase = purchase
+        self.current = current
+        self.send_at = send_at
+        self.lines = lines
 
 
 def _candidate(

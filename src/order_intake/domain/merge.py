@@ -8,7 +8,6 @@ may run in any order, concurrently (serialised per order), or again after a cras
 
 import datetime as dt
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
@@ -24,21 +23,32 @@ def stamp(received_at: dt.datetime, submission_id: UUID) -> str:
     return f"{utc}/{submission_id}"
 
 
-# hot path: dataclasses, not msgspec Structs: this module is compiled (docs/hot-path.md)
-@dataclass(frozen=True, slots=True)
+# hot path: plain classes, not msgspec Structs (this module is compiled) nor dataclasses (whose generated
+# __init__ runs interpreted): compiled, their constructors are native code; no attribute declared Final,
+# which compiled code may free too early (docs/hot-path.md)
 class Canonical:
     """A merged order: the document shown and published, and each field's source stamp."""
 
-    document: dict[str, Any]
-    stamps: dict[str, str]
+    def __init__(self, document: dict[str, Any], stamps: dict[str, str]) -> None:
+        self.document = document
+        self.stamps = stamps
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Canonical) and (self.document, self.stamps) == (other.document, other.stamps)
+
+    def __hash__(self) -> int:  # equal orders have equal stamps
+        return hash(frozenset(self.stamps.items()))
+
+    def __repr__(self) -> str:
+        return f"Canonical(document={self.document!r}, stamps={self.stamps!r})"
 
 
-@dataclass(frozen=True, slots=True)
 class Submitted:
     """One accepted submission, as the merge sees it: its stamp and its normalised order."""
 
-    stamp: str
-    order: dict[str, Any]
+    def __init__(self, stamp: str, order: dict[str, Any]) -> None:
+        self.stamp = stamp
+        self.order = order
 
 
 def _take(into: dict[str, Any], stamps: dict[str, str], path: str, value: Any, when: str) -> None:  # noqa: ANN401

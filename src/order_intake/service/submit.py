@@ -4,7 +4,7 @@ import datetime as dt
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Final, TypeVar
+from typing import TypeVar
 
 import msgspec
 
@@ -43,8 +43,9 @@ class Intake:
 class Request:
     """A submission (single or batch) as received; `organisation` is None for batches.
 
-    A plain class with Final attributes rather than a frozen dataclass: compiled, its constructor is
-    native code (a frozen dataclass's generated __init__ runs interpreted: 11,000 instructions a request).
+    A plain class rather than a frozen dataclass: compiled, its constructor is native code (a frozen
+    dataclass's generated __init__ runs interpreted: 11,000 instructions a request). Its attributes are
+    not declared Final, which compiled code may free too early (docs/hot-path.md).
     """
 
     def __init__(  # noqa: PLR0913 - one argument per part of the request
@@ -58,13 +59,13 @@ class Request:
         request_id: str | None,
         received_at: dt.datetime,
     ) -> None:
-        self.key: Final = key
-        self.organisation: Final = organisation
-        self.path: Final = path
-        self.body: Final = body
-        self.idempotency_key: Final = idempotency_key
-        self.request_id: Final = request_id
-        self.received_at: Final = received_at
+        self.key = key
+        self.organisation = organisation
+        self.path = path
+        self.body = body
+        self.idempotency_key = idempotency_key
+        self.request_id = request_id
+        self.received_at = received_at
 
 
 def new_submission(  # noqa: PLR0913 - one argument per column that is not the order's
