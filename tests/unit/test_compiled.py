@@ -20,16 +20,22 @@ def test_every_module_setup_compiles_is_imported_as_a_c_extension() -> None:
     assert plain == []
 
 
+def _compiled_trees() -> list[tuple[str, ast.Module]]:
+    """Each compiled module's name and parsed source."""
+    return [
+        (name, ast.parse((compiled.PACKAGE.parent / (name.replace(".", "/") + ".py")).read_text()))
+        for name in compiled.compiled_modules()
+    ]
+
+
 def test_no_compiled_module_defines_a_msgspec_struct() -> None:
     """Mypyc rewrites a compiled class's annotations (`UUID | None` into `type`), which msgspec decodes by."""
-    defining = []
-    for name in compiled.compiled_modules():
-        source = compiled.PACKAGE.parent / (name.replace(".", "/") + ".py")
-        defining.extend(
-            f"{name}.{node.name}"
-            for node in ast.walk(ast.parse(source.read_text()))
-            if isinstance(node, ast.ClassDef) and any("Struct" in ast.unparse(base) for base in node.bases)
-        )
+    defining = [
+        f"{name}.{node.name}"
+        for name, tree in _compiled_trees()
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ClassDef) and any("Struct" in ast.unparse(base) for base in node.bases)
+    ]
     assert defining == []
 
 
@@ -50,10 +56,7 @@ def test_no_compiled_class_declares_a_final_attribute() -> None:
     `processing.plan` read `after.document` that way, then dropped `after`, its last reference, and
     passed the freed document on: a crash in its first batch.
     """
-    found = []
-    for name in compiled.compiled_modules():
-        source = compiled.PACKAGE.parent / (name.replace(".", "/") + ".py")
-        found.extend(f"{name} {where}" for where in final_attributes(ast.parse(source.read_text())))
+    found = [f"{name} {where}" for name, tree in _compiled_trees() for where in final_attributes(tree)]
     assert found == []
 
 
@@ -97,10 +100,7 @@ def unwinding_awaits(tree: ast.AST) -> list[str]:
 
 def test_no_compiled_coroutine_awaits_while_an_exception_unwinds() -> None:
     """Compiled code loses the exception (or crashes the process) when such an await suspends (docs/hot-path.md)."""
-    found = []
-    for name in compiled.compiled_modules():
-        source = compiled.PACKAGE.parent / (name.replace(".", "/") + ".py")
-        found.extend(f"{name} {where}" for where in unwinding_awaits(ast.parse(source.read_text())))
+    found = [f"{name} {where}" for name, tree in _compiled_trees() for where in unwinding_awaits(tree)]
     assert found == []
 
 
