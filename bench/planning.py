@@ -64,16 +64,16 @@ def main() -> None:
     targets = planning.targets(first.canonicals, claimed, now)
     existing = planning.assemble(targets=targets, existing=(), customer_rows=(), policies={}, suppressions={}, now=now)
 
-    def invite(again: bool) -> None:
+    def invite(*, sent_again: bool) -> None:
         fresh = planning.targets(first.canonicals, claimed, now)
-        before = existing if again else ()
+        before = existing if sent_again else ()
         planning.assemble(targets=fresh, existing=before, customer_rows=before, policies={}, suppressions={}, now=now)
 
     stages = [
         ("plan: new orders", _best_us(lambda: plan(claimed, {}, now=now), args.repeat, args.batch)),
         ("plan: orders sent again", _best_us(lambda: plan(again, stored, now=later), args.repeat, args.batch)),
-        ("invitations: new orders", _best_us(lambda: invite(again=False), args.repeat, args.batch)),
-        ("invitations: orders sent again", _best_us(lambda: invite(again=True), args.repeat, args.batch)),
+        ("invitations: new orders", _best_us(lambda: invite(sent_again=False), args.repeat, args.batch)),
+        ("invitations: orders sent again", _best_us(lambda: invite(sent_again=True), args.repeat, args.batch)),
     ]
     print(f"{args.body.name}, batches of {args.batch}, best of {args.repeat}\n")
     print("| stage | µs per submission |\n|---|---|")

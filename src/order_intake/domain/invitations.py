@@ -52,7 +52,23 @@ SUPPRESSION_REASONS: Final = frozenset({Reason.UNSUBSCRIBED, Reason.BOUNCED, Rea
 # hot path: plain classes, not dataclasses: this module is compiled, and a dataclass's generated
 # __init__ runs interpreted, several times per order planned; no attribute declared Final, which
 # compiled code may free too early (docs/hot-path.md)
-class Purchase:
+class _Value:
+    """Compared, hashed and shown by its fields, as a frozen dataclass would be."""
+
+    def _fields(self) -> tuple[object, ...]:
+        raise NotImplementedError
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Value) and type(other) is type(self) and self._fields() == other._fields()
+
+    def __hash__(self) -> int:
+        return hash(self._fields())
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}{self._fields()!r}"
+
+
+class Purchase(_Value):
     """What planning needs of a canonical order."""
 
     def __init__(
@@ -61,7 +77,7 @@ class Purchase:
         order_date: dt.date | None,
         fulfilment_date: dt.date | None,
         country: str | None,
-        suppressed: "Reason | None" = None,  # the address's suppression, if it has one
+        suppressed: Reason | None = None,  # the address's suppression, if it has one
     ) -> None:
         self.order_ref = order_ref
         self.order_date = order_date
@@ -72,17 +88,8 @@ class Purchase:
     def _fields(self) -> tuple[object, ...]:
         return (self.order_ref, self.order_date, self.fulfilment_date, self.country, self.suppressed)
 
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Purchase) and self._fields() == other._fields()
 
-    def __hash__(self) -> int:
-        return hash(self._fields())
-
-    def __repr__(self) -> str:
-        return f"Purchase{self._fields()!r}"
-
-
-class Invitation:
+class Invitation(_Value):
     """An invitation as planned (or as it ended): state, reason, times in UTC, and why, in sentences."""
 
     def __init__(  # noqa: PLR0913, PLR0917 - one argument per field, positional as before
@@ -103,15 +110,6 @@ class Invitation:
 
     def _fields(self) -> tuple[object, ...]:
         return (self.order_ref, self.state, self.reason, self.send_at, self.sent_at, self.explanation)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Invitation) and self._fields() == other._fields()
-
-    def __hash__(self) -> int:
-        return hash(self._fields())
-
-    def __repr__(self) -> str:
-        return f"Invitation{self._fields()!r}"
 
 
 def reference_date(purchase: Purchase, basis: Basis) -> tuple[dt.date, str]:
