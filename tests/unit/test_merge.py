@@ -5,12 +5,17 @@ import json
 import uuid
 from typing import Any
 
+import msgspec
 from hypothesis import given
 from hypothesis import strategies as st
 
 from order_intake.domain import merge
+from order_intake.domain.order import Accepted
+from order_intake.domain.validation import validate_order
+from order_intake.service import submit
 from order_intake.service.processing import plan
 from order_intake.service.processing_records import Claimed, StoredCanonical
+from tests.strategies import TRKREF, valid_orders
 
 _T0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 _OPTIONAL = ("order_date", "fulfilment_date", "language", "locale")
@@ -169,3 +174,20 @@ def test_an_order_stored_with_per_field_stamps_merges_as_before() -> None:
     assert json.loads(written.document)["customer"] == {"email": "new@example.com"}
     newest = merge.stamp(later.received_at, later.id)
     assert json.loads(written.stamps) == {newest: ["customer.email", "order_items"]}
+
+
+_AS_WRITTEN = msgspec.json.Decoder(float_hook=str).decode  # every fractional number as its text
+
+
+@given(valid_orders())
+def test_a_new_orders_document_and_event_write_every_number_as_the_submission_did(body: dict[str, Any]) -> None:
+    """Prices and metadata numbers reach the canonical order and its event digit for digit ("129.50" stays so)."""
+    outcome = validate_order(body, trkref=TRKREF)
+    assert isinstance(outcome, Accepted)
+    normalised = submit.encoder.encode(outcome.order)
+    received = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    claimed = Claimed(uuid.uuid4(), 1, TRKREF, outcome.order.order_ref, received, normalised)
+    result = plan([claimed], {}, now=received)
+    ((written,), (event,)) = (result.canonicals, result.events)
+    assert _AS_WRITTEN(written.document) == _AS_WRITTEN(normalised)
+    assert _AS_WRITTEN(event.payload)["customer_order"] == _AS_WRITTEN(normalised)

@@ -33,7 +33,9 @@ class CustomerOrderUpserted(msgspec.Struct, frozen=True, kw_only=True):
     order_ref: str
     customer_order_id: UUID
     version: int
-    customer_order: dict[str, Any]
+    # The canonical order's document as its row stores it, already encoded: written into the event as
+    # it is, not encoded a second time (hot path; its schema is CustomerOrder's, set in event_schema).
+    customer_order: msgspec.Raw
     # The submissions merged by the change that made this version.
     submission_ids: tuple[UUID, ...]
 

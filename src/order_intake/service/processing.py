@@ -5,7 +5,6 @@ import datetime as dt
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
-from decimal import Decimal
 from typing import Any
 
 import msgspec
@@ -16,8 +15,10 @@ from order_intake.service.loop import repeat
 from order_intake.service.ports import ProcessingStore
 from order_intake.service.processing_records import Claimed, OrderKey, OutboxEvent, Plan, StoredCanonical
 
-# Prices stay exact decimals from submission to event.
-_decode_order = msgspec.json.Decoder(dict[str, Any], float_hook=Decimal).decode
+# Prices stay exact from submission to event: a number with a fraction is kept as its JSON text
+# (msgspec.Raw) and written back as it was read. The merge never looks inside a value; hot path: parsing
+# prices into Decimal and writing them out again cost more than the rest of the document (docs/hot-path.md).
+_decode_order = msgspec.json.Decoder(dict[str, Any], float_hook=msgspec.Raw).decode
 _encode = msgspec.json.Encoder(decimal_format="number").encode
 _decode_stamps = msgspec.json.Decoder(dict[str, str | list[str]]).decode
 
@@ -54,13 +55,14 @@ def plan(
         if after is None or after == before:
             continue
         version = stored.version + 1 if stored else 1
+        document = _encode(after.document)
         canonicals.append(
             StoredCanonical(
                 id=canonical_id,
                 organisation_id=key[0],
                 order_ref=key[1],
                 version=version,
-                document=_encode(after.document),
+                document=document,
                 stamps=_encode(merge.pack_stamps(after.stamps)),
                 created_at=stored.created_at if stored else now,
                 updated_at=now,
@@ -73,7 +75,7 @@ def plan(
             order_ref=key[1],
             customer_order_id=canonical_id,
             version=version,
-            customer_order=after.document,
+            customer_order=msgspec.Raw(document),
             submission_ids=tuple(s.id for s in group),
         )
         outbox.append(
