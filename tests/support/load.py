@@ -34,17 +34,20 @@ class Threaded:
 class Load(Threaded):
     """Threads sending distinct tagged requests until stopped: what was answered, and what was not."""
 
-    def __init__(self, base_url: str, key: Credentials, prefix: str, threads: int, send: Send) -> None:
+    def __init__(  # noqa: PLR0913 - the load's target, its shape, and how long one answer may take
+        self, base_url: str, key: Credentials, prefix: str, threads: int, send: Send, *, timeout: float = 10
+    ) -> None:
         self.answered: dict[str, object] = {}
         self.unanswered: list[str] = []
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._threads = [
-            threading.Thread(target=self._run, args=(base_url, key, f"{prefix}-T{t}", send)) for t in range(threads)
+            threading.Thread(target=self._run, args=(base_url, key, f"{prefix}-T{t}", send, timeout))
+            for t in range(threads)
         ]
 
-    def _run(self, base_url: str, key: Credentials, prefix: str, send: Send) -> None:
-        with httpx.Client(base_url=base_url, timeout=10, auth=key.auth) as client:
+    def _run(self, base_url: str, key: Credentials, prefix: str, send: Send, timeout: float) -> None:
+        with httpx.Client(base_url=base_url, timeout=timeout, auth=key.auth) as client:
             n = 0
             while not self._stop.is_set():
                 n += 1
