@@ -19,6 +19,7 @@ import pytest
 
 from order_intake.adapters.sqlite.timestamps import to_sqlite_time
 from order_intake.domain import links
+from order_intake.domain.delivery import NO_REMINDER_REVIEWED, REMINDER_OFF_REVIEWED
 from tests.e2e.exchanges import accepted_id, json_body, post_order, unique_ref
 from tests.support.cli import Credentials, cli_ok, create_key, enabled_tenant
 from tests.support.databases import database
@@ -247,14 +248,59 @@ def test_a_reminder_goes_once_with_its_own_message_id(shop: Shop, sink: SmtpSink
     assert len(sink.messages_to(address)) == 2
 
 
-def _move_reminder_to_the_past(db_url: str, invitation_id: str) -> None:
-    from tests.support.inspect_db import change_rows  # noqa: PLC0415 - only this test moves time
+def _move_reminder_to_the_past(db_url: str, invitation_id: str, column: str = "reminder_at") -> None:
+    from tests.support.inspect_db import change_rows  # noqa: PLC0415 - only these tests move time
 
     past = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)
+    statement = f"UPDATE invitations SET {column} = ? WHERE id = ?"  # noqa: S608 - the test's own column names
     if db_url.startswith("sqlite"):
-        change_rows(db_url, "UPDATE invitations SET reminder_at = ? WHERE id = ?", to_sqlite_time(past), invitation_id)
+        change_rows(db_url, statement, to_sqlite_time(past), invitation_id)
     else:
-        change_rows(db_url, "UPDATE invitations SET reminder_at = ? WHERE id = ?", past, uuid.UUID(invitation_id))
+        change_rows(db_url, statement, past, uuid.UUID(invitation_id))
+
+
+def _explained_last(shop: Shop, ref: str, line: str) -> dict[str, Any]:
+    """Explain, polled until its last sentence is `line`."""
+
+    def ended() -> dict[str, Any] | None:
+        found = shop.explain(ref)
+        return found if found is not None and found["explanation"][-1] == line else None
+
+    found = wait_until(ended, deadline=time.monotonic() + DEADLINE)
+    assert found is not None, shop.explain(ref)
+    return found
+
+
+def test_a_customer_who_reviewed_before_the_invitation_went_gets_no_reminder(shop: Shop, sink: SmtpSink) -> None:
+    """Reviewed while scheduled: the invitation still goes, with no reminder; a reminder due anyway is called off.
+
+    The second half stands for a review stored while the sender was recording the invitation sent
+    with its reminder: when that reminder falls due, the sender finds the review and sends nothing.
+    """
+    cli_ok(shop.db_url, "org", "policy", shop.trkref, "--delay-days", "1", "--reminder-days", "1")
+    address = _address()
+    ref = shop.order(address)
+    shop.until_state(ref, "scheduled")
+    purchases = shop.client.get(f"/v4/organisations/{shop.trkref}/purchasers/{address}/purchases", auth=shop.key.auth)
+    line = json_body(purchases)[0]
+    review_path = line["review_url"].removeprefix(PUBLIC_URL)
+    reviewed = shop.client.post(review_path, data={f"rating:{line['sku']}": "5"})
+    assert reviewed.status_code == 303
+    token = review_path.rsplit("/", 1)[-1]
+    invitation_id = links.verified(SECRET.encode(), links.REVIEW, token)
+    assert invitation_id is not None
+    _move_reminder_to_the_past(shop.db_url, str(invitation_id), column="send_at")
+    (message,) = _one_message(sink, address)
+    assert message["X-Invitation-Id"] == str(invitation_id)
+    sent = _explained_last(shop, ref, NO_REMINDER_REVIEWED)
+    assert (sent["state"], sent["reminder_at"]) == ("sent", None)
+    assert sent["explanation"][-2].startswith("invitation e-mail sent at ")
+
+    _move_reminder_to_the_past(shop.db_url, str(invitation_id))
+    called_off = _explained_last(shop, ref, REMINDER_OFF_REVIEWED)
+    assert (called_off["state"], called_off["reminder_at"]) == ("sent", None)
+    time.sleep(1.5)
+    assert len(sink.messages_to(address)) == 1
 
 
 def test_a_sender_killed_mid_batch_leaves_nothing_unsent_and_nothing_twice_but_one(

@@ -15,6 +15,8 @@ from typing import Final
 __all__ = [
     "FIRST_RETRY",
     "LONGEST_RETRY",
+    "NO_REMINDER_REVIEWED",
+    "REMINDER_OFF_REVIEWED",
     "Kind",
     "Outcome",
     "Result",
@@ -27,6 +29,10 @@ __all__ = [
 
 FIRST_RETRY: Final = dt.timedelta(seconds=5)
 LONGEST_RETRY: Final = dt.timedelta(minutes=15)
+# The explanation's sentences for a reminder that a review made pointless: none planned, because the
+# customer reviewed before the invitation went; or one due, but the customer reviewed meanwhile.
+NO_REMINDER_REVIEWED: Final = "no reminder: the customer had already reviewed the order"
+REMINDER_OFF_REVIEWED: Final = "reminder not sent: the customer reviewed the order"
 # An error as recorded for operators: its first line, this long at most.
 _ERROR_CHARS: Final = 300
 # Anything shaped like an address, as a mail server may quote the recipient in its answer.

@@ -16,6 +16,8 @@ import msgspec
 
 from order_intake.domain import links
 from order_intake.domain.delivery import (
+    NO_REMINDER_REVIEWED,
+    REMINDER_OFF_REVIEWED,
     Kind,
     Outcome,
     Result,
@@ -114,11 +116,15 @@ class Sender:
         return claimed
 
     async def _deliver(self, due: Due) -> None:
+        if due.kind is Kind.REMINDER and due.reviewed:
+            # A review calls the reminder off when it is stored; this one was planned as the review came in.
+            await self._store.failed(due, dt.datetime.now(dt.UTC), (*due.explanation, REMINDER_OFF_REVIEWED))
+            return
         mailer = self._sandbox if due.sandbox else self._mailer
         result = await mailer.send(self._letter(due))
         at = dt.datetime.now(dt.UTC)
         if result.outcome is Outcome.SENT:
-            await self._store.sent(due, at, self._reminder_at(due, at), (*due.explanation, sent_line(due.kind, at)))
+            await self._sent(due, at)
         elif result.outcome is Outcome.TEMPORARY:
             log.info(
                 "invitation e-mail deferred",
@@ -130,9 +136,15 @@ class Sender:
         if self._counted is not None:
             self._counted(due.kind, result.outcome)
 
-    def _reminder_at(self, due: Due, at: dt.datetime) -> dt.datetime | None:
+    async def _sent(self, due: Due, at: dt.datetime) -> None:
+        """Record the message sent, with the reminder the policy asks for unless the customer has reviewed."""
+        lines = [*due.explanation, sent_line(due.kind, at)]
         days = policy_of(due.policy).reminder_days
-        return at + dt.timedelta(days=days) if due.kind is Kind.INVITATION and days > 0 else None
+        reminder_at = at + dt.timedelta(days=days) if due.kind is Kind.INVITATION and days > 0 else None
+        if reminder_at is not None and due.reviewed:
+            reminder_at = None
+            lines.append(NO_REMINDER_REVIEWED)
+        await self._store.sent(due, at, reminder_at, lines)
 
     async def _refused(self, due: Due, result: Result, at: dt.datetime) -> None:
         """The address is suppressed first (its other invitations with it), then this one ends `failed`."""

@@ -23,6 +23,7 @@ class Due(msgspec.Struct, frozen=True, kw_only=True):
     explanation: tuple[str, ...]
     policy: dict[str, object] | None  # the organisation's stored policy settings (None: the defaults)
     document: bytes  # the canonical order, as JSON
+    reviewed: bool  # the customer has reviewed at least one item of the order
 
 
 class Letter(msgspec.Struct, frozen=True, kw_only=True):

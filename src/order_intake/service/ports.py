@@ -178,7 +178,11 @@ class Deliveries(Protocol):
         """A temporary failure: counted, the message due again at `at`, the error kept for operators."""
 
     async def failed(self, due: "Due", at: dt.datetime, explanation: Sequence[str]) -> None:
-        """The mail server refused the recipient: the invitation `failed`, or (a reminder) the reminder off."""
+        """The invitation `failed` (the mail server refused the recipient), or a reminder called off.
+
+        A reminder is called off when the mail server refused the recipient, or when the customer
+        reviewed the order before it went.
+        """
 
 
 class DeliveryStore(Deliveries, Protocol):

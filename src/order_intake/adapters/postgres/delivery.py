@@ -50,7 +50,8 @@ WITH held AS (
     RETURNING i.id, i.organisation_id, i.order_ref, i.customer_key, i.email, i.sandbox, i.attempts,
               i.explanation::text AS explanation, i.canonical_id, i.{order} AS due_at
 )
-SELECT h.*, o.name AS organisation, o.invitation_policy::text AS policy, c.document::text AS document
+SELECT h.*, o.name AS organisation, o.invitation_policy::text AS policy, c.document::text AS document,
+       EXISTS (SELECT 1 FROM reviews r WHERE r.invitation_id = h.id) AS reviewed
   FROM held h
   JOIN organisations o ON o.id = h.organisation_id
   JOIN canonical_orders c ON c.id = h.canonical_id
@@ -116,6 +117,7 @@ def _due(kind: Kind, r: asyncpg.Record) -> Due:
         explanation=_explanation(r["explanation"]),
         policy=_policy(r["policy"]) if r["policy"] else None,
         document=r["document"].encode(),
+        reviewed=r["reviewed"],
     )
 
 

@@ -31,7 +31,8 @@ SELECT i.id FROM invitations i
 _HOLD: Final = "UPDATE invitations SET next_attempt_at = ? WHERE id = ?"
 _READ: Final = """
 SELECT i.id, i.organisation_id, i.order_ref, i.customer_key, i.email, i.sandbox, i.attempts, i.explanation,
-       o.name, o.invitation_policy, c.document
+       o.name, o.invitation_policy, c.document,
+       EXISTS (SELECT 1 FROM reviews r WHERE r.invitation_id = i.id)
   FROM invitations i
   JOIN organisations o ON o.id = i.organisation_id
   JOIN canonical_orders c ON c.id = i.canonical_id
@@ -74,6 +75,7 @@ def _due(kind: Kind, r: tuple[Any, ...]) -> Due:
         organisation=r[8],
         policy=_policy(r[9]) if r[9] else None,
         document=r[10].encode() if isinstance(r[10], str) else bytes(r[10]),
+        reviewed=bool(r[11]),
     )
 
 
