@@ -19,26 +19,41 @@ async def sleep_until(stop: asyncio.Event, seconds: float) -> None:
         await asyncio.wait_for(stop.wait(), timeout=seconds)
 
 
-async def repeat(step: Callable[[], Awaitable[int]], *, full: int, idle: float, stop: asyncio.Event, name: str) -> None:
+async def repeat(  # noqa: PLR0913 - the step, when to run it again, and the loop's name
+    step: Callable[[], Awaitable[int]],
+    *,
+    full: int,
+    idle: float,
+    stop: asyncio.Event,
+    name: str,
+    busy: float | None = None,
+) -> None:
     """Run `step` until `stop` is set: at once again after a full batch, after `idle` seconds otherwise.
+
+    With `busy`, a step that did some work but less than a full batch is run again after `busy`
+    seconds instead: while work keeps coming, it is taken in smaller, more even portions, and an idle
+    store is still asked only every `idle` seconds.
 
     An unavailable database or broker is logged and retried with a doubling pause; so is an unexpected
     error (logged with its trace), so that one bad moment does not end background work for good.
     """
-    pause = idle
+    backoff = idle
     while not stop.is_set():
         try:
             done = await step()
-            pause = idle
+            backoff = idle
+            pause = busy if busy is not None and done else idle
         except (StoreUnavailable, BrokerUnavailable) as exc:
             log.warning(
                 "%s paused: %s",
                 name,
                 "broker unavailable" if isinstance(exc, BrokerUnavailable) else "database unavailable",
             )
-            done, pause = 0, min(pause * 2, MAX_BACKOFF)
+            backoff = min(backoff * 2, MAX_BACKOFF)
+            done, pause = 0, backoff
         except Exception:
             log.exception("%s failed; retrying", name)
-            done, pause = 0, min(pause * 2, MAX_BACKOFF)
+            backoff = min(backoff * 2, MAX_BACKOFF)
+            done, pause = 0, backoff
         if done < full:
             await sleep_until(stop, pause)
