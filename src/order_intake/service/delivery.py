@@ -118,6 +118,7 @@ class Sender:
     async def _deliver(self, due: Due) -> None:
         if due.kind is Kind.REMINDER and due.reviewed:
             # A review calls the reminder off when it is stored; this one was planned as the review came in.
+            log.info("invitation reminder called off: reviewed", extra={"invitation": str(due.id)})
             await self._store.failed(due, dt.datetime.now(dt.UTC), (*due.explanation, REMINDER_OFF_REVIEWED))
             return
         mailer = self._sandbox if due.sandbox else self._mailer

@@ -101,10 +101,11 @@ class Processor:
     spend less per submission (statements, round trips, commits), so a processor catches up instead
     of falling further behind; when it keeps up, transactions stay small and short.
 
-    Between rounds: none after a full batch, `busy_seconds` after a round that found some work, and
-    `idle_seconds` after one that found none. Under a steady load the work is taken in small, even
-    portions instead of a large one every `idle_seconds`, which the HTTP processes on the same cores
-    feel as a burst (docs/performance.md); an idle database is still asked every `idle_seconds`.
+    Between rounds: none after a full batch, `busy_seconds` (at most `idle_seconds`) after a round
+    that found some work, and `idle_seconds` after one that found none. Under a steady load the work
+    is taken in small, even portions instead of a large one every `idle_seconds`, which the HTTP
+    processes on the same cores feel as a burst (docs/performance.md); an idle database is still
+    asked every `idle_seconds`.
     """
 
     def __init__(  # noqa: PLR0913 - the store, the batch sizes, the pauses and the planning
@@ -123,7 +124,7 @@ class Processor:
         self._max_batch = max(batch, max_batch)
         self._limit = batch
         self._idle = idle_seconds
-        self._busy = busy_seconds
+        self._busy = min(busy_seconds, idle_seconds)
 
     async def process_once(self) -> int:
         """One transaction's worth; the number of submissions processed."""

@@ -76,9 +76,12 @@ async def _claim(
     return await conn.fetch(_HOLD.format(order=_DUE[kind][1]), ids, lease_until)
 
 
+# An invitation suppressed while its message was on its way (an unsubscribe or bounce re-planned it) is
+# recorded sent, as it was, but plans no reminder: the suppression found none to call off.
 _SENT: Final = {
     Kind.INVITATION: """
-UPDATE invitations SET state = 'sent', reason = NULL, sent_at = $2, reminder_at = $3, explanation = $4::json,
+UPDATE invitations SET state = 'sent', reason = NULL, sent_at = $2,
+       reminder_at = CASE WHEN state = 'suppressed' THEN NULL ELSE $3::timestamptz END, explanation = $4::json,
        next_attempt_at = NULL, attempts = 0, last_error = NULL, updated_at = $2
  WHERE id = $1""",
     Kind.REMINDER: """
@@ -164,7 +167,7 @@ class PgDeliveries:
             await self._one(_SENT[due.kind], due.id, at, lines)
 
     async def failed(self, due: Due, at: dt.datetime, explanation: Sequence[str]) -> None:
-        """Record the recipient refused."""
+        """Record the recipient refused, or the reminder called off."""
         await self._one(_FAILED[due.kind], due.id, at, _encode(list(explanation)).decode())
 
     async def retry(self, due: Due, at: dt.datetime, error: str | None) -> None:

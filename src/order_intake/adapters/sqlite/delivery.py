@@ -38,9 +38,11 @@ SELECT i.id, i.organisation_id, i.order_ref, i.customer_key, i.email, i.sandbox,
   JOIN canonical_orders c ON c.id = i.canonical_id
  WHERE i.id = ?
 """
+# As on PostgreSQL: an invitation suppressed while its message was on its way plans no reminder.
 _SENT: Final = {
     Kind.INVITATION: """
-UPDATE invitations SET state = 'sent', reason = NULL, sent_at = ?, reminder_at = ?, explanation = ?,
+UPDATE invitations SET state = 'sent', reason = NULL, sent_at = ?,
+       reminder_at = CASE WHEN state = 'suppressed' THEN NULL ELSE ? END, explanation = ?,
        next_attempt_at = NULL, attempts = 0, last_error = NULL, updated_at = ?
  WHERE id = ?""",
     Kind.REMINDER: """
@@ -122,7 +124,7 @@ class SqliteDeliveries:
         await self._store.run_on_writer(lambda conn: _one(conn, _SENT[due.kind], args))
 
     async def failed(self, due: Due, at: dt.datetime, explanation: Sequence[str]) -> None:
-        """Record the recipient refused."""
+        """Record the recipient refused, or the reminder called off."""
         args = (_encode(list(explanation)).decode(), to_sqlite_time(at), str(due.id))
         await self._store.run_on_writer(lambda conn: _one(conn, _FAILED[due.kind], args))
 
