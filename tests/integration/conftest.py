@@ -1,6 +1,5 @@
 """A migrated database per module with one organisation and key; scenarios run on the real store."""
 
-import asyncio
 import datetime as dt
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, TypeVar
@@ -15,6 +14,7 @@ from order_intake.adapters.sql.migrate import upgrade
 from order_intake.config import Settings
 from order_intake.service.ports import Store
 from tests.support.databases import database
+from tests.support.opened import run_opened
 
 T = TypeVar("T")
 # Runs a scenario on the opened store; returns what the scenario returned.
@@ -51,14 +51,7 @@ def on_store(store_url: str) -> Callable[[Callable[[Store], Awaitable[T]]], T]:
     """Run a scenario on the opened store of the backend under test; returns what it returned."""
 
     def run(scenario: Callable[[Store], Awaitable[T]]) -> T:
-        async def main() -> T:
-            store = backend_for(parse_database_url(store_url)).intake_store(Settings(database_url=store_url))
-            await store.open()
-            try:
-                return await scenario(store)
-            finally:
-                await store.close()
-
-        return asyncio.run(main())
+        store = backend_for(parse_database_url(store_url)).intake_store(Settings(database_url=store_url))
+        return run_opened(store, scenario)
 
     return run

@@ -1,6 +1,5 @@
 """Invitation delivery on the real stores: what recording a message sent leaves behind."""
 
-import asyncio
 import datetime as dt
 import uuid
 from collections.abc import Awaitable, Callable
@@ -12,6 +11,7 @@ from order_intake.domain.delivery import Kind
 from order_intake.service.ports import DeliveryStore
 from tests.support.inspect_db import change_rows, fetch_rows
 from tests.support.invitations_db import plant_invitation
+from tests.support.opened import run_opened
 from tests.support.privacy_db import db_uuid, plant_canonical_order
 
 T = TypeVar("T")
@@ -35,15 +35,7 @@ def _due_invitation(url: str) -> str:
 
 
 def _on_deliveries(url: str, scenario: Callable[[DeliveryStore], Awaitable[T]]) -> T:
-    async def main() -> T:
-        store = backend_for(parse_database_url(url)).deliveries()
-        await store.open()
-        try:
-            return await scenario(store)
-        finally:
-            await store.close()
-
-    return asyncio.run(main())
+    return run_opened(backend_for(parse_database_url(url)).deliveries(), scenario)
 
 
 def _send(url: str, invitation_id: str, *, suppressed_meanwhile: bool) -> list[tuple[object, ...]]:

@@ -17,6 +17,7 @@ from order_intake.domain.reviews import Review
 from order_intake.service.ports import ProcessingStore
 from tests.support.inspect_db import change_rows, count_rows, fetch_rows
 from tests.support.invitations_db import plant_invitation
+from tests.support.opened import run_opened
 from tests.support.privacy_db import db_time, db_uuid, plant_canonical_order
 
 T = TypeVar("T")
@@ -37,15 +38,7 @@ def _invitation(url: str, *, state: str = "scheduled") -> uuid.UUID:
 
 
 def _on_processing(url: str, scenario: Callable[[ProcessingStore], Awaitable[T]]) -> T:
-    async def main() -> T:
-        store = backend_for(parse_database_url(url)).processing_store()
-        await store.open()
-        try:
-            return await scenario(store)
-        finally:
-            await store.close()
-
-    return asyncio.run(main())
+    return run_opened(backend_for(parse_database_url(url)).processing_store(), scenario)
 
 
 def _stored(url: str, invitation_id: uuid.UUID) -> dict[str, tuple[int, str]]:
