@@ -1,7 +1,8 @@
 """Benchmark: the real server on SQLite and PostgreSQL under wrk, beside the no-op floor, in one run.
 
-    .venv/bin/python bench/run.py [--duration 15] [--floor-duration S] [--connections 64] [--workers N]
-                                  [--only sqlite,postgres] [--processing serve|worker|off] [--processing-workers N]
+    .venv/bin/python bench/run.py [--duration 15] [--floor-duration S] [--connections 64]
+                                  [--workers N] [--floor-workers N] [--only sqlite,postgres]
+                                  [--processing serve|worker|off] [--processing-workers N]
 
 Prints orders/s, p50/p99 latency, the ratio to the floor, server RSS, and whether every answer was 202.
 """
@@ -23,6 +24,9 @@ from pathlib import Path
 import asyncpg
 import httpx
 from lag import LagSampler, drained
+
+from order_intake.adapters.backend import backend_for
+from order_intake.adapters.database_url import parse_database_url
 
 HERE = Path(__file__).parent
 BIN = Path(sys.executable).with_name("order-intake")
@@ -170,10 +174,10 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 
 
 def run_floor(args: argparse.Namespace, interface: str) -> Result:
-    """A no-op app on granian (ASGI: the issue's floor; RSGI: the interface order-intake uses), same workers."""
+    """A no-op app on granian (ASGI: the issue's floor; RSGI: the interface order-intake uses), a process per core."""
     port = _free_port()
     target = "noop:app" if interface == "asgi" else "noop_rsgi:app"
-    command = [sys.executable, "-m", "granian", "--interface", interface, "--workers", str(args.workers)]
+    command = [sys.executable, "-m", "granian", "--interface", interface, "--workers", str(args.floor_workers)]
     proc = subprocess.Popen(
         [*command, "--port", str(port), "--no-ws", target],
         cwd=HERE,
@@ -210,10 +214,10 @@ def make_tenant(env: dict[str, str]) -> tuple[str, str]:
     return key["username"], key["password"]
 
 
-def start_server(env: dict[str, str], port: int, workers: int, *extra: str) -> subprocess.Popen[bytes]:
-    """`order-intake serve` in its own process group, output discarded."""
+def start_server(env: dict[str, str], port: int, workers: int | None, *extra: str) -> subprocess.Popen[bytes]:
+    """`order-intake serve` in its own process group, output discarded; `workers` None: serve's default."""
     return subprocess.Popen(
-        [str(BIN), "serve", "--port", str(port), "--workers", str(workers), *extra],
+        [str(BIN), "serve", "--port", str(port), *([] if workers is None else ["--workers", str(workers)]), *extra],
         env=env,
         start_new_session=True,
         stdout=subprocess.DEVNULL,
@@ -256,7 +260,10 @@ def run_service(backend: str, args: argparse.Namespace, workdir: Path) -> tuple[
         auth = ":".join(key)
         _wrk("warm-up", port, path, auth, argparse.Namespace(**{**vars(args), "duration": 2}), proc.pid)
         with LagSampler(url) as lag:
-            label = f"order-intake, {backend} ({workers} workers)"
+            processes = workers or backend_for(parse_database_url(url)).http_processes(
+                beside_worker=args.processing == "serve"
+            )
+            label = f"order-intake, {backend} ({processes} HTTP {'process' if processes == 1 else 'processes'})"
             result = _wrk(label, port, path, auth, args, proc.pid, tuple(w.pid for w in separate))
         if args.processing != "off":
             drain = lag.drain_seconds()
@@ -305,7 +312,8 @@ def main() -> None:
     parser.add_argument("--floor-duration", type=int, default=0, help="seconds of each floor run (0: --duration)")
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--workers", type=int, default=None, help="serve's HTTP processes (default: serve's own)")
+    parser.add_argument("--floor-workers", type=int, default=os.cpu_count() or 1, help="the no-op floors' processes")
     parser.add_argument("--sqlite-workers", type=int, default=1)
     parser.add_argument("--only", default="sqlite,postgres")
     parser.add_argument("--log-level", default="INFO")

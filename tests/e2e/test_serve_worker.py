@@ -81,19 +81,37 @@ def test_a_killed_processing_worker_is_restarted_and_processing_goes_on(
     assert not _alive(second)
 
 
+def _http_processes(server: Server) -> int:
+    """How many HTTP processes the server settles on: the same count seen for a whole second."""
+    seen, since = len(server.worker_pids()), time.monotonic()
+    deadline = since + DEADLINE
+    while time.monotonic() - since < 1.0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+        count = len(server.worker_pids())
+        if count != seen:
+            seen, since = count, time.monotonic()
+    return seen
+
+
 def test_stopping_the_server_stops_its_worker_and_no_worker_starts_none(
-    own_db: tuple[str, Credentials], tmp_path: Path
+    own_db: tuple[str, Credentials], backend: str, tmp_path: Path
 ) -> None:
-    """SIGTERM ends the worker with the server; ORDER_INTAKE_SERVE_WORKER=0 starts none: nothing is processed."""
+    """SIGTERM ends the worker with the server; ORDER_INTAKE_SERVE_WORKER=0 starts none: nothing is processed.
+
+    By default PostgreSQL gets an HTTP process per core, less the one its worker needs; SQLite one.
+    """
     url, key = own_db
-    server = Server(url, tmp_path / "server.log").start()
+    cores = os.cpu_count() or 1
+    server = Server(url, tmp_path / "server.log", workers=None).start()
+    assert _http_processes(server) == (max(1, cores - 1) if backend == "postgres" else 1)
     pid = _one_processing_pid(server)
     assert server.stop() == 0
     assert not _alive(pid)
     assert "restarting" not in server.log()
 
-    bare = Server(url, tmp_path / "bare.log", ORDER_INTAKE_SERVE_WORKER="0").start()
+    bare = Server(url, tmp_path / "bare.log", workers=None, ORDER_INTAKE_SERVE_WORKER="0").start()
     try:
+        assert _http_processes(bare) == (cores if backend == "postgres" else 1)
         with httpx.Client(base_url=bare.base_url, timeout=10) as client:
             submission = accepted_id(post_order(client, key.auth, an_order(order_ref=unique_ref("BARE"))), WARNINGS)
             time.sleep(1.0)  # five idle rounds of a processor, had there been one

@@ -34,6 +34,7 @@ class Server:
 
     It listens on 127.0.0.1 and a free port unless given `host` and `port`; `prefix` goes before the
     command (e.g. `ip netns exec NAME`, which execs it: the process started is still the server).
+    `workers=None` leaves the number of HTTP processes to `serve`'s default.
     """
 
     def __init__(  # noqa: PLR0913 - the process's settings, each with the usual default
@@ -41,7 +42,7 @@ class Server:
         database_url: str,
         log_path: Path,
         *,
-        workers: int = 1,
+        workers: int | None = 1,
         cwd: Path | None = None,
         host: str = "127.0.0.1",
         port: int | None = None,
@@ -72,8 +73,7 @@ class Server:
                     self.host,
                     "--port",
                     str(self.port),
-                    "--workers",
-                    str(self._workers),
+                    *([] if self._workers is None else ["--workers", str(self._workers)]),
                 ],
                 env=self._env,
                 stdout=log,

@@ -33,8 +33,8 @@ class Backend(Protocol):
     def processors(self, settings: Settings) -> int:
         """Processors one worker process runs at once."""
 
-    def http_processes(self) -> int:
-        """`serve`'s HTTP processes unless --workers says otherwise."""
+    def http_processes(self, *, beside_worker: bool) -> int:
+        """`serve`'s HTTP processes unless --workers says otherwise, with or without its processing worker."""
 
 
 def backend_for(url: DatabaseUrl) -> Backend:

@@ -51,7 +51,9 @@ def main() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535))
 @click.option(
-    "--workers", type=click.IntRange(1, 64), help="Processes (default: 1 on SQLite, one per core on PostgreSQL)."
+    "--workers",
+    type=click.IntRange(1, 64),
+    help="HTTP processes (default: 1 on SQLite; on PostgreSQL one per core, less one for the processing worker).",
 )
 @click.option("--no-worker", is_flag=True, help="Start no processing worker (run `order-intake worker` instead).")
 def serve(host: str, port: int, workers: int | None, *, no_worker: bool) -> None:
@@ -65,13 +67,13 @@ def serve(host: str, port: int, workers: int | None, *, no_worker: bool) -> None
     --no-worker or ORDER_INTAKE_SERVE_WORKER=0.
     """
     url = database()
+    keep_worker = not no_worker and load_settings().serve_worker
     if workers is None:
-        workers = backend_for(url).http_processes()
+        workers = backend_for(url).http_processes(beside_worker=keep_worker)
     # Each worker process writes its metrics here and /metrics sums them all: a fresh directory per
     # run, so that no figure of an earlier run is counted again, removed when the server stops.
     metrics_dir = tempfile.mkdtemp(prefix="order-intake-metrics-")
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir  # inherited by every worker process
-    keep_worker = not no_worker and load_settings().serve_worker
     processing = SupervisedWorker(worker_command(os.getpid())) if keep_worker else None
     try:
         if processing is not None:

@@ -14,12 +14,12 @@ from order_intake.adapters.postgres.processing import PgProcessingStore
 from order_intake.config import Settings
 from order_intake.service.ports import DeliveryStore, ProcessingStore, Store
 
-__all__ = ["PgProcessingStore", "PostgresBackend", "PostgresStore"]
+__all__ = ["PgProcessingStore", "PostgresBackend", "PostgresStore", "processes_for"]
 
 
 @dataclass(frozen=True, slots=True)
 class PostgresBackend:
-    """Many writers at once: processors share the work, one HTTP process per core."""
+    """Many writers at once: processors share the work, an HTTP process per core (processes_for)."""
 
     dsn: str
     name: str = "postgresql"
@@ -45,6 +45,16 @@ class PostgresBackend:
         """ORDER_INTAKE_PROCESSING_CONCURRENCY: their claims skip each other's rows."""
         return settings.processing_concurrency
 
-    def http_processes(self) -> int:
-        """One per core."""
-        return os.cpu_count() or 1
+    def http_processes(self, *, beside_worker: bool) -> int:
+        """One per core, less the core the processing worker needs when `serve` keeps one (processes_for)."""
+        return processes_for(os.cpu_count() or 1, beside_worker=beside_worker)
+
+
+def processes_for(cores: int, *, beside_worker: bool) -> int:
+    """HTTP processes for `cores` cores: one each, less one for a processing worker beside them, at least one.
+
+    The worker and PostgreSQL's share of processing take about a core's worth at full load: on two
+    cores, a second HTTP process only made three processes take turns where two fit, which added to the
+    tail of the answers' latency and to the processing lag (docs/performance.md, 2026-12-07).
+    """
+    return max(1, cores - 1) if beside_worker else max(1, cores)

@@ -47,6 +47,7 @@ class SqliteBackend:
         del settings
         return 1
 
-    def http_processes(self) -> int:
-        """One: more processes take turns on the write lock."""
+    def http_processes(self, *, beside_worker: bool) -> int:
+        """One, worker or none: more processes take turns on the write lock."""
+        del beside_worker
         return 1
