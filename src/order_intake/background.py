@@ -9,6 +9,7 @@ from order_intake.service.delivery import Sender
 from order_intake.service.invitations import InvitationPlanning
 from order_intake.service.ports import ProcessingStore
 from order_intake.service.processing import Processor
+from order_intake.service.processing_records import Pace
 from order_intake.service.relay import Relay
 
 if TYPE_CHECKING:
@@ -28,11 +29,12 @@ def _publisher(settings: Settings) -> "RabbitPublisher | None":
 class Background:
     """The processors and the relay as tasks of the running event loop, stopped together."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - the settings, the store and what each loop needs
         self,
         settings: Settings,
         store: ProcessingStore,
         *,
+        pace: Pace,
         processors: int = 1,
         invitations: InvitationPlanning | None = None,
         sender: Sender | None = None,
@@ -40,8 +42,9 @@ class Background:
         self._processors = [
             Processor(
                 store,
-                batch=settings.processing_batch,
+                batch=pace.batch,
                 max_batch=settings.processing_max_batch,
+                busy_seconds=pace.busy_seconds,
                 invitations=invitations,
             )
             for _ in range(max(1, processors))

@@ -43,8 +43,9 @@ class Settings:
     broker_exchange: str = EXCHANGE
     # Whether `serve` keeps a processing worker process beside its HTTP processes (`serve --no-worker`: no).
     serve_worker: bool = True
-    # Submissions a processing transaction takes (more while a backlog lasts, up to processing_max_batch).
-    processing_batch: int = 100
+    # Submissions a processing transaction takes (more while a backlog lasts, up to processing_max_batch);
+    # unset: the backend's own (Backend.pace).
+    processing_batch: int | None = None
     # How far a processor's batch grows while a backlog lasts (each full batch doubles the next).
     processing_max_batch: int = 1000
     # Processors one worker process runs at once (PostgreSQL; SQLite runs one).
@@ -100,6 +101,13 @@ def _mail_url(env: dict[str, str], name: str, default: str) -> str:
     return raw
 
 
+def _processing_batch(env: dict[str, str]) -> int | None:
+    """ORDER_INTAKE_PROCESSING_BATCH, at least 1; None when unset or empty: the backend's own."""
+    if not env.get("ORDER_INTAKE_PROCESSING_BATCH"):
+        return None
+    return max(1, int(_number(env, "ORDER_INTAKE_PROCESSING_BATCH", 1)))
+
+
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
     """Read the settings from the environment (or the mapping given, for tests)."""
     env = dict(os.environ if environ is None else environ)
@@ -119,7 +127,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         broker_url=env.get("BROKER_URL") or None,
         broker_exchange=env.get("ORDER_INTAKE_BROKER_EXCHANGE") or EXCHANGE,
         serve_worker=env.get("ORDER_INTAKE_SERVE_WORKER", "1") != "0",
-        processing_batch=max(1, int(_number(env, "ORDER_INTAKE_PROCESSING_BATCH", 100))),
+        processing_batch=_processing_batch(env),
         processing_max_batch=max(1, int(_number(env, "ORDER_INTAKE_PROCESSING_MAX_BATCH", 1000))),
         processing_concurrency=max(1, int(_number(env, "ORDER_INTAKE_PROCESSING_CONCURRENCY", 2))),
         admin_actor=env.get("ORDER_INTAKE_ACTOR", "").strip() or None,

@@ -1,7 +1,11 @@
 """Settings read from the environment: defaults and the values operators set."""
 
+from pathlib import Path
+
 import pytest
 
+from order_intake.adapters.postgres import PostgresBackend
+from order_intake.adapters.sqlite import SqliteBackend
 from order_intake.config import load_settings
 from order_intake.errors import ConfigError
 
@@ -25,3 +29,20 @@ def test_a_sender_without_an_address_is_a_configuration_error() -> None:
     """A value without `@` cannot be a sender: the setting is refused, naming itself."""
     with pytest.raises(ConfigError, match="ORDER_INTAKE_MAIL_FROM"):
         load_settings({"ORDER_INTAKE_MAIL_FROM": "nobody"})
+
+
+def test_a_processing_batch_set_is_each_backends_first_batch_and_unset_each_has_its_own(tmp_path: Path) -> None:
+    """ORDER_INTAKE_PROCESSING_BATCH is the batch processors start from; unset, each backend's own.
+
+    SQLite's rounds are the smaller and the more frequent (they hold its one write lock).
+    """
+    postgres, sqlite = PostgresBackend("postgresql://127.0.0.1/unused"), SqliteBackend(tmp_path / "unused.db")
+    for backend in (postgres, sqlite):
+        assert backend.pace(load_settings({"ORDER_INTAKE_PROCESSING_BATCH": "50"})).batch == 50
+        assert backend.pace(load_settings({"ORDER_INTAKE_PROCESSING_BATCH": "0"})).batch == 1
+    unset = load_settings({"ORDER_INTAKE_PROCESSING_BATCH": ""})
+    assert unset.processing_batch is None
+    assert sqlite.pace(unset).batch < postgres.pace(unset).batch
+    assert sqlite.pace(unset).busy_seconds < postgres.pace(unset).busy_seconds
+    with pytest.raises(ConfigError, match="ORDER_INTAKE_PROCESSING_BATCH"):
+        load_settings({"ORDER_INTAKE_PROCESSING_BATCH": "many"})

@@ -9,6 +9,7 @@ from typing import Protocol
 from order_intake.adapters.database_url import DatabaseUrl
 from order_intake.config import Settings
 from order_intake.service.ports import DeliveryStore, ProcessingStore, Store
+from order_intake.service.processing_records import Pace
 
 
 class Backend(Protocol):
@@ -29,6 +30,9 @@ class Backend(Protocol):
 
     def writer_inflight(self, settings: Settings) -> int:
         """Group-commit transactions one process may have in flight."""
+
+    def pace(self, settings: Settings) -> Pace:
+        """How each processor spaces its rounds (ORDER_INTAKE_PROCESSING_BATCH sets its first batch)."""
 
     def processors(self, settings: Settings) -> int:
         """Processors one worker process runs at once."""

@@ -104,7 +104,9 @@ def worker(supervised_by: int | None) -> None:
         await deliveries.open()
         suppressions = SqlSuppressions(url)
         sender = make_sender(settings, deliveries, suppressions, secret, DeliveryCounter().count)
-        background = Background(settings, store, processors=processors, invitations=planning, sender=sender)
+        background = Background(
+            settings, store, pace=backend.pace(settings), processors=processors, invitations=planning, sender=sender
+        )
         stop = asyncio.Event()
         _stop_on_signals(stop, signals)
         watch = asyncio.create_task(_until_orphaned(supervised_by, stop)) if supervised_by is not None else None

@@ -64,3 +64,14 @@ class Plan(msgspec.Struct, frozen=True):
     events: tuple[OutboxEvent, ...]
     processed: tuple[tuple[UUID, UUID], ...]  # (submission id, canonical id)
     processed_at: dt.datetime
+
+
+class Pace(msgspec.Struct, frozen=True):
+    """How a processor spaces its rounds on one backend (see processing.Processor).
+
+    `batch` is the batch a round starts from; `busy_seconds` the pause after a round that found some
+    work, but less than a full batch.
+    """
+
+    batch: int
+    busy_seconds: float

@@ -13,6 +13,7 @@ from order_intake.adapters.postgres.intake import PostgresStore
 from order_intake.adapters.postgres.processing import PgProcessingStore
 from order_intake.config import Settings
 from order_intake.service.ports import DeliveryStore, ProcessingStore, Store
+from order_intake.service.processing_records import Pace
 
 __all__ = ["PgProcessingStore", "PostgresBackend", "PostgresStore", "processes_for"]
 
@@ -40,6 +41,14 @@ class PostgresBackend:
     def writer_inflight(self, settings: Settings) -> int:
         """ORDER_INTAKE_WRITER_INFLIGHT."""
         return settings.writer_inflight
+
+    def pace(self, settings: Settings) -> Pace:
+        """Rounds of at least 500, 0.1 s apart under a steady load: less spent per submission.
+
+        With one HTTP process beside the worker (processes_for), 500 and 0.1 s took more orders a
+        second than 100 and 0.05 s, and left the latency's tail no longer (docs/performance.md).
+        """
+        return Pace(batch=settings.processing_batch or 500, busy_seconds=0.1)
 
     def processors(self, settings: Settings) -> int:
         """ORDER_INTAKE_PROCESSING_CONCURRENCY: their claims skip each other's rows."""

@@ -12,6 +12,7 @@ from order_intake.adapters.sqlite.intake import SqliteStore
 from order_intake.adapters.sqlite.processing import SqliteProcessingStore
 from order_intake.config import Settings
 from order_intake.service.ports import DeliveryStore, ProcessingStore, Store
+from order_intake.service.processing_records import Pace
 
 __all__ = ["SqliteBackend", "SqliteProcessingStore", "SqliteStore"]
 
@@ -41,6 +42,14 @@ class SqliteBackend:
         """One transaction at a time: SQLite has one writer."""
         del settings
         return 1
+
+    def pace(self, settings: Settings) -> Pace:
+        """Rounds of at least 100, 0.05 s apart under a steady load: short, for intake waits for their lock.
+
+        A round holds SQLite's one write lock, so larger or rarer rounds lengthened the answers' latency
+        (docs/performance.md).
+        """
+        return Pace(batch=settings.processing_batch or 100, busy_seconds=0.05)
 
     def processors(self, settings: Settings) -> int:
         """One: concurrent ones would plan the same submissions and all but one be overtaken."""
