@@ -178,7 +178,7 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=2, help="alternating intake runs of each kind (0: none)")
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--workers", type=int, default=None, help="HTTP processes (default: serve's own)")
     parser.add_argument("--refs", type=int, default=100_000)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:

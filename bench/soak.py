@@ -123,13 +123,13 @@ def _soak(url: str, args: argparse.Namespace) -> tuple[Tally, MemorySampler, Lag
     env = {**os.environ, "DATABASE_URL": url, "LOG_LEVEL": args.log_level}
     username, password = make_tenant(env)
     port = _free_port()
-    workers = args.workers if args.backend == "postgres" else 1
+    workers = args.workers if args.backend == "postgres" else None  # None: serve's default
     proc = start_server(env, port, workers)
     try:
         _wait_ready(f"http://127.0.0.1:{port}/health", proc)
         print(
-            f"{args.backend}, {workers} worker(s), {args.rate:,.0f} requests/s for {args.duration} s, 1 in "
-            f"{args.bad_every} bad, {args.connections} connections",
+            f"{args.backend}, {workers or 'the default'} HTTP process(es), {args.rate:,.0f} requests/s for "
+            f"{args.duration} s, 1 in {args.bad_every} bad, {args.connections} connections",
             flush=True,
         )
         load = run_load(
@@ -154,7 +154,7 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=48)
     parser.add_argument("--bad-every", type=int, default=100, help="1 request in N is bad (100: 1%%)")
     parser.add_argument("--backend", choices=["postgres", "sqlite"], default="postgres")
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--workers", type=int, default=None, help="HTTP processes (default: serve's own)")
     parser.add_argument("--log-level", default="INFO")
     args = parser.parse_args()
     name = f"order_intake_soak_{os.getpid()}"

@@ -40,6 +40,8 @@ def test_a_processing_batch_set_is_each_backends_first_batch_and_unset_each_has_
     for backend in (postgres, sqlite):
         assert backend.pace(load_settings({"ORDER_INTAKE_PROCESSING_BATCH": "50"})).batch == 50
         assert backend.pace(load_settings({"ORDER_INTAKE_PROCESSING_BATCH": "0"})).batch == 1
+    capped = load_settings({"ORDER_INTAKE_PROCESSING_MAX_BATCH": "40"})
+    assert postgres.pace(capped).batch == sqlite.pace(capped).batch == 40  # never past the largest batch
     unset = load_settings({"ORDER_INTAKE_PROCESSING_BATCH": ""})
     assert unset.processing_batch is None
     assert sqlite.pace(unset).batch < postgres.pace(unset).batch

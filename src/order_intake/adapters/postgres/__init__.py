@@ -20,7 +20,7 @@ __all__ = ["PgProcessingStore", "PostgresBackend", "PostgresStore", "processes_f
 
 @dataclass(frozen=True, slots=True)
 class PostgresBackend:
-    """Many writers at once: processors share the work, an HTTP process per core (processes_for)."""
+    """Many writers at once: processors share the work; an HTTP process per core, less one for the worker."""
 
     dsn: str
     name: str = "postgresql"
@@ -43,20 +43,28 @@ class PostgresBackend:
         return settings.writer_inflight
 
     def pace(self, settings: Settings) -> Pace:
-        """Rounds of at least 500, 0.1 s apart under a steady load: less spent per submission.
+        """A first batch of 500 (at most ORDER_INTAKE_PROCESSING_MAX_BATCH), rounds 0.1 s apart under load.
 
         With one HTTP process beside the worker (processes_for), 500 and 0.1 s took more orders a
         second than 100 and 0.05 s, and left the latency's tail no longer (docs/performance.md).
         """
-        return Pace(batch=settings.processing_batch or 500, busy_seconds=0.1)
+        batch = settings.processing_batch or min(500, settings.processing_max_batch)
+        return Pace(batch=batch, busy_seconds=0.1)
 
     def processors(self, settings: Settings) -> int:
         """ORDER_INTAKE_PROCESSING_CONCURRENCY: their claims skip each other's rows."""
         return settings.processing_concurrency
 
     def http_processes(self, *, beside_worker: bool) -> int:
-        """One per core, less the core the processing worker needs when `serve` keeps one (processes_for)."""
-        return processes_for(os.cpu_count() or 1, beside_worker=beside_worker)
+        """One per core this process may run on, less one for `serve`'s processing worker (processes_for)."""
+        return processes_for(usable_cores(), beside_worker=beside_worker)
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity, as `taskset` or a cpuset sets it), else all."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0)) or 1
+    return os.cpu_count() or 1
 
 
 def processes_for(cores: int, *, beside_worker: bool) -> int:
@@ -64,6 +72,8 @@ def processes_for(cores: int, *, beside_worker: bool) -> int:
 
     The worker and PostgreSQL's share of processing take about a core's worth at full load: on two
     cores, a second HTTP process only made three processes take turns where two fit, which added to the
-    tail of the answers' latency and to the processing lag (docs/performance.md, 2026-12-07).
+    tail of the answers' latency and to the processing lag (docs/performance.md, 2026-12-07). The price:
+    with one HTTP process, a crash of it refuses connections until granian has replaced it (about 0.2 s;
+    docs/operating.md).
     """
     return max(1, cores - 1) if beside_worker else max(1, cores)

@@ -44,12 +44,12 @@ class SqliteBackend:
         return 1
 
     def pace(self, settings: Settings) -> Pace:
-        """Rounds of at least 100, 0.05 s apart under a steady load: short, for intake waits for their lock.
+        """A first batch of 100, rounds 0.05 s apart under load: short, for intake waits for their lock.
 
         A round holds SQLite's one write lock, so larger or rarer rounds lengthened the answers' latency
         (docs/performance.md).
         """
-        return Pace(batch=settings.processing_batch or 100, busy_seconds=0.05)
+        return Pace(batch=settings.processing_batch or min(100, settings.processing_max_batch), busy_seconds=0.05)
 
     def processors(self, settings: Settings) -> int:
         """One: concurrent ones would plan the same submissions and all but one be overtaken."""
