@@ -215,6 +215,35 @@ def test_a_review_body_over_its_bound_is_refused_413_with_a_page(client: httpx.C
     assert "That was too much text" in _page(answer, 413)
 
 
+@pytest.mark.parametrize(
+    ("content_type", "body"),
+    [
+        ("application/json", b'{"rating:MUG-1": "5"}'),
+        (
+            "multipart/form-data; boundary=x",
+            b'--x\r\nContent-Disposition: form-data; name="rating:MUG-1"\r\n\r\n5\r\n--x--\r\n',
+        ),
+        ("text/plain", b"rating:MUG-1=5"),
+        (None, b"rating:MUG-1=5"),
+    ],
+)
+def test_a_review_body_not_sent_by_the_form_is_refused_415_with_a_page_and_nothing_stored(
+    client: httpx.Client, db_url: str, invitee: Invitee, content_type: str | None, body: bytes
+) -> None:
+    """Only the form's encoding is read; anything else gets 415 and a page saying to use the form."""
+    headers = {} if content_type is None else {"content-type": content_type}
+    answer = client.post(invitee.review_path, content=body, headers=headers)
+    assert "That did not come from the review form" in _page(answer, 415)
+    assert answer.headers["accept-post"] == "application/x-www-form-urlencoded"
+    assert stored_reviews(db_url, invitee) == {}
+    form = client.post(
+        invitee.review_path,
+        content=b"rating:MUG-1=5",
+        headers={"content-type": "Application/X-WWW-Form-Urlencoded; charset=UTF-8"},
+    )
+    assert form.status_code == 303  # the same fields as the form's encoding, its type in any case, are stored
+
+
 def test_saving_a_review_calls_off_the_unsent_reminder_only(
     client: httpx.Client, db_url: str, invitee: Invitee
 ) -> None:

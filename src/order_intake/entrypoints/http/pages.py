@@ -53,6 +53,20 @@ def _too_large(invited: Invited) -> PageRefused:
     return PageRefused(413, render_page("too_large.html", invited, {}), [*PAGE_HEADERS, ("connection", "close")])
 
 
+# The review form's encoding, as every browser sends it (the form names no other).
+_FORM: Final = "application/x-www-form-urlencoded"
+
+
+def _is_form(content_type: str | None) -> bool:
+    """Whether a Content-Type is the form's, whatever its parameters and case."""
+    return content_type is not None and content_type.split(";", 1)[0].strip().lower() == _FORM
+
+
+def _not_a_form(invited: Invited) -> PageRefused:
+    """415 for a body the form did not send (JSON, multipart, none named): nothing was stored."""
+    return PageRefused(415, render_page("not_a_form.html", invited, {}), [*PAGE_HEADERS, ("accept-post", _FORM)])
+
+
 async def _invited(ctx: Context, token: str, kind: links.Kind) -> Invited:
     """The invitation the token names; the not-found page if none (for a review: if it is no longer open)."""
     planning = await ctx.invitations()
@@ -73,12 +87,18 @@ async def show_review(ctx: Context, ex: Exchange, path: Params) -> None:
 
 
 async def review(ctx: Context, ex: Exchange, path: Params) -> None:
-    """POST /r/{token} (form-encoded): the reviews stored, 303 to the thank-you page; or the form with errors, 422."""
+    """POST /r/{token} (form-encoded): the reviews stored, 303 to the thank-you page; or the form with errors, 422.
+
+    A body of another type is refused 415 once read (so that a body too large is still 413); an empty
+    one is an empty form, of any type or none.
+    """
     token = path["token"]
     invited = await _invited(ctx, token, links.REVIEW)
     body = await ex.read_body(reviews.MAX_REVIEW_FORM)
     if body is None:
         raise _too_large(invited)
+    if body and not _is_form(ex.header("content-type")):  # an empty body is an empty form, whatever it says
+        raise _not_a_form(invited)
     now = dt.datetime.now(dt.UTC)
     outcome = await reviews.submit_reviews(store=ctx.processing, invited=invited, form=body, now=now)
     if outcome is None:
