@@ -10,14 +10,19 @@ import pytest
 
 from order_intake.domain import reviews
 from order_intake.domain.reviews import FormErrors, Item, Review, read_form
-from order_intake.entrypoints.http.page_views import render_page, review_values, thanks_values
+from order_intake.entrypoints.http.page_views import NOTICES, render_notice, render_page, review_values, thanks_values
 from order_intake.service.reviews import Invited
 
 TEMPLATES = resources.files("order_intake") / "templates"
 HOSTILE = '<script>alert("x")</script>&'
-# Every page there is (base.html is the frame each extends): a page added is checked without a list to update.
+# Every page there is (base.html is the frame each extends, notice.html the one of NOTICES): a page added is
+# checked without a list to update.
 PAGES = tuple(
-    sorted(p.name for p in (TEMPLATES / "pages").iterdir() if p.name.endswith(".html") and p.name != "base.html")
+    sorted(
+        p.name
+        for p in (TEMPLATES / "pages").iterdir()
+        if p.name.endswith(".html") and p.name not in {"base.html", "notice.html"}
+    )
 )
 
 
@@ -60,7 +65,9 @@ def test_every_key_the_pages_and_the_form_rules_use_is_in_the_catalogue() -> Non
     used = {reviews.RATING_INVALID, reviews.RATING_REQUIRED, reviews.TEXT_TOO_LONG, reviews.NOTHING_RATED}
     for page in (*PAGES, "base.html"):
         used |= set(re.findall(r't\("([a-z_]+)"', (TEMPLATES / "pages" / page).read_text(encoding="utf-8")))
+    used |= {f"{notice}_{part}" for notice in NOTICES for part in ("title", "heading", "text")}
     assert used - set(english) == set()
+    assert set(english) - used == set()  # no word left over from a page that is gone
 
 
 @pytest.mark.parametrize("language", ["en", "de"])
@@ -76,6 +83,7 @@ def test_every_page_shows_retailer_and_customer_values_as_text(language: str) ->
         "unsubscribed.html": {"email": invited.email},
     }
     shown = [render_page(page, invited, values.get(page, {})).decode() for page in PAGES]
+    shown += [render_notice(notice, invited).decode() for notice in NOTICES]
     shown.append(render_page("review.html", invited, review_values(invited, errors)).decode())
     for text in shown:
         assert "<script" not in text

@@ -32,6 +32,15 @@ def render_page(name: str, invited: Invited | None, values: Mapping[str, object]
     return rendering.render(f"pages/{name}", reader, {"organisation": organisation, **values}).encode()
 
 
+# The pages that only say one thing (templates/pages/notice.html), by the prefix of their words.
+NOTICES: Final = ("page_not_found", "page_method", "page_unavailable", "page_too_large", "page_not_a_form")
+
+
+def render_notice(notice: str, invited: Invited | None) -> bytes:
+    """One of NOTICES: its title, heading and sentence, in the order's language as render_page's."""
+    return render_page("notice.html", invited, {"notice": notice})
+
+
 def review_values(invited: Invited, errors: FormErrors | None) -> dict[str, object]:
     """The review form's values: each item with what the customer entered, or else their saved review."""
     saved = {review.sku: Entered(str(review.rating), review.text) for review in invited.reviews}

@@ -13,7 +13,13 @@ from order_intake.domain import links
 from order_intake.domain.reviews import FormErrors
 from order_intake.entrypoints.http.context import Context, Params
 from order_intake.entrypoints.http.exchange import Exchange
-from order_intake.entrypoints.http.page_views import PAGE_HEADERS, render_page, review_values, thanks_values
+from order_intake.entrypoints.http.page_views import (
+    PAGE_HEADERS,
+    render_notice,
+    render_page,
+    review_values,
+    thanks_values,
+)
 from order_intake.entrypoints.http.refused import HTML, PageRefused
 from order_intake.service import reviews
 from order_intake.service.reviews import Invited
@@ -36,21 +42,21 @@ PREFIXES: Final = ("/r/", "/u/")
 
 def not_found(invited: Invited | None = None) -> PageRefused:
     """The not-found page (404), in the order's language when the invitation is known."""
-    return PageRefused(404, render_page("not_found.html", invited, {}), PAGE_HEADERS)
+    return PageRefused(404, render_notice("page_not_found", invited), PAGE_HEADERS)
 
 
 def method_not_allowed(allow: str) -> PageRefused:
     """A method the page does not take (405, with Allow): a page too, never JSON."""
-    return PageRefused(405, render_page("method_not_allowed.html", None, {}), [*PAGE_HEADERS, ("allow", allow)])
+    return PageRefused(405, render_notice("page_method", None), [*PAGE_HEADERS, ("allow", allow)])
 
 
 def unavailable() -> PageRefused:
     """The page for a moment without the database (503): nothing was stored, the same link will work later."""
-    return PageRefused(503, render_page("unavailable.html", None, {}), [*PAGE_HEADERS, ("retry-after", "60")])
+    return PageRefused(503, render_notice("page_unavailable", None), [*PAGE_HEADERS, ("retry-after", "60")])
 
 
 def _too_large(invited: Invited) -> PageRefused:
-    return PageRefused(413, render_page("too_large.html", invited, {}), [*PAGE_HEADERS, ("connection", "close")])
+    return PageRefused(413, render_notice("page_too_large", invited), [*PAGE_HEADERS, ("connection", "close")])
 
 
 # The review form's encoding, as every browser sends it (the form names no other).
@@ -64,7 +70,7 @@ def _is_form(content_type: str | None) -> bool:
 
 def _not_a_form(invited: Invited) -> PageRefused:
     """415 for a body the form did not send (JSON, multipart, none named): nothing was stored."""
-    return PageRefused(415, render_page("not_a_form.html", invited, {}), [*PAGE_HEADERS, ("accept-post", _FORM)])
+    return PageRefused(415, render_notice("page_not_a_form", invited), [*PAGE_HEADERS, ("accept-post", _FORM)])
 
 
 async def _invited(ctx: Context, token: str, kind: links.Kind) -> Invited:
