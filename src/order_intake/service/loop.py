@@ -43,16 +43,12 @@ async def repeat(  # noqa: PLR0913 - the step, when to run it again, and the loo
             done = await step()
             backoff = idle
             pause = busy if busy is not None and done else idle
-        except (StoreUnavailable, BrokerUnavailable) as exc:
-            log.warning(
-                "%s paused: %s",
-                name,
-                "broker unavailable" if isinstance(exc, BrokerUnavailable) else "database unavailable",
-            )
-            backoff = min(backoff * 2, MAX_BACKOFF)
-            done, pause = 0, backoff
-        except Exception:
-            log.exception("%s failed; retrying", name)
+        except Exception as exc:  # whatever fails, the loop backs off and goes on
+            if isinstance(exc, (StoreUnavailable, BrokerUnavailable)):
+                outage = "broker unavailable" if isinstance(exc, BrokerUnavailable) else "database unavailable"
+                log.warning("%s paused: %s", name, outage)
+            else:
+                log.exception("%s failed; retrying", name)
             backoff = min(backoff * 2, MAX_BACKOFF)
             done, pause = 0, backoff
         if done < full:
