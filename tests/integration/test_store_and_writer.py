@@ -161,9 +161,13 @@ def test_units_queued_while_a_transaction_commits_all_join_the_next_one(on_store
 
 
 def test_one_failing_unit_does_not_fail_the_others_in_its_group(on_store: OnStore) -> None:
-    """A unit that breaks a constraint fails alone; the units grouped with it still commit."""
+    """A unit that breaks a constraint fails alone; the units grouped with it still commit.
 
-    async def scenario(store: Store) -> None:
+    Its error stays its own: no other task sees it as the exception being handled, during the retries
+    or after them (it would become the context of every later exception in the process).
+    """
+
+    async def scenario(store: Store) -> list[BaseException]:
         key_id, org_id = await _ids(store)
         writer = GroupCommitWriter(store.commit_units, max_batch=100)
         stored = a_submission(key_id, org_id)
@@ -171,14 +175,29 @@ def test_one_failing_unit_does_not_fail_the_others_in_its_group(on_store: OnStor
         good = [a_submission(key_id, org_id) for _ in range(5)]
         bad = a_submission(key_id, org_id, id=stored.id)  # an id already stored: primary key violation
         units = [WriteUnit((s,)) for s in (*good[:2], bad, *good[2:])]
+        seen: list[BaseException] = []
+        writing = True
+
+        async def watch() -> None:
+            while writing:
+                handled = sys.exc_info()[1]
+                if handled is not None:
+                    seen.append(handled)
+                await asyncio.sleep(0)
+
+        watcher = asyncio.create_task(watch())
         writer.start()
         results = await asyncio.gather(*(writer.write(u) for u in units), return_exceptions=True)
         await writer.stop()
+        writing = False
+        await watcher
         assert [isinstance(r, Exception) for r in results] == [False, False, True, False, False, False]
         for s in good:
             assert await store.get_submission(org_id, s.id) is not None
+        return seen
 
-    on_store(scenario)
+    assert on_store(scenario) == []
+    assert sys.exc_info() == (None, None, None)
 
 
 def test_stopping_writer_commits_what_is_queued_and_refuses_more(on_store: OnStore) -> None:

@@ -41,13 +41,18 @@ class TcpProxy:
         writer.close()
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._writers.add(writer)  # from the start: a cut or close() drops it wherever it is
         await self._flowing.wait()
         try:
             up_reader, up_writer = await asyncio.open_connection(*self._target)
         except OSError:
             writer.close()
+            self._writers.discard(writer)
             return
-        self._writers |= {writer, up_writer}
+        if writer not in self._writers:  # cut while the connection upstream opened
+            up_writer.transport.abort()
+            return
+        self._writers.add(up_writer)
         await asyncio.gather(self._pipe(reader, up_writer), self._pipe(up_reader, writer))
         self._writers -= {writer, up_writer}
 
@@ -82,9 +87,18 @@ class TcpProxy:
         """Carry again what was held and what comes next: the partition heals."""
         self._loop.call_soon_threadsafe(self._flowing.set)
 
+    async def _shut(self) -> None:
+        """Drop every connection and end every task, so that no socket outlives the loop."""
+        await self._stop()
+        tasks = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.sleep(0)  # the aborted transports close their sockets on the next turn
+
     def close(self) -> None:
         """Stop for good."""
-        self._call(self._stop())
+        self._call(self._shut())
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=10)
         self._loop.close()

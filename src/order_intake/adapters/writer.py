@@ -108,6 +108,7 @@ class GroupCommitWriter:
 
     async def _commit_and_release(self, batch: list[_Pending]) -> None:
         started = time.monotonic()
+        outcomes: list[UnitOutcome] | None
         try:
             outcomes = await self._commit([unit for unit, _, _ in batch])
         except StoreUnavailable as exc:
@@ -118,6 +119,10 @@ class GroupCommitWriter:
                 log.exception("commit failed")
                 _fail(batch, exc)
                 return
+            outcomes = None
+        if outcomes is None:
+            # hot path: awaited outside the except block, where compiled code would leave the error
+            # as every later exception's context (docs/hot-path.md).
             # One bad unit must not fail the others that happened to share its transaction.
             for pending in batch:
                 await self._commit_and_release([pending])

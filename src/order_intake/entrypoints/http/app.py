@@ -74,24 +74,16 @@ class App:
 
     async def _http(self, ex: Exchange) -> None:
         started = time.perf_counter()
+        failure: Exception | None = None
         try:
             await self._dispatch(ex)
-        except Refused as refused:
-            await ex.answer(refused.status, refused.answer, refused.headers)
-        except PageRefused as page:
-            await ex.answer_bytes(page.status, page.body, page.headers, content_type=HTML)
-        except IncompleteBody:
-            await replies.message(ex, 400, catalogue.INCOMPLETE_BODY, [("connection", "close")])
-        except BodyTimeout:
-            await replies.message(ex, 408, catalogue.REQUEST_TIMEOUT, [("connection", "close")])
-        except (StoreUnavailable, WriterClosed):
-            log.warning("database unavailable", extra={"request_id": ex.request_id})
-            if ex.status == 0:
-                await _unavailable(ex)
-        except Exception:
-            log.exception("unexpected failure", extra={"request_id": ex.request_id})
-            if ex.status == 0:
-                await replies.message(ex, 500, catalogue.INTERNAL_ERROR)
+        except Exception as exc:  # noqa: BLE001 - each kind is answered below; the rest is a 500, logged
+            failure = exc
+        if failure is not None:
+            # hot path: answered outside the except block, where compiled code would leave the error
+            # as the context of every later exception in this process (docs/hot-path.md).
+            await _answer_failure(ex, failure)
+            failure = None  # its traceback holds this frame: no cycle left for the collector
         elapsed = time.perf_counter() - started
         if self._metrics is not None:
             self._metrics.request(ex.route, ex.method, ex.status, elapsed)
@@ -123,6 +115,26 @@ class App:
             raise replies.refusal(405, catalogue.METHOD_NOT_ALLOWED, [("allow", allow)])
         assert self._context is not None  # noqa: S101 - __rsgi_init__ ran before any request
         await endpoint(self._context, ex, found.params)
+
+
+async def _answer_failure(ex: Exchange, failure: Exception) -> None:
+    """The answer to what the request's handling raised: its own refusal, a 4xx, a 503 or a 500."""
+    if isinstance(failure, Refused):
+        await ex.answer(failure.status, failure.answer, failure.headers)
+    elif isinstance(failure, PageRefused):
+        await ex.answer_bytes(failure.status, failure.body, failure.headers, content_type=HTML)
+    elif isinstance(failure, IncompleteBody):
+        await replies.message(ex, 400, catalogue.INCOMPLETE_BODY, [("connection", "close")])
+    elif isinstance(failure, BodyTimeout):
+        await replies.message(ex, 408, catalogue.REQUEST_TIMEOUT, [("connection", "close")])
+    elif isinstance(failure, StoreUnavailable | WriterClosed):
+        log.warning("database unavailable", extra={"request_id": ex.request_id})
+        if ex.status == 0:
+            await _unavailable(ex)
+    else:
+        log.error("unexpected failure", exc_info=failure, extra={"request_id": ex.request_id})
+        if ex.status == 0:
+            await replies.message(ex, 500, catalogue.INTERNAL_ERROR)
 
 
 async def _unavailable(ex: Exchange) -> None:
