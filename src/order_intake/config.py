@@ -43,6 +43,9 @@ class Settings:
     broker_exchange: str = EXCHANGE
     # Whether `serve` keeps a processing worker process beside its HTTP processes (`serve --no-worker`: no).
     serve_worker: bool = True
+    # Niceness `serve`'s own worker adds to its own (0-19): where the two share the cores, requests wait
+    # less behind processing rounds, which still keep up (docs/decisions.md). A standalone worker adds none.
+    serve_worker_nice: int = 3
     # Submissions a processing transaction takes (more while a backlog lasts, up to processing_max_batch);
     # unset: the backend's own (Backend.pace).
     processing_batch: int | None = None
@@ -127,6 +130,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         broker_url=env.get("BROKER_URL") or None,
         broker_exchange=env.get("ORDER_INTAKE_BROKER_EXCHANGE") or EXCHANGE,
         serve_worker=env.get("ORDER_INTAKE_SERVE_WORKER", "1") != "0",
+        serve_worker_nice=min(19, int(_number(env, "ORDER_INTAKE_SERVE_WORKER_NICE", 3))),
         processing_batch=_processing_batch(env),
         processing_max_batch=max(1, int(_number(env, "ORDER_INTAKE_PROCESSING_MAX_BATCH", 1000))),
         processing_concurrency=max(1, int(_number(env, "ORDER_INTAKE_PROCESSING_CONCURRENCY", 2))),

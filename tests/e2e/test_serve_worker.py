@@ -98,6 +98,8 @@ def test_stopping_the_server_stops_its_worker_and_no_worker_starts_none(
 ) -> None:
     """SIGTERM ends the worker with the server; ORDER_INTAKE_SERVE_WORKER=0 starts none: nothing is processed.
 
+    The worker runs three steps nicer than the HTTP process.
+
     By default PostgreSQL gets an HTTP process per core it may run on, less the one its worker needs;
     SQLite one. Both servers are held to two cores (where the machine has them), whatever it has.
     """
@@ -108,6 +110,12 @@ def test_stopping_the_server_stops_its_worker_and_no_worker_starts_none(
     try:
         assert _http_processes(server) == 1
         pid = _one_processing_pid(server)
+        http = server.worker_pids()[0]
+        # The worker yields the cores to the HTTP process when both want them (ORDER_INTAKE_SERVE_WORKER_NICE),
+        # from the moment it has started up (its log line says so).
+        started = f'"processing worker started","pid":{pid}'
+        assert wait_until(lambda: True if started in server.log() else None, deadline=time.monotonic() + DEADLINE)
+        assert os.getpriority(os.PRIO_PROCESS, pid) - os.getpriority(os.PRIO_PROCESS, http) == 3
     finally:
         stopped = server.stop()
     assert stopped == 0

@@ -48,3 +48,13 @@ def test_a_processing_batch_set_is_each_backends_first_batch_and_unset_each_has_
     assert sqlite.pace(unset).busy_seconds < postgres.pace(unset).busy_seconds
     with pytest.raises(ConfigError, match="ORDER_INTAKE_PROCESSING_BATCH"):
         load_settings({"ORDER_INTAKE_PROCESSING_BATCH": "many"})
+
+
+def test_serves_worker_is_three_steps_nicer_unless_set_and_never_past_nineteen() -> None:
+    """ORDER_INTAKE_SERVE_WORKER_NICE: 3 when unset or empty, 0 for none, at most 19, never negative."""
+    assert load_settings({}).serve_worker_nice == 3
+    assert load_settings({"ORDER_INTAKE_SERVE_WORKER_NICE": ""}).serve_worker_nice == 3
+    assert load_settings({"ORDER_INTAKE_SERVE_WORKER_NICE": "0"}).serve_worker_nice == 0
+    assert load_settings({"ORDER_INTAKE_SERVE_WORKER_NICE": "40"}).serve_worker_nice == 19
+    with pytest.raises(ConfigError, match="ORDER_INTAKE_SERVE_WORKER_NICE"):
+        load_settings({"ORDER_INTAKE_SERVE_WORKER_NICE": "-5"})

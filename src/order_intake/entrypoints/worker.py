@@ -91,6 +91,8 @@ def worker(supervised_by: int | None) -> None:
     url = database()
     settings = load_settings()
     logs.configure(settings.log_level)
+    if supervised_by is not None and settings.serve_worker_nice:
+        os.nice(settings.serve_worker_nice)  # before any thread starts: each inherits it
     signals = (signal.SIGTERM,) if supervised_by is not None else (signal.SIGTERM, signal.SIGINT)
 
     async def run() -> None:
@@ -112,7 +114,8 @@ def worker(supervised_by: int | None) -> None:
         watch = asyncio.create_task(_until_orphaned(supervised_by, stop)) if supervised_by is not None else None
         background.start()
         collector.tune_after_start_up()
-        log.info("processing worker started", extra={"pid": os.getpid(), "processors": processors})
+        started = {"pid": os.getpid(), "processors": processors, "nice": os.nice(0)}
+        log.info("processing worker started", extra=started)
         await stop.wait()
         if watch is not None:
             await watch
