@@ -226,3 +226,28 @@ def test_purge_refuses_a_negative_or_absurd_age_and_deletes_nothing(db_url: str)
         assert result.exit_code == 2
         assert "--older-than" in result.stderr
     assert count_rows(db_url, "SELECT count(*) FROM audit_log") == before
+
+
+def test_purge_takes_an_orders_invitation_and_events_not_those_of_the_same_order_ref_elsewhere(
+    client: httpx.Client, db_url: str
+) -> None:
+    """Two retailers use the same order_ref: purging one's old order leaves the other's invitation and events."""
+    old_shop, other_shop, tag = a_shop(db_url), a_shop(db_url), secrets.token_hex(4).upper()
+    ref = f"BOTH-{tag}"
+    old = submit(client, old_shop, order_of(old_shop, {"email": "one@example.com"}, ref))
+    kept = submit(client, other_shop, order_of(other_shop, {"email": "two@example.com"}, ref))
+    wait_processed(client, old_shop, [old])
+    wait_processed(client, other_shop, [kept])
+    age_submission(db_url, old)
+    age_order(db_url, old_shop, ref)
+
+    out = cli_ok(db_url, "purge", "--older-than", "30")
+
+    purged = ": 1 submissions, 0 batches, 0 idempotency records, 1 canonical orders, 1 events, 1 invitations\n"
+    assert out.endswith(purged)
+    invited = "SELECT o.trkref, i.email FROM invitations i JOIN organisations o ON o.id = i.organisation_id"
+    assert fetch_rows(db_url, f"{invited} WHERE i.order_ref = ?", ref) == [(other_shop.trkref, "two@example.com")]
+    events = "SELECT count(*) FROM outbox e JOIN canonical_orders c ON c.id = e.canonical_id WHERE c.order_ref = ?"
+    assert count_rows(db_url, events, ref) == 1
+    assert_answer(canonical(client, old_shop, ref), 404, NOT_FOUND)
+    assert canonical(client, other_shop, ref).status_code == 200

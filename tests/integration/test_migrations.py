@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -279,6 +280,23 @@ def test_0009_moves_each_submissions_state_into_the_queue_or_its_outcome(backend
 
 
 def _upgrade_to(url: object, revision: str) -> None:
+    _on_connection(url, lambda conn: alembic_upgrade(conn, revision))
+
+
+def _downgrade_to(url: object, revision: str) -> None:
+    from alembic import command  # noqa: PLC0415
+
+    def down(conn: sa.Connection) -> None:
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        config.attributes["connection"] = conn
+        command.downgrade(config, revision)
+
+    _on_connection(url, down)
+
+
+def _on_connection(url: object, step: Callable[[sa.Connection], None]) -> None:
+    """Run a migration step in one transaction of the database at `url`."""
     from sqlalchemy.ext.asyncio import create_async_engine  # noqa: PLC0415
 
     from order_intake.adapters.database_url import DatabaseUrl  # noqa: PLC0415
@@ -287,17 +305,35 @@ def _upgrade_to(url: object, revision: str) -> None:
     if url.backend == "sqlite":
         engine = sa.create_engine(url.sqlalchemy_url)
         with engine.begin() as conn:
-            alembic_upgrade(conn, revision)
+            step(conn)
         engine.dispose()
         return
 
     async def run() -> None:
         async_engine = create_async_engine(url.sqlalchemy_url)
         async with async_engine.begin() as conn:
-            await conn.run_sync(alembic_upgrade, revision)
+            await conn.run_sync(step)
         await async_engine.dispose()
 
     asyncio.run(run())
+
+
+def _plant_two_events(raw: str, value: Callable[[object], object], canonical: uuid.UUID, at: dt.datetime) -> None:
+    """Two events of one order, made at `at`: version 1 sent then, version 2 not sent."""
+    from tests.support.inspect_db import change_rows  # noqa: PLC0415
+
+    for version, sent in ((1, value(at)), (2, None)):
+        change_rows(
+            raw,
+            "INSERT INTO outbox (event_id, organisation_id, canonical_id, version, routing_key, payload,"
+            " created_at, sent_at) VALUES (?, 1, ?, ?, 'T1', ?, ?, ?)",
+            value(uuid.uuid4()),
+            value(canonical),
+            version,
+            f'{{"version": {version}}}'.encode(),
+            value(at),
+            sent,
+        )
 
 
 _FOREIGN_KEYS = {
@@ -339,18 +375,7 @@ def test_0010_drops_the_organisation_keys_of_orders_and_events_and_keeps_their_r
             value(at),
             value(at),
         )
-        for version, sent in ((1, value(at)), (2, None)):
-            change_rows(
-                raw,
-                "INSERT INTO outbox (event_id, organisation_id, canonical_id, version, routing_key, payload,"
-                " created_at, sent_at) VALUES (?, 1, ?, ?, 'T1', ?, ?, ?)",
-                value(uuid.uuid4()),
-                value(canonical),
-                version,
-                f'{{"version": {version}}}'.encode(),
-                value(at),
-                sent,
-            )
+        _plant_two_events(raw, value, canonical, at)
         orders = "SELECT id, organisation_id, order_ref, version, document, stamps FROM canonical_orders"
         rows_before = (fetch_rows(raw, orders), fetch_rows(raw, events))
         upgrade(parse_database_url(raw))
@@ -363,3 +388,47 @@ def test_0010_drops_the_organisation_keys_of_orders_and_events_and_keeps_their_r
     assert len(rows_after[1]) == 2
     assert "WHERE" in unsent_index[0]
     assert "sent_at IS NULL" in unsent_index[0]
+
+
+_OUTBOX_INDEXES = {
+    "sqlite": "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'outbox'",
+    "postgres": "SELECT indexname FROM pg_indexes WHERE tablename = 'outbox'",
+}
+_OUTBOX_BEFORE_0011 = {
+    "sqlite": {"sqlite_autoindex_outbox_1", "outbox_unsent"},  # the first: event_id's unique constraint
+    "postgres": {"outbox_pkey", "outbox_event_id_key", "outbox_unsent"},
+}
+
+
+def test_0011_indexes_events_by_their_order_in_place_of_event_id_and_keeps_every_event(
+    backend: str, tmp_path: Path
+) -> None:
+    """Events keep their rows; event_id's unique index goes, canonical_id gets one; downgrade puts it back."""
+    from order_intake.adapters.sql.migrate import upgrade  # noqa: PLC0415
+    from tests.support.inspect_db import change_rows, fetch_rows  # noqa: PLC0415
+
+    value = functools.partial(_stored, backend)
+    at = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    events = "SELECT id, event_id, canonical_id, version, payload, sent_at FROM outbox ORDER BY id"
+    with database(backend, tmp_path, "migrate_0011") as raw:
+        url = parse_database_url(raw)
+        _upgrade_to(url, "0010")
+        enabled = True
+        change_rows(raw, _AT_0008[0], enabled, value(at))
+        _plant_two_events(raw, value, uuid.uuid4(), at)
+        indexes_before = {row[0] for row in fetch_rows(raw, _OUTBOX_INDEXES[backend])}
+        rows_before = fetch_rows(raw, events)
+        upgrade(url)
+        indexes_after = {row[0] for row in fetch_rows(raw, _OUTBOX_INDEXES[backend])}
+        rows_after = fetch_rows(raw, events)
+        (unsent_index,) = fetch_rows(raw, _UNSENT_INDEX[backend])
+        _downgrade_to(url, "0010")
+        indexes_down = {row[0] for row in fetch_rows(raw, _OUTBOX_INDEXES[backend])}
+    assert indexes_before == _OUTBOX_BEFORE_0011[backend]
+    assert indexes_after == _OUTBOX_BEFORE_0011[backend] - {"sqlite_autoindex_outbox_1", "outbox_event_id_key"} | {
+        "outbox_canonical"
+    }
+    assert rows_after == rows_before
+    assert len(rows_after) == 2
+    assert "sent_at IS NULL" in unsent_index[0]
+    assert indexes_down == indexes_before

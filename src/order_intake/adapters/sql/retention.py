@@ -1,6 +1,8 @@
 """Purge past retention, one bounded chunk per transaction: submissions, then what only they kept alive."""
 
 import datetime as dt
+from collections.abc import Sequence
+from typing import Any
 
 import msgspec
 import sqlalchemy as sa
@@ -94,10 +96,26 @@ def _canonical_orders(conn: sa.Connection, cutoff: dt.datetime, limit: int) -> t
     if not deleted:
         return 0, 0, 0
     events = conn.execute(outbox.delete().where(outbox.c.canonical_id.in_(deleted))).rowcount
-    invited = sa.select(invitations.c.id).where(invitations.c.canonical_id.in_(deleted))
-    conn.execute(reviews.delete().where(reviews.c.invitation_id.in_(invited)))
-    removed = conn.execute(invitations.delete().where(invitations.c.canonical_id.in_(deleted))).rowcount
+    of_deleted = _invitations_of(found, deleted)
+    conn.execute(reviews.delete().where(reviews.c.invitation_id.in_(sa.select(invitations.c.id).where(of_deleted))))
+    removed = conn.execute(invitations.delete().where(of_deleted)).rowcount
     return len(deleted), events, removed
+
+
+def _invitations_of(found: Sequence[sa.Row[Any, Any, Any]], deleted: Sequence[Any]) -> sa.ColumnElement[bool]:
+    """The invitations of the deleted orders, reached through their (organisation, order_ref) index.
+
+    An invitation carries its order's organisation and order_ref, so this finds the same rows as
+    `canonical_id IN deleted` alone, which no index covers (each chunk would read every invitation).
+    """
+    gone = set(deleted)
+    refs: dict[int, list[str]] = {}
+    for order_id, organisation_id, order_ref in found:
+        if order_id in gone:
+            refs.setdefault(organisation_id, []).append(order_ref)
+    i = invitations.c
+    by_order = sa.or_(*((i.organisation_id == org) & i.order_ref.in_(names) for org, names in refs.items()))
+    return by_order & i.canonical_id.in_(deleted)
 
 
 def _old_events(conn: sa.Connection, cutoff: dt.datetime, limit: int) -> int:

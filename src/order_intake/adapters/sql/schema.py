@@ -154,7 +154,7 @@ outbox = sa.Table(
     "outbox",
     metadata,
     sa.Column("id", ID, primary_key=True, autoincrement=True),
-    sa.Column("event_id", UUID, nullable=False, unique=True),
+    sa.Column("event_id", UUID, nullable=False),
     sa.Column("organisation_id", ID, nullable=False),
     sa.Column("canonical_id", UUID, nullable=False),
     sa.Column("version", sa.Integer(), nullable=False),
@@ -169,6 +169,8 @@ sa.Index(
     postgresql_where=outbox.c.sent_at.is_(None),
     sqlite_where=outbox.c.sent_at.is_(None),
 )
+# Purge and erasure delete the events of the orders they delete (migration 0011).
+sa.Index("outbox_canonical", outbox.c.canonical_id)
 
 # Who changed keys, organisations or data, and when (never a customer's email in clear).
 audit_log = sa.Table(
