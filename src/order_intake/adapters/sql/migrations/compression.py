@@ -4,6 +4,8 @@ from collections.abc import Mapping
 
 from alembic import op
 
+from order_intake.adapters.sql.migrations.dialects import on_postgresql
+
 
 def set_compression(columns: Mapping[str, tuple[str, ...]], method: str) -> None:
     """`ALTER COLUMN ... SET COMPRESSION method` for each table's columns, on PostgreSQL only.
@@ -12,7 +14,7 @@ def set_compression(columns: Mapping[str, tuple[str, ...]], method: str) -> None
     their method: EXECUTE parses each statement when it runs, inside the block, so a server without
     lz4 raises feature_not_supported, one older than 14 a syntax error, and either is let pass.
     """
-    if op.get_bind().dialect.name != "postgresql":
+    if not on_postgresql():
         return
     alters = " ".join(
         f"EXECUTE 'ALTER TABLE {table} ALTER COLUMN {column} SET COMPRESSION {method}';"

@@ -18,6 +18,7 @@ Create Date: 2026-12-02
 from alembic import op
 
 from order_intake.adapters.sql.migrations.compression import set_compression
+from order_intake.adapters.sql.migrations.dialects import on_postgresql
 
 revision = "0005"
 down_revision = "0004"
@@ -28,7 +29,7 @@ COLUMNS = {"submissions": ("normalised",), "canonical_orders": ("document", "sta
 
 
 def _set(type_: str) -> None:
-    if op.get_bind().dialect.name != "postgresql":
+    if not on_postgresql():
         return
     for table, columns in COLUMNS.items():
         changes = ", ".join(f"ALTER COLUMN {c} TYPE {type_} USING {c}::{type_}" for c in columns)

@@ -17,6 +17,8 @@ Create Date: 2026-12-03
 
 from alembic import op
 
+from order_intake.adapters.sql.migrations.dialects import on_postgresql
+
 revision = "0006"
 down_revision = "0005"
 branch_labels = None
@@ -35,7 +37,7 @@ def _sqlite_name(column: str) -> str:
 
 def upgrade() -> None:
     """Drop the two foreign keys."""
-    if op.get_bind().dialect.name == "postgresql":
+    if on_postgresql():
         for name in _PG_NAMES.values():
             op.drop_constraint(name, "submissions", type_="foreignkey")
         return
@@ -46,7 +48,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     """Put them back."""
-    if op.get_bind().dialect.name == "postgresql":
+    if on_postgresql():
         for column, name in _PG_NAMES.items():
             op.create_foreign_key(name, "submissions", _PARENTS[column], [column], ["id"])
         return

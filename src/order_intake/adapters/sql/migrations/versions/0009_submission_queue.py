@@ -19,6 +19,8 @@ Create Date: 2026-12-06
 import sqlalchemy as sa
 from alembic import op
 
+from order_intake.adapters.sql.migrations.dialects import on_postgresql
+
 revision = "0009"
 down_revision = "0008"
 branch_labels = None
@@ -51,7 +53,7 @@ END
 
 
 def _create_trigger() -> None:
-    if _postgres():
+    if on_postgresql():
         for statement in _PG_TRIGGER:
             op.execute(statement)
     else:
@@ -90,8 +92,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     """Put the state back into submissions' columns and remove the tables and the trigger."""
-    op.execute("DROP TRIGGER submissions_queued" + (" ON submissions" if _postgres() else ""))
-    if _postgres():
+    op.execute("DROP TRIGGER submissions_queued" + (" ON submissions" if on_postgresql() else ""))
+    if on_postgresql():
         op.execute("DROP FUNCTION submissions_queued()")
     with op.batch_alter_table("submissions") as table:
         table.add_column(sa.Column("state", sa.String(16), nullable=False, server_default="accepted"))
@@ -106,7 +108,3 @@ def downgrade() -> None:
     op.create_index("submissions_state_received", "submissions", ["state", "received_at"])
     op.drop_table("submission_outcomes")
     op.drop_table("submission_queue")
-
-
-def _postgres() -> bool:
-    return bool(op.get_bind().dialect.name == "postgresql")

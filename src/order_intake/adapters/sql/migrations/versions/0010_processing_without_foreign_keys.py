@@ -15,8 +15,9 @@ Revises: 0009
 Create Date: 2026-12-06
 """
 
-import sqlalchemy as sa
 from alembic import op
+
+from order_intake.adapters.sql.migrations.dialects import on_postgresql, remake_unsent_index
 
 revision = "0010"
 down_revision = "0009"
@@ -26,7 +27,6 @@ depends_on = None
 _TABLES = ("canonical_orders", "outbox")
 # SQLite's reflected, nameless constraints get names from this convention for the batch copy.
 _SQLITE_CONVENTION = {"fk": "fk_%(table_name)s_%(column_0_name)s"}
-_UNSENT = sa.text("sent_at IS NULL")
 
 
 def _pg_name(table: str) -> str:
@@ -37,35 +37,25 @@ def _sqlite_name(table: str) -> str:
     return _SQLITE_CONVENTION["fk"] % {"table_name": table, "column_0_name": "organisation_id"}
 
 
-def _postgres() -> bool:
-    return bool(op.get_bind().dialect.name == "postgresql")
-
-
 def upgrade() -> None:
     """Drop the two foreign keys."""
     for table in _TABLES:
-        if _postgres():
+        if on_postgresql():
             op.drop_constraint(_pg_name(table), table, type_="foreignkey")
             continue
         with op.batch_alter_table(table, naming_convention=_SQLITE_CONVENTION) as batch:
             batch.drop_constraint(_sqlite_name(table), type_="foreignkey")
-    if not _postgres():
-        _partial_unsent_index()
+    if not on_postgresql():
+        remake_unsent_index()
 
 
 def downgrade() -> None:
     """Put them back."""
     for table in _TABLES:
-        if _postgres():
+        if on_postgresql():
             op.create_foreign_key(_pg_name(table), table, "organisations", ["organisation_id"], ["id"])
             continue
         with op.batch_alter_table(table, naming_convention=_SQLITE_CONVENTION) as batch:
             batch.create_foreign_key(_sqlite_name(table), "organisations", ["organisation_id"], ["id"])
-    if not _postgres():
-        _partial_unsent_index()
-
-
-def _partial_unsent_index() -> None:
-    """The batch copy makes the outbox's indexes again from what it reflects; this one's WHERE is made sure of."""
-    op.drop_index("outbox_unsent", table_name="outbox", if_exists=True)
-    op.create_index("outbox_unsent", "outbox", ["id"], sqlite_where=_UNSENT)
+    if not on_postgresql():
+        remake_unsent_index()

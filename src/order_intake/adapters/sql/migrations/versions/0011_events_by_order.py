@@ -16,8 +16,9 @@ Revises: 0010
 Create Date: 2026-12-07
 """
 
-import sqlalchemy as sa
 from alembic import op
+
+from order_intake.adapters.sql.migrations.dialects import on_postgresql, remake_unsent_index
 
 revision = "0011"
 down_revision = "0010"
@@ -28,36 +29,25 @@ _PG_UNIQUE = "outbox_event_id_key"
 # SQLite's reflected, nameless constraints get names from this convention for the batch copy.
 _SQLITE_CONVENTION = {"uq": "uq_%(table_name)s_%(column_0_name)s"}
 _SQLITE_UNIQUE = "uq_outbox_event_id"
-_UNSENT = sa.text("sent_at IS NULL")
-
-
-def _postgres() -> bool:
-    return bool(op.get_bind().dialect.name == "postgresql")
 
 
 def upgrade() -> None:
     """Drop the unique constraint on event_id; index canonical_id."""
-    if _postgres():
+    if on_postgresql():
         op.drop_constraint(_PG_UNIQUE, "outbox", type_="unique")
     else:
         with op.batch_alter_table("outbox", naming_convention=_SQLITE_CONVENTION) as batch:
             batch.drop_constraint(_SQLITE_UNIQUE, type_="unique")
-        _partial_unsent_index()
+        remake_unsent_index()
     op.create_index("outbox_canonical", "outbox", ["canonical_id"])
 
 
 def downgrade() -> None:
     """Put the unique constraint back, drop the index."""
     op.drop_index("outbox_canonical", table_name="outbox")
-    if _postgres():
+    if on_postgresql():
         op.create_unique_constraint(_PG_UNIQUE, "outbox", ["event_id"])
         return
     with op.batch_alter_table("outbox", naming_convention=_SQLITE_CONVENTION) as batch:
         batch.create_unique_constraint(_SQLITE_UNIQUE, ["event_id"])
-    _partial_unsent_index()
-
-
-def _partial_unsent_index() -> None:
-    """The batch copy makes the outbox's indexes again from what it reflects; this one's WHERE is made sure of."""
-    op.drop_index("outbox_unsent", table_name="outbox", if_exists=True)
-    op.create_index("outbox_unsent", "outbox", ["id"], sqlite_where=_UNSENT)
+    remake_unsent_index()
