@@ -88,34 +88,32 @@ def _canonical_orders(conn: sa.Connection, cutoff: dt.datetime, limit: int) -> t
     if not found:
         return 0, 0, 0
     lock_orders(conn, [(row[1], row[2]) for row in found])
-    deleted = list(
-        conn.execute(
-            canonical_orders.delete().where(c.id.in_([row[0] for row in found]), gone).returning(c.id)
-        ).scalars()
-    )
+    deleted = conn.execute(
+        canonical_orders.delete()
+        .where(c.id.in_([row[0] for row in found]), gone)
+        .returning(c.id, c.organisation_id, c.order_ref)
+    ).all()
     if not deleted:
         return 0, 0, 0
-    events = conn.execute(outbox.delete().where(outbox.c.canonical_id.in_(deleted))).rowcount
-    of_deleted = _invitations_of(found, deleted)
+    events = conn.execute(outbox.delete().where(outbox.c.canonical_id.in_([row[0] for row in deleted]))).rowcount
+    of_deleted = _invitations_of(deleted)
     conn.execute(reviews.delete().where(reviews.c.invitation_id.in_(sa.select(invitations.c.id).where(of_deleted))))
     removed = conn.execute(invitations.delete().where(of_deleted)).rowcount
     return len(deleted), events, removed
 
 
-def _invitations_of(found: Sequence[sa.Row[Any, Any, Any]], deleted: Sequence[Any]) -> sa.ColumnElement[bool]:
-    """The invitations of the deleted orders, reached through their (organisation, order_ref) index.
+def _invitations_of(orders: Sequence[sa.Row[Any, Any, Any]]) -> sa.ColumnElement[bool]:
+    """The invitations of these orders (rows of id, organisation_id, order_ref), through their order's index.
 
     An invitation carries its order's organisation and order_ref, so this finds the same rows as
-    `canonical_id IN deleted` alone, which no index covers (each chunk would read every invitation).
+    `canonical_id IN ...` alone, which no index covers (each chunk would read every invitation).
     """
-    gone = set(deleted)
     refs: dict[int, list[str]] = {}
-    for order_id, organisation_id, order_ref in found:
-        if order_id in gone:
-            refs.setdefault(organisation_id, []).append(order_ref)
+    for _, organisation_id, order_ref in orders:
+        refs.setdefault(organisation_id, []).append(order_ref)
     i = invitations.c
     by_order = sa.or_(*((i.organisation_id == org) & i.order_ref.in_(names) for org, names in refs.items()))
-    return by_order & i.canonical_id.in_(deleted)
+    return by_order & i.canonical_id.in_([row[0] for row in orders])
 
 
 def _old_events(conn: sa.Connection, cutoff: dt.datetime, limit: int) -> int:
