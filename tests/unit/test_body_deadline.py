@@ -31,7 +31,8 @@ class _Proto:
 
 
 def _exchange(delay: float, timeout: float) -> Exchange:
-    return Exchange(_Scope(2), _Proto(b"{}", delay), timeout, Lingering(timeout))  # type: ignore[arg-type]
+    loop = asyncio.get_running_loop()  # called from the scenario's coroutine
+    return Exchange(_Scope(2), _Proto(b"{}", delay), timeout, Lingering(timeout), loop)  # type: ignore[arg-type]
 
 
 def test_a_body_in_time_is_read_and_its_timer_is_gone() -> None:

@@ -133,8 +133,13 @@ def test_a_connection_that_breaks_while_lingering_is_given_up() -> None:
 
 def _answered(headers: dict[str, str], body: _Body, lingering: Lingering | None = None) -> list[tuple[str, str]]:
     """The headers of a 401 sent before the body was read."""
-    exchange = Exchange(_Scope(headers), body, 30.0, lingering or Lingering(30.0))  # type: ignore[arg-type]
-    asyncio.run(exchange.answer_bytes(401, b"{}"))
+
+    async def scenario() -> None:
+        loop = asyncio.get_running_loop()
+        exchange = Exchange(_Scope(headers), body, 30.0, lingering or Lingering(30.0), loop)  # type: ignore[arg-type]
+        await exchange.answer_bytes(401, b"{}")
+
+    asyncio.run(scenario())
     assert body.answer is not None
     return body.answer[1]
 
@@ -174,9 +179,10 @@ def test_an_answer_to_a_request_without_a_body_reads_nothing_and_keeps_the_conne
 def test_a_chunked_body_refused_partway_is_read_on_from_where_it_stopped() -> None:
     """Past its limit the read stops (413); the answer then reads the rest from the same, open stream."""
     body = _Body([b"x" * KIB] * 10)
-    exchange = Exchange(_Scope({"transfer-encoding": "chunked"}), body, 30.0, Lingering(30.0))  # type: ignore[arg-type]
 
     async def scenario() -> bytes | None:
+        loop = asyncio.get_running_loop()
+        exchange = Exchange(_Scope({"transfer-encoding": "chunked"}), body, 30.0, Lingering(30.0), loop)  # type: ignore[arg-type]
         refused = await exchange.read_body(2 * KIB)
         await exchange.answer_bytes(413, b"{}")
         return refused

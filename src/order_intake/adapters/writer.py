@@ -40,11 +40,14 @@ class GroupCommitWriter:
         self._slots = asyncio.Semaphore(max_inflight)
         self._inflight: set[asyncio.Task[None]] = set()
         self._task: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._closing = False
 
     def start(self) -> None:
         """Start gathering units (call from the running event loop)."""
-        self._task = asyncio.create_task(self._gather(), name="group-commit-writer")
+        # hot path: the loop kept, not looked up per write: before 3.12 each lookup is a getpid system call
+        self._loop = asyncio.get_running_loop()
+        self._task = self._loop.create_task(self._gather(), name="group-commit-writer")
 
     async def write(self, unit: WriteUnit) -> UnitOutcome:
         """Queue the unit and wait for its commit; raises what the commit raised.
@@ -53,13 +56,13 @@ class GroupCommitWriter:
         refused at once (StoreUnavailable, a 503), so that memory stays bounded; a unit finding the
         queue empty is always taken, however large.
         """
-        if self._closing:
+        if self._closing or self._loop is None:
             raise WriterClosed
         size = len(unit.submissions)
         if self._max_queued and self._queued and self._queued + size > self._max_queued:
             raise StoreUnavailable(_QUEUE_FULL)
         self._queued += size
-        future: asyncio.Future[UnitOutcome] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[UnitOutcome] = self._loop.create_future()
         future.add_done_callback(lambda _: self._released(size))
         self._queue.put_nowait((unit, future, time.monotonic()))
         return await future

@@ -31,6 +31,8 @@ _ROUTER = Router([(route.template, route.method, route.endpoint) for route in RO
 class App:
     """order-intake as an RSGI application (granian calls the three dunder methods)."""
 
+    _loop: asyncio.AbstractEventLoop  # the worker's, from __rsgi_init__ on
+
     def __init__(self, settings: Settings, early_stop: "EarlyStop") -> None:
         self._settings = settings
         self._early_stop = early_stop  # holds stop signals until the worker serves (see worker_start)
@@ -44,6 +46,7 @@ class App:
     def __rsgi_init__(self, loop: asyncio.AbstractEventLoop) -> None:
         """Worker start, before it serves: open the store, start the writer."""
         self._early_stop.hold()
+        self._loop = loop
         self._services = Services(self._settings)
         loop.run_until_complete(self._services.start())
         self._metrics = self._services.metrics
@@ -70,7 +73,7 @@ class App:
 
     async def __rsgi__(self, scope: Scope, proto: RsgiProtocol) -> None:
         """Serve one HTTP request."""
-        await self._http(Exchange(scope, proto, self._settings.body_timeout_seconds, self._lingering))
+        await self._http(Exchange(scope, proto, self._settings.body_timeout_seconds, self._lingering, self._loop))
 
     async def _http(self, ex: Exchange) -> None:
         started = time.perf_counter()

@@ -15,13 +15,14 @@ class Deadline:
 
     __slots__ = ("_cancelling", "_expired", "_handle", "_task")
 
-    def __init__(self, seconds: float) -> None:
-        task = asyncio.current_task()
+    def __init__(self, seconds: float, loop: asyncio.AbstractEventLoop) -> None:
+        # hot path: the loop given, not looked up: before 3.12, each lookup is a getpid system call
+        task = asyncio.current_task(loop)
         assert task is not None  # noqa: S101 - called from a request's task
         self._task = task
         self._cancelling = task.cancelling()
         self._expired = False
-        self._handle = asyncio.get_running_loop().call_later(seconds, self._expire)
+        self._handle = loop.call_later(seconds, self._expire)
 
     def _expire(self) -> None:
         self._expired = True

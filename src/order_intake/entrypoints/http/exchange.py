@@ -10,11 +10,10 @@ percent-decoded (granian decodes it, invalid UTF-8 as U+FFFD), and a body whose 
 """
 
 import asyncio
-import os
 
 import msgspec
 
-from order_intake.domain import catalogue
+from order_intake.domain import catalogue, ids
 from order_intake.entrypoints.http.deadline import Deadline
 from order_intake.entrypoints.http.linger import Lingering
 from order_intake.entrypoints.http.rsgi import RsgiProtocol, Scope
@@ -41,6 +40,7 @@ class Exchange:
         "_body_timeout",
         "_headers",
         "_lingering",
+        "_loop",
         "_proto",
         "_scope",
         "limit_headers",
@@ -53,7 +53,14 @@ class Exchange:
         "version",
     )
 
-    def __init__(self, scope: Scope, proto: RsgiProtocol, body_timeout: float, lingering: Lingering) -> None:
+    def __init__(
+        self,
+        scope: Scope,
+        proto: RsgiProtocol,
+        body_timeout: float,
+        lingering: Lingering,
+        loop: asyncio.AbstractEventLoop,
+    ) -> None:
         self.method: str = scope.method
         self.path: str = scope.path  # already percent-decoded by granian: never decode it again
         self.version: str = scope.http_version
@@ -62,6 +69,7 @@ class Exchange:
         self._proto = proto
         self._body_timeout = body_timeout
         self._lingering = lingering
+        self._loop = loop
         self._body = _UNREAD
         self.status = 0
         self.trkref: str | None = None
@@ -72,7 +80,7 @@ class Exchange:
         given = self._headers.get("x-request-id") or ""
         valid = 0 < len(given) <= _MAX_REQUEST_ID and all(c in _REQUEST_ID_CHARS for c in given)
         # hot path: any unique text will do, so 32 random hex digits without a UUID object (docs/hot-path.md)
-        self.request_id = given if valid else os.urandom(16).hex()
+        self.request_id = given if valid else ids.random_bytes().hex()
 
     def header(self, name: str) -> str | None:
         """A request header by its lower-case name."""
@@ -108,7 +116,7 @@ class Exchange:
         if length is not None and length > limit:
             return None
         self._body = _DONE
-        deadline = Deadline(self._body_timeout)
+        deadline = Deadline(self._body_timeout, self._loop)
         try:
             return await self._read(length, limit)
         except asyncio.CancelledError:
