@@ -176,6 +176,48 @@ def test_an_order_stored_with_per_field_stamps_merges_as_before() -> None:
     assert json.loads(written.stamps) == {newest: ["customer.email", "order_items"]}
 
 
+_maybe_null = st.one_of(st.none(), _values)
+# Orders as a merge may be given them: any field null or missing, the customer too.
+_loose_orders = st.fixed_dictionaries(
+    {"trkref": st.just("T1"), "order_ref": st.one_of(st.none(), st.just("R1"))},
+    optional={
+        "customer": st.fixed_dictionaries({}, optional=dict.fromkeys(("email", *_CUSTOMER), _maybe_null)),
+        "order_items": st.one_of(st.none(), st.lists(st.fixed_dictionaries({"sku": _values}), max_size=2)),
+        **dict.fromkeys(_OPTIONAL, _maybe_null),
+    },
+)
+
+
+_AS_PROCESSED = msgspec.json.Decoder(dict[str, Any], float_hook=msgspec.Raw).decode  # as processing reads it
+
+
+def _as_merged_in_general(submission: merge.Submitted) -> merge.Canonical:
+    """The submission merged into an order that has no field yet: the general path, stamps compared."""
+    return merge.apply(merge.Canonical(document={}, stamps={}), submission)
+
+
+def _shape(canonical: merge.Canonical) -> tuple[bytes, list[tuple[str, str]]]:
+    """What is written of an order: its document's bytes (key order included) and its stamps in order."""
+    return msgspec.json.encode(canonical.document), list(canonical.stamps.items())
+
+
+@given(_loose_orders, st.uuids())
+def test_a_new_orders_merge_is_the_general_merge_into_an_empty_order(order: dict[str, Any], sid: uuid.UUID) -> None:
+    """The shortcut for a first submission gives the same document and stamps, in the same key order."""
+    submission = merge.Submitted(stamp=merge.stamp(_T0, sid), order=order)
+    assert _shape(merge.apply(None, submission)) == _shape(_as_merged_in_general(submission))
+
+
+@given(valid_orders())
+def test_a_new_valid_orders_merge_is_the_general_merge_into_an_empty_order(body: dict[str, Any]) -> None:
+    """The same for every order validation accepts, as processing decodes it."""
+    outcome = validate_order(body, trkref=TRKREF)
+    assert isinstance(outcome, Accepted)
+    order = _AS_PROCESSED(submit.encoder.encode(outcome.order))
+    submission = merge.Submitted(stamp=merge.stamp(_T0, uuid.uuid4()), order=order)
+    assert _shape(merge.apply(None, submission)) == _shape(_as_merged_in_general(submission))
+
+
 _AS_WRITTEN = msgspec.json.Decoder(float_hook=str).decode  # every fractional number as its text
 
 

@@ -60,8 +60,10 @@ def _take(into: dict[str, Any], stamps: dict[str, str], path: str, value: Any, w
 
 def apply(current: Canonical | None, submission: Submitted) -> Canonical:
     """The canonical order once this submission is merged into it (a new value; inputs unchanged)."""
-    document = dict(current.document) if current else {}
-    stamps = dict(current.stamps) if current else {}
+    if current is None:
+        return _first(submission)
+    document = dict(current.document)
+    stamps = dict(current.stamps)
     customer = dict(document.get(CUSTOMER, {}))
     when = submission.stamp
     for name, value in submission.order.items():
@@ -76,6 +78,31 @@ def apply(current: Canonical | None, submission: Submitted) -> Canonical:
             _take(document, stamps, name, value, when)
     document[CUSTOMER] = customer
     return Canonical(document=_ordered(document), stamps=dict(sorted(stamps.items())))
+
+
+# hot path: most orders are new, and a new order's merge needs no comparison of stamps (docs/hot-path.md)
+def _first(submission: Submitted) -> Canonical:
+    """apply(None, submission): the order's values that are not null, each stamped with the submission."""
+    when = submission.stamp
+    order = submission.order
+    document: dict[str, Any] = {k: order[k] for k in IDENTITY if k in order}
+    stamps: dict[str, str] = {}
+    customer: dict[str, Any] = {}
+    for name in sorted(order):
+        value = order[name]
+        if name == CUSTOMER:
+            for field in sorted(value):
+                if value[field] is not None:
+                    customer[field] = value[field]
+                    stamps[f"{CUSTOMER}.{field}"] = when
+            document[CUSTOMER] = customer
+        elif name not in IDENTITY and value is not None:
+            document[name] = value
+            stamps[name] = when
+    if CUSTOMER not in order:
+        document[CUSTOMER] = customer
+        document = _ordered(document)
+    return Canonical(document=document, stamps=dict(sorted(stamps.items())))
 
 
 def _ordered(document: Mapping[str, Any]) -> dict[str, Any]:
