@@ -3,7 +3,8 @@
     .venv/bin/python bench/paired.py CHECKOUT_A CHECKOUT_B [--duration 20] [--connections 32] [--rounds 3]
 
 Each checkout (a directory with its own .venv, as scripts/setup makes it) serves its own fresh
-PostgreSQL database with `serve`'s defaults, processing on. Both get wrk's load at once, so whatever
+PostgreSQL database with `serve`'s defaults, processing on. Both get wrk's load (two threads, as
+bench/run.py sends it: after the first seconds, some orders are sent again) at once, so whatever
 else the machine does slows both alike: on a shared machine, whose speed moves by a fifth from one
 run of bench/run.py to the next, a difference of a few per cent in CPU per order still shows. Each
 round prints, per checkout, the orders stored and the CPU microseconds per order of its HTTP
@@ -82,7 +83,7 @@ class Server:
             "BENCH_REFS": "100000",
         }
         script = str(HERE / "post_order.lua")
-        command = ["wrk", "-t", "1", "-c", str(connections), "-d", f"{seconds}s", "-s", script]
+        command = ["wrk", "-t", "2", "-c", str(connections), "-d", f"{seconds}s", "-s", script]
         return subprocess.Popen(
             [*command, f"http://127.0.0.1:{self.port}"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT
         )

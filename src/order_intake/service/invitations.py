@@ -218,16 +218,21 @@ class InvitationPlanning:
         suppressions: Mapping[tuple[int, bytes], str],
         now: dt.datetime,
     ) -> list[InvitationRow]:
-        """The rows to write: the changed orders' (new or with new facts) and every row whose plan changed."""
+        """The rows to write: the changed orders' (new or with new facts) and every row whose plan changed.
+
+        An order sent again with the same facts (its email, dates, country, ...) leaves its row as it
+        was: unless its plan changes, nothing of it is written.
+        """
         before = {(r.organisation_id, r.order_ref): r for r in existing}
         current = {(r.organisation_id, r.order_ref): r for r in customer_rows}
-        facts: dict[OrderKey, InvitationRow] = {}
+        out: dict[OrderKey, InvitationRow] = {}
         for target in targets:
             key = (target.organisation_id, target.order_ref)
             old = before.get(key)
-            facts[key] = refreshed(old, target) if old is not None else target
-        current.update(facts)
-        out: dict[OrderKey, InvitationRow] = dict(facts)
+            fact = refreshed(old, target) if old is not None else target
+            current[key] = fact
+            if fact != old:
+                out[key] = fact
         read = {organisation_id: policy_of(stored) for organisation_id, stored in policies.items()}
         for (organisation_id, customer), rows in group_by_customer(list(current.values())).items():
             reasons = suppressions_of(self, rows, suppressions)
