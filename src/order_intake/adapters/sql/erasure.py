@@ -13,7 +13,14 @@ import msgspec
 import sqlalchemy as sa
 
 from order_intake.adapters.sql.erasure_answers import scrub_answers
-from order_intake.adapters.sql.privacy import chunks, forget_processing, json_of_bytes, json_text, lock_orders
+from order_intake.adapters.sql.privacy import (
+    chunks,
+    forget_processing,
+    invitations_of,
+    json_of_bytes,
+    json_text,
+    lock_orders,
+)
 from order_intake.adapters.sql.schema import (
     canonical_orders,
     invitations,
@@ -79,8 +86,13 @@ def _delete_submissions(conn: sa.Connection, organisation_id: int, key: str) -> 
     ]
 
 
-def _delete_canonical_orders(conn: sa.Connection, organisation_id: int, key: str, merged: Sequence[Any]) -> list[Any]:
-    """Orders showing the email, and orders that merged an erased submission (they may hold its fields)."""
+def _delete_canonical_orders(
+    conn: sa.Connection, organisation_id: int, key: str, merged: Sequence[Any]
+) -> list[sa.Row[Any, Any, Any]]:
+    """Orders showing the email, and orders that merged an erased submission (they may hold its fields).
+
+    The deleted orders' id, organisation_id and order_ref.
+    """
     c = canonical_orders.c
     email = json_text(conn, c.document, "customer", "email")
     ids = set(_matching(conn, c.id, email, c.organisation_id == organisation_id, key))
@@ -92,9 +104,11 @@ def _delete_canonical_orders(conn: sa.Connection, organisation_id: int, key: str
     ]
     lock_orders(conn, [(row[1], row[2]) for row in found])
     return [
-        row[0]
+        row
         for part in chunks([row[0] for row in found])
-        for row in conn.execute(canonical_orders.delete().where(c.id.in_(part)).returning(c.id))
+        for row in conn.execute(
+            canonical_orders.delete().where(c.id.in_(part)).returning(c.id, c.organisation_id, c.order_ref)
+        )
     ]
 
 
@@ -111,13 +125,13 @@ def _delete_events(conn: sa.Connection, organisation_id: int, key: str, canonica
 
 
 def _delete_invitations(
-    conn: sa.Connection, organisation_id: int, key: str, canonical_ids: Sequence[Any]
+    conn: sa.Connection, organisation_id: int, key: str, orders: Sequence[sa.Row[Any, Any, Any]]
 ) -> tuple[int, int]:
     """The customer's invitations (by address, and those of deleted orders) and every review left through them."""
     c = invitations.c
     ids = set(_matching(conn, c.id, c.email, c.organisation_id == organisation_id, key))
-    for part in chunks(canonical_ids):
-        ids.update(conn.execute(sa.select(c.id).where(c.canonical_id.in_(part))).scalars())
+    for part in chunks(orders):
+        ids.update(conn.execute(sa.select(c.id).where(invitations_of(part))).scalars())
     removed_reviews = 0
     for part in chunks(list(ids)):
         removed_reviews += conn.execute(reviews.delete().where(reviews.c.invitation_id.in_(part))).rowcount
@@ -174,10 +188,11 @@ def erase_customer(conn: sa.Connection, *, trkref: str, email: str) -> Erased:
     gone = _delete_submissions(conn, organisation_id, wanted)
     merged = list(set(forget_processing(conn, [g.id for g in gone])))
     orders = _delete_canonical_orders(conn, organisation_id, wanted, merged)
-    events = _delete_events(conn, organisation_id, wanted, orders)
+    order_ids = [row[0] for row in orders]
+    events = _delete_events(conn, organisation_id, wanted, order_ids)
     invited, reviewed = _delete_invitations(conn, organisation_id, wanted, orders)
     kept_as_hash = _forget_suppressed_address(conn, organisation_id, wanted)
-    requeued = _requeue(conn, orders)
+    requeued = _requeue(conn, order_ids)
     requests = [(g.api_key_id, g.received_at, g.batch_id) for g in gone if g.batch_id or g.idempotency_key]
     scrubbed, removed = scrub_answers(conn, requests, frozenset(str(g.id) for g in gone), wanted)
     return Erased(

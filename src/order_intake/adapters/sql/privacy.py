@@ -1,13 +1,13 @@
-"""SQL pieces erase and purge share, where SQLite and PostgreSQL differ: JSON fields, order locks."""
+"""SQL pieces erase and purge share: JSON fields and order locks (where SQLite and PostgreSQL differ), invitations."""
 
 from collections.abc import Iterable, Iterator, Sequence
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 from order_intake.adapters.postgres.locks import LOCK_ORDERS, lock_key
-from order_intake.adapters.sql.schema import submission_outcomes, submission_queue
+from order_intake.adapters.sql.schema import invitations, submission_outcomes, submission_queue
 from order_intake.service.processing_records import OrderKey
 
 T = TypeVar("T")
@@ -52,6 +52,20 @@ def lock_orders(conn: sa.Connection, keys: Iterable[OrderKey]) -> None:
     numbers = sorted({lock_key(key) for key in keys})
     if numbers and _is_postgres(conn):
         conn.exec_driver_sql(LOCK_ORDERS, (numbers,))
+
+
+def invitations_of(orders: Sequence[sa.Row[Any, Any, Any]]) -> sa.ColumnElement[bool]:
+    """The invitations of these orders (rows of id, organisation_id, order_ref), through their order's index.
+
+    An invitation carries its order's organisation and order_ref, so this finds the same rows as
+    `canonical_id IN ...` alone, which no index covers (each chunk would read every invitation).
+    """
+    refs: dict[int, list[str]] = {}
+    for _, organisation_id, order_ref in orders:
+        refs.setdefault(organisation_id, []).append(order_ref)
+    i = invitations.c
+    by_order = sa.or_(*((i.organisation_id == org) & i.order_ref.in_(names) for org, names in refs.items()))
+    return by_order & i.canonical_id.in_([row[0] for row in orders])
 
 
 def forget_processing(conn: sa.Connection, ids: Sequence[object]) -> list[object]:

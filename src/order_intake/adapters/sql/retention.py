@@ -1,13 +1,11 @@
 """Purge past retention, one bounded chunk per transaction: submissions, then what only they kept alive."""
 
 import datetime as dt
-from collections.abc import Sequence
-from typing import Any
 
 import msgspec
 import sqlalchemy as sa
 
-from order_intake.adapters.sql.privacy import CHUNK, forget_processing, lock_orders
+from order_intake.adapters.sql.privacy import CHUNK, forget_processing, invitations_of, lock_orders
 from order_intake.adapters.sql.schema import (
     batch_organisations,
     batches,
@@ -96,24 +94,10 @@ def _canonical_orders(conn: sa.Connection, cutoff: dt.datetime, limit: int) -> t
     if not deleted:
         return 0, 0, 0
     events = conn.execute(outbox.delete().where(outbox.c.canonical_id.in_([row[0] for row in deleted]))).rowcount
-    of_deleted = _invitations_of(deleted)
+    of_deleted = invitations_of(deleted)
     conn.execute(reviews.delete().where(reviews.c.invitation_id.in_(sa.select(invitations.c.id).where(of_deleted))))
     removed = conn.execute(invitations.delete().where(of_deleted)).rowcount
     return len(deleted), events, removed
-
-
-def _invitations_of(orders: Sequence[sa.Row[Any, Any, Any]]) -> sa.ColumnElement[bool]:
-    """The invitations of these orders (rows of id, organisation_id, order_ref), through their order's index.
-
-    An invitation carries its order's organisation and order_ref, so this finds the same rows as
-    `canonical_id IN ...` alone, which no index covers (each chunk would read every invitation).
-    """
-    refs: dict[int, list[str]] = {}
-    for _, organisation_id, order_ref in orders:
-        refs.setdefault(organisation_id, []).append(order_ref)
-    i = invitations.c
-    by_order = sa.or_(*((i.organisation_id == org) & i.order_ref.in_(names) for org, names in refs.items()))
-    return by_order & i.canonical_id.in_([row[0] for row in orders])
 
 
 def _old_events(conn: sa.Connection, cutoff: dt.datetime, limit: int) -> int:
