@@ -20,6 +20,7 @@ from order_intake.adapters.sql.privacy import (
     json_of_bytes,
     json_text,
     lock_orders,
+    of_orders,
 )
 from order_intake.adapters.sql.schema import (
     canonical_orders,
@@ -150,18 +151,20 @@ def _forget_suppressed_address(conn: sa.Connection, organisation_id: int, key: s
     return len(hashes)
 
 
-def _requeue(conn: sa.Connection, canonical_ids: Sequence[Any]) -> int:
-    """Other customers' submissions of a deleted order go back in the queue: the processor rebuilds it from them."""
-    o = submission_outcomes.c
+def _requeue(conn: sa.Connection, orders: Sequence[Any]) -> int:
+    """Other customers' submissions of a deleted order go back in the queue: the processor rebuilds it from them.
+
+    `orders` are the deleted orders' (id, organisation_id, order_ref); their submissions are found through
+    the orders' index (`of_orders`), since outcomes have none on canonical_id.
+    """
+    o, s = submission_outcomes.c, submissions.c
     requeued = 0
-    for part in chunks(canonical_ids):
-        ids = list(
-            conn.execute(
-                submission_outcomes.delete().where(o.canonical_id.in_(part)).returning(o.submission_id)
-            ).scalars()
-        )
+    for part in chunks(orders):
+        merged = o.submission_id.in_(sa.select(s.id).where(of_orders(s, part)))
+        deleted = submission_outcomes.delete().where(merged, o.canonical_id.in_([row[0] for row in part]))
+        ids = list(conn.execute(deleted.returning(o.submission_id)).scalars())
         for some in chunks(ids):
-            waiting = sa.select(submissions.c.id).where(submissions.c.id.in_(some)).order_by(submissions.c.received_at)
+            waiting = sa.select(s.id).where(s.id.in_(some)).order_by(s.received_at)
             conn.execute(submission_queue.insert().from_select(["submission_id"], waiting))
         requeued += len(ids)
     return requeued
@@ -192,7 +195,7 @@ def erase_customer(conn: sa.Connection, *, trkref: str, email: str) -> Erased:
     events = _delete_events(conn, organisation_id, wanted, order_ids)
     invited, reviewed = _delete_invitations(conn, organisation_id, wanted, orders)
     kept_as_hash = _forget_suppressed_address(conn, organisation_id, wanted)
-    requeued = _requeue(conn, order_ids)
+    requeued = _requeue(conn, orders)
     requests = [(g.api_key_id, g.received_at, g.batch_id) for g in gone if g.batch_id or g.idempotency_key]
     scrubbed, removed = scrub_answers(conn, requests, frozenset(str(g.id) for g in gone), wanted)
     return Erased(

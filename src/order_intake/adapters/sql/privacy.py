@@ -54,18 +54,21 @@ def lock_orders(conn: sa.Connection, keys: Iterable[OrderKey]) -> None:
         conn.exec_driver_sql(LOCK_ORDERS, (numbers,))
 
 
-def invitations_of(orders: Sequence[sa.Row[Any, Any, Any]]) -> sa.ColumnElement[bool]:
-    """The invitations of these orders (rows of id, organisation_id, order_ref), through their order's index.
+def of_orders(columns: sa.ColumnCollection[str, Any], orders: Sequence[Any]) -> sa.ColumnElement[bool]:
+    """Rows of a table with organisation_id and order_ref that belong to these orders (id, organisation_id, order_ref).
 
-    An invitation carries its order's organisation and order_ref, so this finds the same rows as
-    `canonical_id IN ...` alone, which no index covers (each chunk would read every invitation).
+    Submissions and invitations carry their order's organisation and order_ref, and both tables have an
+    index on the pair, so this is how they are found: by canonical_id alone, each chunk would read them all.
     """
     refs: dict[int, list[str]] = {}
     for _, organisation_id, order_ref in orders:
         refs.setdefault(organisation_id, []).append(order_ref)
-    i = invitations.c
-    by_order = sa.or_(*((i.organisation_id == org) & i.order_ref.in_(names) for org, names in refs.items()))
-    return by_order & i.canonical_id.in_([row[0] for row in orders])
+    return sa.or_(*((columns.organisation_id == org) & columns.order_ref.in_(names) for org, names in refs.items()))
+
+
+def invitations_of(orders: Sequence[sa.Row[Any, Any, Any]]) -> sa.ColumnElement[bool]:
+    """The invitations of these orders (rows of id, organisation_id, order_ref), through their order's index."""
+    return of_orders(invitations.c, orders) & invitations.c.canonical_id.in_([row[0] for row in orders])
 
 
 def forget_processing(conn: sa.Connection, ids: Sequence[object]) -> list[object]:
