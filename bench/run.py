@@ -3,6 +3,7 @@
     .venv/bin/python bench/run.py [--duration 15] [--floor-duration S] [--connections 64]
                                   [--workers N] [--floor-workers N] [--only sqlite,postgres]
                                   [--processing serve|worker|off] [--processing-workers N]
+                                  [--sessions own|shared]
 
 Prints orders/s, p50/p99 latency, the ratio to the floor, server RSS, and whether every answer was 202.
 """
@@ -20,6 +21,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
@@ -74,11 +76,18 @@ def _wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float = 30) ->
 
 def _rss_mb(pid: int) -> float:
     """Largest RSS among the process group's processes (each worker is its own process)."""
-    out = subprocess.run(["ps", "-o", "rss=", "-g", str(os.getpgid(pid))], capture_output=True, text=True, check=False)
-    values = [int(v) for v in out.stdout.split() if v.isdigit()]
-    return max(values, default=0) / 1024
+    group, largest = os.getpgid(pid), 0
+    for entry in Path("/proc").iterdir():
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split() if entry.name.isdigit() else []
+        except OSError:  # the process ended meanwhile
+            continue
+        if fields and int(fields[2]) == group:
+            largest = max(largest, int(fields[21]) * _PAGE)  # rss, in pages
+    return largest / 2**20
 
 
+_PAGE = os.sysconf("SC_PAGE_SIZE")
 _TICK = os.sysconf("SC_CLK_TCK")
 
 
@@ -165,6 +174,14 @@ def _wrk(
     )
 
 
+# Each server runs in a process group of its own (so that _stop reaches all its processes). With
+# `--sessions own` (the default) that group is also a session of its own; with `shared` it stays in
+# this script's session, with wrk. Linux's autogroup scheduling (on by default) shares the CPU between
+# sessions first, then between the tasks of each: the no-op floors answer about 1.6 times as many
+# requests a second with wrk in their session, order-intake about as many (docs/performance.md).
+_GROUPING: dict[str, Any] = {"start_new_session": True}
+
+
 def _stop(proc: subprocess.Popen[bytes]) -> None:
     os.killpg(proc.pid, signal.SIGTERM)
     try:
@@ -181,7 +198,7 @@ def run_floor(args: argparse.Namespace, interface: str) -> Result:
     proc = subprocess.Popen(
         [*command, "--port", str(port), "--no-ws", target],
         cwd=HERE,
-        start_new_session=True,
+        **_GROUPING,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -219,7 +236,7 @@ def start_server(env: dict[str, str], port: int, workers: int | None, *extra: st
     return subprocess.Popen(
         [str(BIN), "serve", "--port", str(port), *([] if workers is None else ["--workers", str(workers)]), *extra],
         env=env,
-        start_new_session=True,
+        **_GROUPING,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -228,7 +245,7 @@ def start_server(env: dict[str, str], port: int, workers: int | None, *extra: st
 def _start_workers(env: dict[str, str], count: int) -> list[subprocess.Popen[bytes]]:
     return [
         subprocess.Popen(
-            [str(BIN), "worker"], env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            [str(BIN), "worker"], env=env, **_GROUPING, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
         for _ in range(count)
     ]
@@ -320,7 +337,16 @@ def main() -> None:
     parser.add_argument("--refs", type=int, default=100_000, help="distinct order_refs cycled through (0: one)")
     parser.add_argument("--processing", choices=["serve", "worker", "off"], default="serve")
     parser.add_argument("--processing-workers", type=int, default=1, help="`order-intake worker` processes")
+    parser.add_argument(
+        "--sessions",
+        choices=["own", "shared"],
+        default="own",
+        help="servers in sessions of their own, or in wrk's (see _GROUPING)",
+    )
     args = parser.parse_args()
+    if args.sessions == "shared":
+        _GROUPING.clear()
+        _GROUPING["process_group"] = 0
     if shutil.which("wrk") is None:
         sys.exit("wrk is missing: run bench/setup")
     floor = run_floor(args, "asgi")
