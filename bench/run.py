@@ -3,7 +3,7 @@
     .venv/bin/python bench/run.py [--duration 15] [--floor-duration S] [--connections 64]
                                   [--workers N] [--floor-workers N] [--only sqlite,postgres]
                                   [--processing serve|worker|off] [--processing-workers N]
-                                  [--sessions own|shared]
+                                  [--sessions own|shared|both]
 
 Prints orders/s, p50/p99 latency, the ratio to the floor, server RSS, and whether every answer was 202.
 """
@@ -175,11 +175,18 @@ def _wrk(
 
 
 # Each server runs in a process group of its own (so that _stop reaches all its processes). With
-# `--sessions own` (the default) that group is also a session of its own; with `shared` it stays in
-# this script's session, with wrk. Linux's autogroup scheduling (on by default) shares the CPU between
-# sessions first, then between the tasks of each: the no-op floors answer about 1.6 times as many
-# requests a second with wrk in their session, order-intake about as many (docs/performance.md).
+# `--sessions own` that group is also a session of its own; with `shared` it stays in this script's
+# session, with wrk; `both` (the default) runs the servers in their own, and the ASGI floor both ways.
+# Linux's autogroup scheduling (on by default) shares the CPU between sessions first, then between
+# the tasks of each: the no-op floors answer 1.6 to 2 times as many requests a second with wrk in
+# their session, order-intake about as many (docs/performance.md).
 _GROUPING: dict[str, Any] = {"start_new_session": True}
+
+
+def _group(*, shared: bool) -> None:
+    """Start the next servers in wrk's session (shared) or in sessions of their own."""
+    _GROUPING.clear()
+    _GROUPING.update({"process_group": 0} if shared else {"start_new_session": True})
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:
@@ -339,18 +346,23 @@ def main() -> None:
     parser.add_argument("--processing-workers", type=int, default=1, help="`order-intake worker` processes")
     parser.add_argument(
         "--sessions",
-        choices=["own", "shared"],
-        default="own",
-        help="servers in sessions of their own, or in wrk's (see _GROUPING)",
+        choices=["own", "shared", "both"],
+        default="both",
+        help="servers in sessions of their own, in wrk's, or the ASGI floor both ways (see _GROUPING)",
     )
     args = parser.parse_args()
-    if args.sessions == "shared":
-        _GROUPING.clear()
-        _GROUPING["process_group"] = 0
     if shutil.which("wrk") is None:
         sys.exit("wrk is missing: run bench/setup")
+    _group(shared=args.sessions == "shared")
     floor = run_floor(args, "asgi")
     rows: list[tuple[Result, float | None, int | None]] = [(floor, None, None), (run_floor(args, "rsgi"), None, None)]
+    shared_floor = None
+    if args.sessions == "both":
+        _group(shared=True)
+        shared_floor = run_floor(args, "asgi")
+        shared_floor.name += ", in wrk's session"
+        rows.append((shared_floor, None, None))
+        _group(shared=False)
     with tempfile.TemporaryDirectory() as tmp:
         for backend in args.only.split(","):
             result, startup, stored = run_service(backend, args, Path(tmp))
@@ -373,6 +385,10 @@ def main() -> None:
             f"{'' if startup is None else f'{startup:.2f}'} | "
             f"{'' if stored is None else stored} |"
         )
+    if shared_floor is not None:
+        print(f"\nAgainst the no-op ASGI floor in wrk's session ({shared_floor.rate:,.0f} requests/s):")
+        for result, _, _ in rows[3:]:
+            print(f"- {result.name}: {result.rate / shared_floor.rate:.0%}")
 
 
 if __name__ == "__main__":
