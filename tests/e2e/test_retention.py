@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from order_intake.adapters.database_url import parse_database_url
 from order_intake.adapters.sql.admin import run_repeatedly
-from order_intake.adapters.sql.retention import Purged, purge_chunk
+from order_intake.adapters.sql.retention import Purged, Sweep, purge_chunk
 from tests.e2e.exchanges import NOT_FOUND, assert_answer
 from tests.e2e.shops import BATCH, Shop, a_shop, canonical, order_of, submission, submit, wait_processed
 from tests.support.cli import cli_ok, run_cli
@@ -216,6 +216,39 @@ def test_purge_works_in_bounded_chunks_each_its_own_transaction(client: httpx.Cl
     assert [c.batches for c in chunks] == [0, 0, 1, 0]  # once its last submission is gone
     assert all(max(c.canonical_orders, c.outbox_events, c.idempotency_records) <= 2 for c in chunks)
     assert count_rows(db_url, "SELECT count(*) FROM submissions WHERE order_ref LIKE ?", f"C_-{tag}") == 0
+
+
+def test_one_purge_in_small_chunks_finds_every_old_row_once_and_keeps_the_rest(
+    client: httpx.Client, db_url: str
+) -> None:
+    """One sweep across chunks of 2: each search goes on where the last stopped, and nothing old is missed.
+
+    Seven old orders, one also sent again today (kept), and an old order with no submission at all,
+    which only the last search over every order finds.
+    """
+    shop, tag = a_shop(db_url), secrets.token_hex(4).upper()
+    refs = [f"S{n}-{tag}" for n in range(7)]
+    batch = a_batch(client, shop, refs, f"sweep-{tag}")
+    wait_processed(client, shop, [str(i) for i in batch["ids"]])
+    age_batch(db_url, str(batch["id"]), f"sweep-{tag}")
+    for ref in refs:
+        age_order(db_url, shop, ref)
+    wait_processed(client, shop, [submit(client, shop, order_of(shop, {"email": "again@example.com"}, refs[3]))])
+    plant_canonical_order(db_url, trkref=shop.trkref, order_ref=f"S9-{tag}", email="p@example.com", sent=[True])
+    age_order(db_url, shop, f"S9-{tag}")
+    cutoff, sweep = dt.datetime.now(dt.UTC) - dt.timedelta(days=30), Sweep()
+
+    def one(conn: sa.Connection) -> Purged:
+        return purge_chunk(conn, cutoff=cutoff, idempotency_before=cutoff, limit=2, sweep=sweep)
+
+    run_repeatedly(parse_database_url(db_url), one, again=bool)
+
+    pattern = f"S_-{tag}"
+    assert count_rows(db_url, "SELECT count(*) FROM submissions WHERE order_ref LIKE ?", pattern) == 1
+    assert fetch_rows(db_url, "SELECT order_ref FROM canonical_orders WHERE order_ref LIKE ?", pattern) == [(refs[3],)]
+    events = "SELECT count(*) FROM outbox e JOIN canonical_orders c ON c.id = e.canonical_id WHERE c.order_ref = ?"
+    assert count_rows(db_url, events, refs[3]) >= 1
+    assert count_rows(db_url, "SELECT count(*) FROM invitations WHERE order_ref LIKE ?", pattern) == 1
 
 
 def test_purge_refuses_a_negative_or_absurd_age_and_deletes_nothing(db_url: str) -> None:

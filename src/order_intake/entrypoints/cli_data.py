@@ -46,12 +46,13 @@ def purge(days: int) -> None:
     idempotency_before = max(cutoff, started - IDEMPOTENCY_WINDOW)
     who = actor()
     totals = retention.Purged()
+    sweep = retention.Sweep()
     entry: int | None = None
 
     def one_chunk(conn: sa.Connection) -> retention.Purged:
         # Each chunk commits with the audit row brought up to date, so the row matches what is gone.
         nonlocal totals, entry
-        done = retention.purge_chunk(conn, cutoff=cutoff, idempotency_before=idempotency_before)
+        done = retention.purge_chunk(conn, cutoff=cutoff, idempotency_before=idempotency_before, sweep=sweep)
         details = {"older_than_days": days, **msgspec.structs.asdict(totals + done)}
         if entry is None:
             target = f"received before {cutoff.isoformat(timespec='seconds')}"

@@ -1,11 +1,13 @@
 """Purge past retention, one bounded chunk per transaction: submissions, then what only they kept alive."""
 
 import datetime as dt
+from collections.abc import Sequence
+from typing import Any
 
 import msgspec
 import sqlalchemy as sa
 
-from order_intake.adapters.sql.privacy import CHUNK, forget_processing, invitations_of, lock_orders
+from order_intake.adapters.sql.privacy import CHUNK, forget_processing, invitations_of, lock_orders, of_orders
 from order_intake.adapters.sql.schema import (
     batch_organisations,
     batches,
@@ -17,7 +19,7 @@ from order_intake.adapters.sql.schema import (
     submissions,
 )
 
-__all__ = ["Purged", "purge_chunk"]
+__all__ = ["Purged", "Sweep", "purge_chunk"]
 
 
 class Purged(msgspec.Struct, frozen=True):
@@ -38,12 +40,58 @@ class Purged(msgspec.Struct, frozen=True):
         return any(msgspec.structs.astuple(self))
 
 
-def _submissions(conn: sa.Connection, cutoff: dt.datetime, limit: int) -> int:
+class Sweep:
+    """How far one purge's searches for old rows have gone in each table, across its chunks.
+
+    Each chunk is its own transaction. A search that started at the table's beginning every time read
+    again, in every chunk, every row it had passed before: the rows kept, and on PostgreSQL the rows
+    deleted by the chunks before until VACUUM removes them. So a purge took time in the square of its
+    size. Each search goes on instead from where the last one stopped: the row's heap block on
+    PostgreSQL, its rowid on SQLite, both the order a sequential scan reads in. A search that finds
+    nothing starts once more at the beginning, and only one from the beginning that finds nothing ends,
+    so a row passed by, or moved behind the position by VACUUM FULL, is still found. Once ended, a
+    table's search is not made again by this purge: no row can become old meanwhile (the cutoff is
+    fixed, and what is written now is new), and each later chunk would read the whole table.
+    """
+
+    def __init__(self) -> None:
+        self.positions: dict[str, int] = {}
+
+
+_DONE = -1  # a position: this purge's search of the table ended
+
+
+def _search(conn: sa.Connection, sweep: Sweep, table: sa.Table, query: sa.Select[Any]) -> Sequence[Sequence[Any]]:
+    """The rows `query` (on `table`, with its limit) finds, from where the last search in `table` stopped."""
+    position: sa.ColumnElement[int]
+    if conn.dialect.name == "postgresql":
+        position = sa.literal_column(f"({table.name}.ctid::text::point)[0]::bigint")  # the row's heap block
+    else:
+        position = sa.literal_column(f"{table.name}.rowid")
+    while (start := sweep.positions.get(table.name, 0)) != _DONE:
+        if conn.dialect.name == "postgresql":
+            onward = sa.literal_column(f"{table.name}.ctid") >= sa.literal_column(f"'({int(start)},0)'::tid")
+        else:
+            onward = position >= int(start)
+        found = conn.execute(query.add_columns(position).where(onward)).all()
+        if found:
+            sweep.positions[table.name] = max(row[-1] for row in found)
+            return [row[:-1] for row in found]
+        sweep.positions[table.name] = _DONE if start == 0 else 0
+    return []
+
+
+def _submissions(conn: sa.Connection, cutoff: dt.datetime, limit: int, sweep: Sweep) -> Sequence[Sequence[Any]]:
+    """Delete up to `limit` submissions received before the cutoff; their (id, organisation_id, order_ref)."""
     s = submissions.c
-    old = sa.select(s.id).where(s.received_at < cutoff).limit(limit)
-    ids = list(conn.execute(submissions.delete().where(s.id.in_(old)).returning(s.id)).scalars())
-    forget_processing(conn, ids)
-    return len(ids)
+    old = s.received_at < cutoff
+    found = _search(conn, sweep, submissions, sa.select(s.id).where(old).limit(limit))
+    if not found:
+        return []
+    delete = submissions.delete().where(s.id.in_([row[0] for row in found]), old)
+    gone = conn.execute(delete.returning(s.id, s.organisation_id, s.order_ref)).all()
+    forget_processing(conn, [row[0] for row in gone])
+    return gone
 
 
 def _batches(conn: sa.Connection, cutoff: dt.datetime, limit: int) -> int:
@@ -64,8 +112,8 @@ def _idempotency(conn: sa.Connection, before: dt.datetime, limit: int) -> int:
     return conn.execute(idempotency_keys.delete().where(sa.tuple_(k.api_key_id, k.key).in_(old))).rowcount
 
 
-def _canonical_orders(conn: sa.Connection, cutoff: dt.datetime, limit: int) -> tuple[int, int, int]:
-    """Orders last changed before the cutoff, no submission left, no recent event unsent; their events, invitations.
+def _gone(cutoff: dt.datetime) -> sa.ColumnElement[bool]:
+    """Orders last changed before the cutoff, no submission left, no recent event unsent.
 
     An unsent event made before the cutoff keeps nothing: without BROKER_URL nothing ever relays events,
     and a broker away that long is an outage to mend, not a reason to keep personal data past retention.
@@ -81,8 +129,31 @@ def _canonical_orders(conn: sa.Connection, cutoff: dt.datetime, limit: int) -> t
         .where(outbox.c.canonical_id == c.id, outbox.c.sent_at.is_(None), outbox.c.created_at >= cutoff)
         .exists()
     )
-    gone = (c.updated_at < cutoff) & ~left & ~unsent
-    found = conn.execute(sa.select(c.id, c.organisation_id, c.order_ref).where(gone).limit(limit)).all()
+    return (c.updated_at < cutoff) & ~left & ~unsent
+
+
+def _find_orders(
+    conn: sa.Connection, gone: sa.ColumnElement[bool], limit: int, of: Sequence[Any], sweep: Sweep
+) -> Sequence[Sequence[Any]]:
+    """Up to `limit` orders to delete: among the orders of these deleted submissions, else by the sweep.
+
+    While old submissions are left, each chunk looks only at the orders of the submissions it deleted;
+    once none is left, the sweep looks at every order once more, for those nothing deleted here let go.
+    """
+    c = canonical_orders.c
+    columns = [c.id, c.organisation_id, c.order_ref]
+    if of:
+        return conn.execute(sa.select(*columns).where(of_orders(c, of), gone)).all()
+    return _search(conn, sweep, canonical_orders, sa.select(*columns).where(gone).limit(limit))
+
+
+def _canonical_orders(
+    conn: sa.Connection, cutoff: dt.datetime, limit: int, of: Sequence[Any], sweep: Sweep
+) -> tuple[int, int, int]:
+    """Orders with nothing left to keep them (`_gone`), with their events and invitations."""
+    c = canonical_orders.c
+    gone = _gone(cutoff)
+    found = _find_orders(conn, gone, limit, of, sweep)
     if not found:
         return 0, 0, 0
     lock_orders(conn, [(row[1], row[2]) for row in found])
@@ -100,24 +171,34 @@ def _canonical_orders(conn: sa.Connection, cutoff: dt.datetime, limit: int) -> t
     return len(deleted), events, removed
 
 
-def _old_events(conn: sa.Connection, cutoff: dt.datetime, limit: int) -> int:
+def _old_events(conn: sa.Connection, cutoff: dt.datetime, limit: int, sweep: Sweep) -> int:
     """Events of orders still kept, made before the cutoff (older versions of the order), sent or not."""
     e = outbox.c
-    old = sa.select(e.id).where(e.created_at < cutoff).limit(limit)
-    return conn.execute(outbox.delete().where(e.id.in_(old))).rowcount
+    old = _search(conn, sweep, outbox, sa.select(e.id).where(e.created_at < cutoff).limit(limit))
+    return conn.execute(outbox.delete().where(e.id.in_([row[0] for row in old]))).rowcount if old else 0
 
 
 def purge_chunk(
-    conn: sa.Connection, *, cutoff: dt.datetime, idempotency_before: dt.datetime, limit: int = CHUNK
+    conn: sa.Connection,
+    *,
+    cutoff: dt.datetime,
+    idempotency_before: dt.datetime,
+    limit: int = CHUNK,
+    sweep: Sweep | None = None,
 ) -> Purged:
-    """Delete at most `limit` rows of each kind; an empty result means nothing is left to purge."""
-    purged_submissions = _submissions(conn, cutoff, limit)
-    orders, events, invited = _canonical_orders(conn, cutoff, limit)
+    """Delete at most `limit` rows of each kind; an empty result means nothing is left to purge.
+
+    One purge passes the same `sweep` to each of its chunks (without, each chunk's searches start at
+    the beginning of each table).
+    """
+    sweep = sweep or Sweep()
+    deleted = _submissions(conn, cutoff, limit, sweep)
+    orders, events, invited = _canonical_orders(conn, cutoff, limit, deleted, sweep)
     return Purged(
-        submissions=purged_submissions,
+        submissions=len(deleted),
         batches=_batches(conn, cutoff, limit),
         idempotency_records=_idempotency(conn, idempotency_before, limit),
         canonical_orders=orders,
-        outbox_events=events + _old_events(conn, cutoff, limit),
+        outbox_events=events + _old_events(conn, cutoff, limit, sweep),
         invitations=invited,
     )
