@@ -251,6 +251,30 @@ def test_one_purge_in_small_chunks_finds_every_old_row_once_and_keeps_the_rest(
     assert count_rows(db_url, "SELECT count(*) FROM invitations WHERE order_ref LIKE ?", pattern) == 1
 
 
+def test_a_sweep_whose_position_is_past_the_old_rows_starts_again_and_finds_them(
+    client: httpx.Client, db_url: str
+) -> None:
+    """Rows behind a search's position (moved by VACUUM FULL, say) are found: nothing past it, so from the start."""
+    shop, tag = a_shop(db_url), secrets.token_hex(4).upper()
+    refs = [f"B{n}-{tag}" for n in range(3)]
+    batch = a_batch(client, shop, refs, f"behind-{tag}")
+    wait_processed(client, shop, [str(i) for i in batch["ids"]])
+    age_batch(db_url, str(batch["id"]), f"behind-{tag}")
+    for ref in refs:
+        age_order(db_url, shop, ref)
+    cutoff, sweep = dt.datetime.now(dt.UTC) - dt.timedelta(days=30), Sweep()
+    sweep.positions = dict.fromkeys(("submissions", "canonical_orders", "outbox"), 10**6)
+
+    def one(conn: sa.Connection) -> Purged:
+        return purge_chunk(conn, cutoff=cutoff, idempotency_before=cutoff, limit=2, sweep=sweep)
+
+    run_repeatedly(parse_database_url(db_url), one, again=bool)
+
+    pattern = f"B_-{tag}"
+    assert count_rows(db_url, "SELECT count(*) FROM submissions WHERE order_ref LIKE ?", pattern) == 0
+    assert count_rows(db_url, "SELECT count(*) FROM canonical_orders WHERE order_ref LIKE ?", pattern) == 0
+
+
 def test_purge_refuses_a_negative_or_absurd_age_and_deletes_nothing(db_url: str) -> None:
     """DAYS is 0 to 36,500; anything else is a usage error before the database is touched."""
     before = count_rows(db_url, "SELECT count(*) FROM audit_log")
