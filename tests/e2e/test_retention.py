@@ -218,6 +218,26 @@ def test_purge_works_in_bounded_chunks_each_its_own_transaction(client: httpx.Cl
     assert count_rows(db_url, "SELECT count(*) FROM submissions WHERE order_ref LIKE ?", f"C_-{tag}") == 0
 
 
+def old_processed_orders(client: httpx.Client, db_url: str, shop: Shop, refs: list[str]) -> None:
+    """A batch of orders with these order_refs, processed, then its submissions and orders made OLD days old."""
+    key = f"old-{secrets.token_hex(4)}"
+    batch = a_batch(client, shop, refs, key)
+    wait_processed(client, shop, [str(i) for i in batch["ids"]])
+    age_batch(db_url, str(batch["id"]), key)
+    for ref in refs:
+        age_order(db_url, shop, ref)
+
+
+def purge_with(db_url: str, sweep: Sweep) -> None:
+    """One purge with a 30-day cutoff, in chunks of 2, all passing `sweep`."""
+    cutoff = dt.datetime.now(dt.UTC) - dt.timedelta(days=30)
+
+    def one(conn: sa.Connection) -> Purged:
+        return purge_chunk(conn, cutoff=cutoff, idempotency_before=cutoff, limit=2, sweep=sweep)
+
+    run_repeatedly(parse_database_url(db_url), one, again=bool)
+
+
 def test_one_purge_in_small_chunks_finds_every_old_row_once_and_keeps_the_rest(
     client: httpx.Client, db_url: str
 ) -> None:
@@ -228,20 +248,12 @@ def test_one_purge_in_small_chunks_finds_every_old_row_once_and_keeps_the_rest(
     """
     shop, tag = a_shop(db_url), secrets.token_hex(4).upper()
     refs = [f"S{n}-{tag}" for n in range(7)]
-    batch = a_batch(client, shop, refs, f"sweep-{tag}")
-    wait_processed(client, shop, [str(i) for i in batch["ids"]])
-    age_batch(db_url, str(batch["id"]), f"sweep-{tag}")
-    for ref in refs:
-        age_order(db_url, shop, ref)
+    old_processed_orders(client, db_url, shop, refs)
     wait_processed(client, shop, [submit(client, shop, order_of(shop, {"email": "again@example.com"}, refs[3]))])
     plant_canonical_order(db_url, trkref=shop.trkref, order_ref=f"S9-{tag}", email="p@example.com", sent=[True])
     age_order(db_url, shop, f"S9-{tag}")
-    cutoff, sweep = dt.datetime.now(dt.UTC) - dt.timedelta(days=30), Sweep()
 
-    def one(conn: sa.Connection) -> Purged:
-        return purge_chunk(conn, cutoff=cutoff, idempotency_before=cutoff, limit=2, sweep=sweep)
-
-    run_repeatedly(parse_database_url(db_url), one, again=bool)
+    purge_with(db_url, Sweep())
 
     pattern = f"S_-{tag}"
     assert count_rows(db_url, "SELECT count(*) FROM submissions WHERE order_ref LIKE ?", pattern) == 1
@@ -256,19 +268,11 @@ def test_a_sweep_whose_position_is_past_the_old_rows_starts_again_and_finds_them
 ) -> None:
     """Rows behind a search's position (moved by VACUUM FULL, say) are found: nothing past it, so from the start."""
     shop, tag = a_shop(db_url), secrets.token_hex(4).upper()
-    refs = [f"B{n}-{tag}" for n in range(3)]
-    batch = a_batch(client, shop, refs, f"behind-{tag}")
-    wait_processed(client, shop, [str(i) for i in batch["ids"]])
-    age_batch(db_url, str(batch["id"]), f"behind-{tag}")
-    for ref in refs:
-        age_order(db_url, shop, ref)
-    cutoff, sweep = dt.datetime.now(dt.UTC) - dt.timedelta(days=30), Sweep()
+    old_processed_orders(client, db_url, shop, [f"B{n}-{tag}" for n in range(3)])
+    sweep = Sweep()
     sweep.positions = dict.fromkeys(("submissions", "canonical_orders", "outbox"), 10**6)
 
-    def one(conn: sa.Connection) -> Purged:
-        return purge_chunk(conn, cutoff=cutoff, idempotency_before=cutoff, limit=2, sweep=sweep)
-
-    run_repeatedly(parse_database_url(db_url), one, again=bool)
+    purge_with(db_url, sweep)
 
     pattern = f"B_-{tag}"
     assert count_rows(db_url, "SELECT count(*) FROM submissions WHERE order_ref LIKE ?", pattern) == 0
