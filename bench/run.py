@@ -3,7 +3,7 @@
     .venv/bin/python bench/run.py [--duration 15] [--floor-duration S] [--connections 64]
                                   [--workers N] [--floor-workers N] [--only sqlite,postgres]
                                   [--processing serve|worker|off] [--processing-workers N]
-                                  [--sessions own|shared|both]
+                                  [--autogroup own|wrk|both]
 
 Prints orders/s, p50/p99 latency, the ratio to the floor, server RSS, and whether every answer was 202.
 """
@@ -174,19 +174,19 @@ def _wrk(
     )
 
 
-# Each server runs in a process group of its own (so that _stop reaches all its processes). With
-# `--sessions own` that group is also a session of its own; with `shared` it stays in this script's
-# session, with wrk; `both` (the default) runs the servers in their own, and the ASGI floor both ways.
-# Linux's autogroup scheduling (on by default) shares the CPU between sessions first, then between
-# the tasks of each: the no-op floors answer 1.6 to 2 times as many requests a second with wrk in
-# their session, order-intake about as many (docs/performance.md).
+# Each server runs in a process group of its own (so that _stop reaches all its processes). Linux's
+# autogroup scheduling (on by default; one autogroup per setsid) shares the CPU between autogroups
+# first, then between the tasks of each: the no-op floors answer 1.6 to 2 times as many requests a
+# second in wrk's autogroup as in one of their own, order-intake about as many (docs/performance.md).
+# `--autogroup own` starts each server with setsid (an autogroup of its own), `--autogroup wrk` in this
+# script's, beside wrk; `both` (the default) runs the servers in their own and the ASGI floor both ways.
 _GROUPING: dict[str, Any] = {"start_new_session": True}
 
 
-def _group(*, shared: bool) -> None:
-    """Start the next servers in wrk's session (shared) or in sessions of their own."""
+def _group(*, beside_wrk: bool) -> None:
+    """Start the next servers in wrk's autogroup, or each in one of its own."""
     _GROUPING.clear()
-    _GROUPING.update({"process_group": 0} if shared else {"start_new_session": True})
+    _GROUPING.update({"process_group": 0} if beside_wrk else {"start_new_session": True})
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:
@@ -345,24 +345,24 @@ def main() -> None:
     parser.add_argument("--processing", choices=["serve", "worker", "off"], default="serve")
     parser.add_argument("--processing-workers", type=int, default=1, help="`order-intake worker` processes")
     parser.add_argument(
-        "--sessions",
-        choices=["own", "shared", "both"],
+        "--autogroup",
+        choices=["own", "wrk", "both"],
         default="both",
-        help="servers in sessions of their own, in wrk's, or the ASGI floor both ways (see _GROUPING)",
+        help="servers in autogroups of their own, in wrk's, or the ASGI floor both ways (see _GROUPING)",
     )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is missing: run bench/setup")
-    _group(shared=args.sessions == "shared")
+    _group(beside_wrk=args.autogroup == "wrk")
     floor = run_floor(args, "asgi")
     rows: list[tuple[Result, float | None, int | None]] = [(floor, None, None), (run_floor(args, "rsgi"), None, None)]
-    shared_floor = None
-    if args.sessions == "both":
-        _group(shared=True)
-        shared_floor = run_floor(args, "asgi")
-        shared_floor.name += ", in wrk's session"
-        rows.append((shared_floor, None, None))
-        _group(shared=False)
+    beside_floor = None
+    if args.autogroup == "both":
+        _group(beside_wrk=True)
+        beside_floor = run_floor(args, "asgi")
+        beside_floor.name += ", in wrk's autogroup"
+        rows.append((beside_floor, None, None))
+        _group(beside_wrk=False)
     with tempfile.TemporaryDirectory() as tmp:
         for backend in args.only.split(","):
             result, startup, stored = run_service(backend, args, Path(tmp))
@@ -385,10 +385,10 @@ def main() -> None:
             f"{'' if startup is None else f'{startup:.2f}'} | "
             f"{'' if stored is None else stored} |"
         )
-    if shared_floor is not None:
-        print(f"\nAgainst the no-op ASGI floor in wrk's session ({shared_floor.rate:,.0f} requests/s):")
+    if beside_floor is not None:
+        print(f"\nAgainst the no-op ASGI floor in wrk's autogroup ({beside_floor.rate:,.0f} requests/s):")
         for result, _, _ in rows[3:]:
-            print(f"- {result.name}: {result.rate / shared_floor.rate:.0%}")
+            print(f"- {result.name}: {result.rate / beside_floor.rate:.0%}")
 
 
 if __name__ == "__main__":
