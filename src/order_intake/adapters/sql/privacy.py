@@ -57,8 +57,8 @@ def lock_orders(conn: sa.Connection, keys: Iterable[OrderKey]) -> None:
 def of_orders(columns: sa.ColumnCollection[str, Any], orders: Sequence[Any]) -> sa.ColumnElement[bool]:
     """Rows of a table with organisation_id and order_ref that belong to these orders (id, organisation_id, order_ref).
 
-    Submissions and invitations carry their order's organisation and order_ref, and both tables have an
-    index on the pair, so this is how they are found: by canonical_id alone, each chunk would read them all.
+    Canonical orders, submissions and invitations all have an index on the pair, so this is how they are
+    found: by canonical_id alone, each chunk would read every submission or invitation.
     """
     refs: dict[int, list[str]] = {}
     for _, organisation_id, order_ref in orders:

@@ -63,21 +63,19 @@ _DONE = -1  # a position: this purge's search of the table ended
 
 def _search(conn: sa.Connection, sweep: Sweep, table: sa.Table, query: sa.Select[Any]) -> Sequence[Sequence[Any]]:
     """The rows `query` (on `table`, with its limit) finds, from where the last search in `table` stopped."""
-    position: sa.ColumnElement[int]
-    if conn.dialect.name == "postgresql":
-        position = sa.literal_column(f"({table.name}.ctid::text::point)[0]::bigint")  # the row's heap block
-    else:
-        position = sa.literal_column(f"{table.name}.rowid")
-    while (start := sweep.positions.get(table.name, 0)) != _DONE:
-        if conn.dialect.name == "postgresql":
-            onward = sa.literal_column(f"{table.name}.ctid") >= sa.literal_column(f"'({int(start)},0)'::tid")
-        else:
-            onward = position >= int(start)
+    name, heap = table.name, conn.dialect.name == "postgresql"
+    # PostgreSQL: the row's heap block, and a condition on ctid itself, which a TID range scan serves
+    position: sa.ColumnElement[int] = sa.literal_column(
+        f"({name}.ctid::text::point)[0]::bigint" if heap else f"{name}.rowid"
+    )
+    while (start := sweep.positions.get(name, 0)) != _DONE:
+        tid: sa.ColumnElement[Any] = sa.literal_column(f"'({int(start)},0)'::tid")
+        onward = sa.literal_column(f"{name}.ctid") >= tid if heap else position >= start
         found = conn.execute(query.add_columns(position).where(onward)).all()
         if found:
-            sweep.positions[table.name] = max(row[-1] for row in found)
+            sweep.positions[name] = max(row[-1] for row in found)
             return [row[:-1] for row in found]
-        sweep.positions[table.name] = _DONE if start == 0 else 0
+        sweep.positions[name] = _DONE if start == 0 else 0
     return []
 
 
