@@ -129,7 +129,8 @@ def main() -> None:
         if args.profile:
             profiler.disable()
             profiler.dump_stats(args.profile)
-        relayed = {k: v for k, v in _spent.items() if k.startswith(("SELECT id, event_id", "UPDATE outbox"))}
+        relay_statements = ("SELECT id, event_id", "UPDATE outbox", "WITH claimed AS")
+        relayed = {k: v for k, v in _spent.items() if k.startswith(relay_statements)}
         for k in relayed:
             del _spent[k]
         timed = sum(_spent.values())

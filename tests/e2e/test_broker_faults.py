@@ -16,7 +16,7 @@ from tests.support.server import Server
 from tests.support.tcp_proxy import TcpProxy
 
 DEADLINE = 60.0
-UNSENT = "SELECT count(*) FROM outbox WHERE sent_at IS NULL"
+UNSENT = "SELECT count(*) FROM outbox_pending"
 PAUSED = "event relay paused: broker unavailable"
 
 

@@ -25,7 +25,7 @@ from tests.support.polling import wait_for
 from tests.support.server import Server
 
 OUTAGE_SECONDS = 60.0
-UNSENT = "SELECT count(*) FROM outbox WHERE sent_at IS NULL"
+UNSENT = "SELECT count(*) FROM outbox_pending"
 PACE_SECONDS = 0.02  # each of the load's threads sends at most 50 orders a second
 
 

@@ -219,11 +219,7 @@ def test_two_api_nodes_and_two_workers_keep_every_202_through_kills_and_database
     answers = load.answers()
     wait_for(
         "processing and the relay to catch up",
-        lambda: (
-            count_rows(cluster.url, WAITING)
-            == count_rows(cluster.url, "SELECT count(*) FROM outbox WHERE sent_at IS NULL")
-            == 0
-        ),
+        lambda: count_rows(cluster.url, WAITING) == count_rows(cluster.url, "SELECT count(*) FROM outbox_pending") == 0,
         timeout=DEADLINE,
     )
     stored = read_stored(cluster.url)

@@ -14,7 +14,7 @@ from order_intake.adapters.sql.retention import Purged, Sweep, purge_chunk
 from tests.e2e.exchanges import NOT_FOUND, assert_answer
 from tests.e2e.shops import BATCH, Shop, a_shop, canonical, order_of, submission, submit, wait_processed
 from tests.support.cli import cli_ok, run_cli
-from tests.support.inspect_db import count_rows, fetch_rows
+from tests.support.inspect_db import change_rows, count_rows, fetch_rows
 from tests.support.invitations_db import plant_invitation
 from tests.support.privacy_db import backdate, plant_canonical_order
 
@@ -46,16 +46,19 @@ _AGE_ORDER = (
     "UPDATE canonical_orders SET updated_at = ?"
     " WHERE organisation_id = (SELECT id FROM organisations WHERE trkref = ?) AND order_ref = ?"
 )
-_AGE_EVENTS = (
-    "UPDATE outbox SET created_at = ?, sent_at = ? WHERE canonical_id IN (SELECT id FROM canonical_orders"
+_OF_ORDER = (
+    " WHERE canonical_id IN (SELECT id FROM canonical_orders"
     " WHERE organisation_id = (SELECT id FROM organisations WHERE trkref = ?) AND order_ref = ?)"
 )
+_AGE_EVENTS = "UPDATE outbox SET created_at = ?" + _OF_ORDER  # noqa: S608 - constants
+_SEND_EVENTS = "DELETE FROM outbox_pending WHERE id IN (SELECT id FROM outbox" + _OF_ORDER + ")"  # noqa: S608 - constants
 
 
 def age_order(db_url: str, shop: Shop, order_ref: str) -> None:
-    """A canonical order last changed OLD days ago, each of its events sent then."""
+    """A canonical order last changed OLD days ago, each of its events made then and sent."""
     backdate(db_url, OLD, _AGE_ORDER, shop.trkref, order_ref)
     backdate(db_url, OLD, _AGE_EVENTS, shop.trkref, order_ref)
+    change_rows(db_url, _SEND_EVENTS, shop.trkref, order_ref)
 
 
 def a_batch(client: httpx.Client, shop: Shop, refs: list[str], idempotency_key: str) -> dict[str, Any]:
@@ -119,12 +122,6 @@ def test_purge_deletes_only_what_was_received_before_the_cutoff(client: httpx.Cl
     assert actor
 
 
-_AGE_EVENTS_UNSENT = (
-    "UPDATE outbox SET created_at = ? WHERE canonical_id IN (SELECT id FROM canonical_orders"
-    " WHERE organisation_id = (SELECT id FROM organisations WHERE trkref = ?) AND order_ref = ?)"
-)
-
-
 def test_without_a_broker_old_events_never_sent_do_not_keep_their_order(client: httpx.Client, db_url: str) -> None:
     """Nothing relays events without BROKER_URL (the default): an old order goes with its old unsent events."""
     shop, tag = a_shop(db_url), secrets.token_hex(4).upper()
@@ -133,10 +130,11 @@ def test_without_a_broker_old_events_never_sent_do_not_keep_their_order(client: 
     wait_processed(client, shop, [old])
     age_submission(db_url, old)
     backdate(db_url, OLD, _AGE_ORDER, shop.trkref, ref)
-    backdate(db_url, OLD, _AGE_EVENTS_UNSENT, shop.trkref, ref)
+    backdate(db_url, OLD, _AGE_EVENTS, shop.trkref, ref)
     [(order_id,)] = fetch_rows(db_url, "SELECT CAST(id AS TEXT) FROM canonical_orders WHERE order_ref = ?", ref)
     events = "SELECT count(*) FROM outbox WHERE CAST(canonical_id AS TEXT) = ?"
-    assert count_rows(db_url, events + " AND sent_at IS NULL", order_id) == 1
+    unsent = "SELECT count(*) FROM outbox e JOIN outbox_pending p ON p.id = e.id WHERE CAST(e.canonical_id AS TEXT) = ?"
+    assert count_rows(db_url, unsent, order_id) == 1
 
     out = cli_ok(db_url, "purge", "--older-than", "30")
 

@@ -123,7 +123,7 @@ def test_three_workers_one_killed_give_exactly_the_merge_and_every_final_version
     wait_for("all processed", lambda: count_rows(url, processed) == SUBMISSIONS, timeout=DEADLINE, interval=0.2)
     wait_for(
         "all sent",
-        lambda: count_rows(url, "SELECT count(*) FROM outbox WHERE sent_at IS NULL") == 0,
+        lambda: count_rows(url, "SELECT count(*) FROM outbox_pending") == 0,
         timeout=DEADLINE,
         interval=0.2,
     )

@@ -352,7 +352,6 @@ def test_0010_drops_the_organisation_keys_of_orders_and_events_and_keeps_their_r
     backend: str, tmp_path: Path
 ) -> None:
     """Canonical orders and events lose their foreign key; every row and the unsent events' index stay."""
-    from order_intake.adapters.sql.migrate import upgrade  # noqa: PLC0415
     from tests.support.inspect_db import change_rows, fetch_rows  # noqa: PLC0415
 
     value = functools.partial(_stored, backend)
@@ -378,7 +377,7 @@ def test_0010_drops_the_organisation_keys_of_orders_and_events_and_keeps_their_r
         _plant_two_events(raw, value, canonical, at)
         orders = "SELECT id, organisation_id, order_ref, version, document, stamps FROM canonical_orders"
         rows_before = (fetch_rows(raw, orders), fetch_rows(raw, events))
-        upgrade(parse_database_url(raw))
+        _upgrade_to(parse_database_url(raw), "0010")
         after_keys = fetch_rows(raw, _FOREIGN_KEYS[backend])
         rows_after = (fetch_rows(raw, orders), fetch_rows(raw, events))
         (unsent_index,) = fetch_rows(raw, _UNSENT_INDEX[backend])
@@ -404,7 +403,6 @@ def test_0011_indexes_events_by_their_order_in_place_of_event_id_and_keeps_every
     backend: str, tmp_path: Path
 ) -> None:
     """Events keep their rows; event_id's unique index goes, canonical_id gets one; downgrade puts it back."""
-    from order_intake.adapters.sql.migrate import upgrade  # noqa: PLC0415
     from tests.support.inspect_db import change_rows, fetch_rows  # noqa: PLC0415
 
     value = functools.partial(_stored, backend)
@@ -418,7 +416,7 @@ def test_0011_indexes_events_by_their_order_in_place_of_event_id_and_keeps_every
         _plant_two_events(raw, value, uuid.uuid4(), at)
         indexes_before = {row[0] for row in fetch_rows(raw, _OUTBOX_INDEXES[backend])}
         rows_before = fetch_rows(raw, events)
-        upgrade(url)
+        _upgrade_to(url, "0011")
         indexes_after = {row[0] for row in fetch_rows(raw, _OUTBOX_INDEXES[backend])}
         rows_after = fetch_rows(raw, events)
         (unsent_index,) = fetch_rows(raw, _UNSENT_INDEX[backend])
@@ -432,3 +430,56 @@ def test_0011_indexes_events_by_their_order_in_place_of_event_id_and_keeps_every
     assert len(rows_after) == 2
     assert "sent_at IS NULL" in unsent_index[0]
     assert indexes_down == indexes_before
+
+
+_OUTBOX_COLUMNS = {
+    "sqlite": "SELECT name FROM pragma_table_info('outbox')",
+    "postgres": "SELECT column_name FROM information_schema.columns WHERE table_name = 'outbox'",
+}
+
+
+def test_0012_lists_the_unsent_events_and_keeps_the_list_as_events_come_and_go(backend: str, tmp_path: Path) -> None:
+    """The unsent event is listed, the sent one not; new events are listed, deleted ones leave; downgrade undoes it."""
+    from order_intake.adapters.sql.migrate import upgrade  # noqa: PLC0415
+    from tests.support.inspect_db import change_rows, fetch_rows  # noqa: PLC0415
+
+    value = functools.partial(_stored, backend)
+    at = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    canonical = uuid.uuid4()
+    pending = "SELECT e.version FROM outbox_pending p JOIN outbox e ON e.id = p.id ORDER BY e.version"
+    events = "SELECT id, event_id, canonical_id, version, payload FROM outbox ORDER BY id"
+    with database(backend, tmp_path, "migrate_0012") as raw:
+        url = parse_database_url(raw)
+        _upgrade_to(url, "0011")
+        enabled = True
+        change_rows(raw, _AT_0008[0], enabled, value(at))
+        _plant_two_events(raw, value, canonical, at)
+        rows_before = fetch_rows(raw, events)
+        upgrade(url)
+        listed = [row[0] for row in fetch_rows(raw, pending)]
+        rows_after = fetch_rows(raw, events)
+        columns = {row[0] for row in fetch_rows(raw, _OUTBOX_COLUMNS[backend])}
+        index_left = fetch_rows(raw, _UNSENT_INDEX[backend])
+        change_rows(
+            raw,
+            "INSERT INTO outbox (event_id, organisation_id, canonical_id, version, routing_key, payload, created_at)"
+            " VALUES (?, 1, ?, 3, 'T1', ?, ?)",
+            value(uuid.uuid4()),
+            value(canonical),
+            b'{"version": 3}',
+            value(at),
+        )
+        with_new = [row[0] for row in fetch_rows(raw, pending)]
+        change_rows(raw, "DELETE FROM outbox WHERE version = 2")
+        after_delete = [row[0] for row in fetch_rows(raw, pending)]
+        _downgrade_to(url, "0011")
+        sent_down = fetch_rows(raw, "SELECT version, sent_at IS NULL FROM outbox ORDER BY version")
+        (unsent_index,) = fetch_rows(raw, _UNSENT_INDEX[backend])
+    assert listed == [2]  # version 1 was sent
+    assert rows_after == rows_before
+    assert "sent_at" not in columns
+    assert index_left == []
+    assert with_new == [2, 3]  # the trigger lists every new event
+    assert after_delete == [3]  # and forgets a deleted one
+    assert [(v, bool(unsent)) for v, unsent in sent_down] == [(1, False), (3, True)]
+    assert "sent_at IS NULL" in unsent_index[0]

@@ -80,8 +80,8 @@ def plant_canonical_order(database_url: str, *, trkref: str, order_ref: str, ema
         payload = {"event_id": event_id, "trkref": trkref, "version": version, "customer_order": document}
         change_rows(
             database_url,
-            "INSERT INTO outbox (event_id, organisation_id, canonical_id, version, routing_key, payload, created_at,"
-            " sent_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO outbox (event_id, organisation_id, canonical_id, version, routing_key, payload, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
             db_uuid(database_url, event_id),
             org,
             db_uuid(database_url, canonical_id),
@@ -89,8 +89,13 @@ def plant_canonical_order(database_url: str, *, trkref: str, order_ref: str, ema
             f"customer_order.upserted.{trkref}",
             json.dumps(payload).encode(),
             db_time(database_url, now),
-            db_time(database_url, now) if was_sent else None,
         )
+        if was_sent:  # as the relay does once the broker took it
+            change_rows(
+                database_url,
+                "DELETE FROM outbox_pending WHERE id = (SELECT id FROM outbox WHERE event_id = ?)",
+                db_uuid(database_url, event_id),
+            )
     return canonical_id
 
 

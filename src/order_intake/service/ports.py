@@ -121,7 +121,7 @@ class ProcessingStore(Protocol):
         """The key links are signed and addresses hashed with (ORDER_INTAKE_SECRET_KEY, else the database's)."""
 
     async def relay(self, limit: int, publish: Publisher) -> int:
-        """Hand up to `limit` unsent events, oldest first, to `publish`; mark them sent once it returns."""
+        """Hand up to `limit` unsent events, oldest first, to `publish`; they count as sent once it returns."""
 
     async def events_after(self, after_id: int, trkref: str | None, limit: int) -> list[OutboxRow]:
         """Events past position `after_id`, oldest first, of one organisation or all."""

@@ -47,14 +47,13 @@ class OutboxEvent(msgspec.Struct, frozen=True):
 
 
 class OutboxRow(msgspec.Struct, frozen=True):
-    """An outbox row as read back, with its position and whether it was sent."""
+    """An outbox row as read back, with its position."""
 
     id: int
     event_id: UUID
     version: int
     routing_key: str
     payload: bytes
-    sent_at: dt.datetime | None
 
 
 class Plan(msgspec.Struct, frozen=True):

@@ -52,7 +52,6 @@ def _outbox_row(row: asyncpg.Record) -> OutboxRow:
         version=row["version"],
         routing_key=row["routing_key"],
         payload=bytes(row["payload"]),
-        sent_at=row["sent_at"],
     )
 
 
@@ -96,7 +95,7 @@ class PgProcessingStore:
         )
 
     async def relay(self, limit: int, publish: Publisher) -> int:
-        """Lock the oldest unsent events, publish them, mark them sent: one transaction."""
+        """Take the oldest unsent events off the pending list and publish them: one transaction."""
         return await on_connection(self._pool_or_fail(), lambda conn: _relay(conn, limit, publish), transaction=True)
 
     async def events_after(self, after_id: int, trkref: str | None, limit: int) -> list[OutboxRow]:
@@ -207,10 +206,9 @@ async def _claim(conn: "PoolConnectionProxy[asyncpg.Record]", limit: int) -> lis
 
 
 async def _relay(conn: "PoolConnectionProxy[asyncpg.Record]", limit: int, publish: Publisher) -> int:
-    rows = [_outbox_row(r) for r in await conn.fetch(sql.CLAIM_UNSENT, limit)]
+    rows = [_outbox_row(r) for r in await conn.fetch(sql.CLAIM_PENDING, limit)]
     if rows:
         await publish(rows)
-        await conn.execute(sql.MARK_SENT, dt.datetime.now(dt.UTC), [r.id for r in rows])
     return len(rows)
 
 

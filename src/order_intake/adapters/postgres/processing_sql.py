@@ -50,19 +50,21 @@ INSERT INTO submission_outcomes (submission_id, canonical_id, processed_at)
 SELECT d.id, d.canonical_id, $1 FROM unnest($2::uuid[], $3::uuid[]) AS d(id, canonical_id)
 ON CONFLICT (submission_id) DO UPDATE SET canonical_id = EXCLUDED.canonical_id, processed_at = EXCLUDED.processed_at
 """
-# The oldest unsent events, from a window of ids twice the batch above the oldest: whatever the planner
-# believes about how many wait, no plan reads more than the window (a plan made for the 0.5% that
-# PostgreSQL guesses without statistics read and sorted every unsent event for each batch). A gap in
-# the ids only makes one batch smaller.
-CLAIM_UNSENT = """
-SELECT id, event_id, version, routing_key, payload, sent_at FROM outbox
- WHERE sent_at IS NULL AND id < (SELECT min(id) FROM outbox WHERE sent_at IS NULL) + 2 * $1
- ORDER BY id LIMIT $1
-   FOR UPDATE SKIP LOCKED
+# The oldest unsent events, taken off the pending list in the relay's transaction (a failed publish rolls
+# the deletion back; other relays skip the locked rows). The events are read by their keys, never by a
+# join the planner could turn into a scan of the outbox.
+CLAIM_PENDING = """
+WITH claimed AS (
+  DELETE FROM outbox_pending
+   WHERE id = ANY(ARRAY(SELECT id FROM outbox_pending ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED))
+  RETURNING id
+)
+SELECT id, event_id, version, routing_key, payload FROM outbox
+ WHERE id = ANY(ARRAY(SELECT id FROM claimed))
+ ORDER BY id
 """
-MARK_SENT = "UPDATE outbox SET sent_at = $1 WHERE id = ANY($2::bigint[])"
 EVENTS_AFTER = """
-SELECT e.id, e.event_id, e.version, e.routing_key, e.payload, e.sent_at
+SELECT e.id, e.event_id, e.version, e.routing_key, e.payload
   FROM outbox e JOIN organisations o ON o.id = e.organisation_id
  WHERE e.id > $1 AND ($2::text IS NULL OR o.trkref = $2)
  ORDER BY e.id LIMIT $3
@@ -75,7 +77,7 @@ SELECT id, organisation_id, order_ref, version, document::text AS document, stam
 BACKLOG = """
 SELECT coalesce(extract(epoch FROM now() - (SELECT s.received_at FROM submission_queue q JOIN submissions s
                                                 ON s.id = q.submission_id ORDER BY q.seq LIMIT 1)), 0),
-       (SELECT count(*) FROM outbox WHERE sent_at IS NULL)
+       (SELECT count(*) FROM outbox_pending)
 """
 # The link-signing key: made by whoever asks first, the same for every node (a conflict keeps the first).
 SIGNING_KEY = """

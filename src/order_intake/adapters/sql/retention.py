@@ -15,6 +15,7 @@ from order_intake.adapters.sql.schema import (
     idempotency_keys,
     invitations,
     outbox,
+    outbox_pending,
     reviews,
     submissions,
 )
@@ -124,7 +125,8 @@ def _gone(cutoff: dt.datetime) -> sa.ColumnElement[bool]:
     )
     unsent = (
         sa.select(outbox.c.id)
-        .where(outbox.c.canonical_id == c.id, outbox.c.sent_at.is_(None), outbox.c.created_at >= cutoff)
+        .join(outbox_pending, outbox_pending.c.id == outbox.c.id)
+        .where(outbox.c.canonical_id == c.id, outbox.c.created_at >= cutoff)
         .exists()
     )
     return (c.updated_at < cutoff) & ~left & ~unsent

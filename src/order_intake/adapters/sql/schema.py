@@ -161,13 +161,13 @@ outbox = sa.Table(
     sa.Column("routing_key", sa.String(320), nullable=False),
     sa.Column("payload", sa.LargeBinary(), nullable=False),
     sa.Column("created_at", TIMESTAMP, nullable=False),
-    sa.Column("sent_at", TIMESTAMP, nullable=True),
 )
-sa.Index(
-    "outbox_unsent",
-    outbox.c.id,
-    postgresql_where=outbox.c.sent_at.is_(None),
-    sqlite_where=outbox.c.sent_at.is_(None),
+# The events the relay has not published yet: a trigger adds each new event's id, the relay deletes the
+# ids it published, and a second trigger deletes those of events deleted (migration 0012).
+outbox_pending = sa.Table(
+    "outbox_pending",
+    metadata,
+    sa.Column("id", ID, primary_key=True, autoincrement=False),
 )
 # Purge and erasure delete the events of the orders they delete (migration 0011).
 sa.Index("outbox_canonical", outbox.c.canonical_id)

@@ -44,10 +44,6 @@ class _Planned(NamedTuple):
     plan: Plan
 
 
-def _time(value: str | None) -> dt.datetime | None:
-    return None if value is None else dt.datetime.fromisoformat(value)
-
-
 def _canonical(row: tuple[Any, ...]) -> StoredCanonical:
     return StoredCanonical(
         id=UUID(row[0]),
@@ -62,9 +58,7 @@ def _canonical(row: tuple[Any, ...]) -> StoredCanonical:
 
 
 def _outbox_row(row: tuple[Any, ...]) -> OutboxRow:
-    return OutboxRow(
-        id=row[0], event_id=UUID(row[1]), version=row[2], routing_key=row[3], payload=row[4], sent_at=_time(row[5])
-    )
+    return OutboxRow(id=row[0], event_id=UUID(row[1]), version=row[2], routing_key=row[3], payload=row[4])
 
 
 def _planned(waiting: _Waiting, plan: Planner) -> _Planned:
@@ -245,12 +239,11 @@ class SqliteProcessingStore:
         return await self._run(lambda conn: _process_locked(conn, limit, plan, invitations))
 
     async def relay(self, limit: int, publish: Publisher) -> int:
-        """Publish the oldest unsent events, then mark them sent (a crash between: sent again)."""
+        """Publish the oldest unsent events, then take them off the pending list (a crash between: sent again)."""
         rows = await self._read(lambda conn: [_outbox_row(r) for r in conn.execute(sql.SELECT_UNSENT, (limit,))])
         if rows:
             await publish(rows)
-            at = to_sqlite_time(dt.datetime.now(dt.UTC))
-            await self._run(lambda conn: _in_transaction(conn, sql.MARK_SENT, [(at, r.id) for r in rows]))
+            await self._run(lambda conn: _in_transaction(conn, sql.MARK_SENT, [(r.id,) for r in rows]))
         return len(rows)
 
     async def events_after(self, after_id: int, trkref: str | None, limit: int) -> list[OutboxRow]:

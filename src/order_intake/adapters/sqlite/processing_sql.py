@@ -28,9 +28,12 @@ MARK_PROCESSED = """
 INSERT INTO submission_outcomes (submission_id, canonical_id, processed_at) VALUES (?, ?, ?)
 ON CONFLICT (submission_id) DO UPDATE SET canonical_id = excluded.canonical_id, processed_at = excluded.processed_at
 """
-_OUTBOX_COLUMNS = "e.id, e.event_id, e.version, e.routing_key, e.payload, e.sent_at"
-SELECT_UNSENT = f"SELECT {_OUTBOX_COLUMNS} FROM outbox e WHERE e.sent_at IS NULL ORDER BY e.id LIMIT ?"  # noqa: S608
-MARK_SENT = "UPDATE outbox SET sent_at = ? WHERE id = ? AND sent_at IS NULL"
+_OUTBOX_COLUMNS = "e.id, e.event_id, e.version, e.routing_key, e.payload"
+# The oldest events not published yet (outbox_pending, migration 0012); publishing takes them off the list.
+SELECT_UNSENT = f"""
+SELECT {_OUTBOX_COLUMNS} FROM outbox_pending p JOIN outbox e ON e.id = p.id ORDER BY p.id LIMIT ?
+"""  # noqa: S608 - constant column list
+MARK_SENT = "DELETE FROM outbox_pending WHERE id = ?"
 EVENTS_AFTER = f"""
 SELECT {_OUTBOX_COLUMNS} FROM outbox e JOIN organisations o ON o.id = e.organisation_id
  WHERE e.id > ? AND (? IS NULL OR o.trkref = ?)
@@ -39,7 +42,7 @@ SELECT {_OUTBOX_COLUMNS} FROM outbox e JOIN organisations o ON o.id = e.organisa
 BACKLOG = """
 SELECT (SELECT s.received_at FROM submission_queue q JOIN submissions s ON s.id = q.submission_id
          ORDER BY q.seq LIMIT 1),
-       (SELECT count(*) FROM outbox WHERE sent_at IS NULL)
+       (SELECT count(*) FROM outbox_pending)
 """
 # The link-signing key: made by whoever asks first (a conflict keeps the first), then read.
 MAKE_SIGNING_KEY = "INSERT INTO service_secrets (name, value) VALUES ('signing', ?) ON CONFLICT (name) DO NOTHING"

@@ -1,3 +1,3 @@
 """Versioned schema migrations (Alembic). HEAD names the newest revision; a test checks it."""
 
-HEAD = "0011"
+HEAD = "0012"

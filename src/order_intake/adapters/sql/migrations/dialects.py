@@ -12,9 +12,10 @@ def on_postgresql() -> bool:
 
 
 def remake_unsent_index() -> None:
-    """The outbox's partial index of unsent events, made again after SQLite's batch mode copied the table.
+    """The outbox's partial index of unsent events (before 0012), made again after a batch copy of the table.
 
-    The copy makes the indexes again from what it reflects, which may drop the index's WHERE.
+    SQLite's copy makes the indexes again from what it reflects, which may drop the index's WHERE;
+    downgrading 0012 makes it again on either database.
     """
     op.drop_index("outbox_unsent", table_name="outbox", if_exists=True)
-    op.create_index("outbox_unsent", "outbox", ["id"], sqlite_where=_UNSENT)
+    op.create_index("outbox_unsent", "outbox", ["id"], sqlite_where=_UNSENT, postgresql_where=_UNSENT)
