@@ -336,6 +336,20 @@ def _plant_two_events(raw: str, value: Callable[[object], object], canonical: uu
         )
 
 
+def _two_events_at(
+    raw: str, revision: str, value: Callable[[object], object], canonical: uuid.UUID, at: dt.datetime
+) -> object:
+    """The database at `revision`, its organisation enabled, with _plant_two_events' events; its parsed URL."""
+    from tests.support.inspect_db import change_rows  # noqa: PLC0415
+
+    url = parse_database_url(raw)
+    _upgrade_to(url, revision)
+    enabled = True
+    change_rows(raw, _AT_0008[0], enabled, value(at))
+    _plant_two_events(raw, value, canonical, at)
+    return url
+
+
 _FOREIGN_KEYS = {
     "sqlite": 'SELECT m.name, f."table" FROM sqlite_master m, pragma_foreign_key_list(m.name) f'
     " WHERE m.name IN ('canonical_orders', 'outbox')",
@@ -403,17 +417,13 @@ def test_0011_indexes_events_by_their_order_in_place_of_event_id_and_keeps_every
     backend: str, tmp_path: Path
 ) -> None:
     """Events keep their rows; event_id's unique index goes, canonical_id gets one; downgrade puts it back."""
-    from tests.support.inspect_db import change_rows, fetch_rows  # noqa: PLC0415
+    from tests.support.inspect_db import fetch_rows  # noqa: PLC0415
 
     value = functools.partial(_stored, backend)
     at = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
     events = "SELECT id, event_id, canonical_id, version, payload, sent_at FROM outbox ORDER BY id"
     with database(backend, tmp_path, "migrate_0011") as raw:
-        url = parse_database_url(raw)
-        _upgrade_to(url, "0010")
-        enabled = True
-        change_rows(raw, _AT_0008[0], enabled, value(at))
-        _plant_two_events(raw, value, uuid.uuid4(), at)
+        url = _two_events_at(raw, "0010", value, uuid.uuid4(), at)
         indexes_before = {row[0] for row in fetch_rows(raw, _OUTBOX_INDEXES[backend])}
         rows_before = fetch_rows(raw, events)
         _upgrade_to(url, "0011")
@@ -449,11 +459,7 @@ def test_0012_lists_the_unsent_events_and_keeps_the_list_as_events_come_and_go(b
     pending = "SELECT e.version FROM outbox_pending p JOIN outbox e ON e.id = p.id ORDER BY e.version"
     events = "SELECT id, event_id, canonical_id, version, payload FROM outbox ORDER BY id"
     with database(backend, tmp_path, "migrate_0012") as raw:
-        url = parse_database_url(raw)
-        _upgrade_to(url, "0011")
-        enabled = True
-        change_rows(raw, _AT_0008[0], enabled, value(at))
-        _plant_two_events(raw, value, canonical, at)
+        url = _two_events_at(raw, "0011", value, canonical, at)
         rows_before = fetch_rows(raw, events)
         upgrade(url)
         listed = [row[0] for row in fetch_rows(raw, pending)]
