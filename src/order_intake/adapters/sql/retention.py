@@ -93,12 +93,18 @@ def _submissions(conn: sa.Connection, cutoff: dt.datetime, limit: int, sweep: Sw
     return gone
 
 
-def _batches(conn: sa.Connection, cutoff: dt.datetime, limit: int) -> int:
-    """Batches as old as the cutoff none of whose submissions is left (all were purged, or none accepted)."""
-    left = sa.select(submissions.c.id).where(submissions.c.batch_id == batches.c.id).exists()
-    ids = list(
-        conn.execute(sa.select(batches.c.id).where(batches.c.received_at < cutoff, ~left).limit(limit)).scalars()
-    )
+def _batches(conn: sa.Connection, cutoff: dt.datetime, limit: int, sweep: Sweep) -> int:
+    """Batches received before the cutoff, once this purge's search for old submissions has ended.
+
+    A batch and its submissions are stored with the same `received_at` (one request), so once no
+    submission received before the cutoff is left, none of these batches has a submission left (all
+    were purged, or none was accepted). Checking each batch instead read every submission once a
+    chunk (no index covers `batch_id`): most of a purge's time (docs/performance.md).
+    """
+    if sweep.positions.get(submissions.name) != _DONE:
+        return 0
+    old = sa.select(batches.c.id).where(batches.c.received_at < cutoff).limit(limit)
+    ids = [row[0] for row in _search(conn, sweep, batches, old)]
     if ids:
         conn.execute(batch_organisations.delete().where(batch_organisations.c.batch_id.in_(ids)))
         conn.execute(batches.delete().where(batches.c.id.in_(ids)))
@@ -196,7 +202,7 @@ def purge_chunk(
     orders, events, invited = _canonical_orders(conn, cutoff, limit, deleted, sweep)
     return Purged(
         submissions=len(deleted),
-        batches=_batches(conn, cutoff, limit),
+        batches=_batches(conn, cutoff, limit, sweep),
         idempotency_records=_idempotency(conn, idempotency_before, limit),
         canonical_orders=orders,
         outbox_events=events + _old_events(conn, cutoff, limit, sweep),
