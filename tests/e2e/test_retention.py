@@ -16,7 +16,7 @@ from tests.e2e.shops import BATCH, Shop, a_shop, canonical, order_of, submission
 from tests.support.cli import cli_ok, run_cli
 from tests.support.inspect_db import change_rows, count_rows, fetch_rows
 from tests.support.invitations_db import plant_invitation
-from tests.support.privacy_db import backdate, plant_canonical_order
+from tests.support.privacy_db import backdate, db_time, plant_canonical_order
 
 OLD = 40  # days ago, past the 30-day retention the tests purge with
 
@@ -275,6 +275,35 @@ def test_a_sweep_whose_position_is_past_the_old_rows_starts_again_and_finds_them
     pattern = f"B_-{tag}"
     assert count_rows(db_url, "SELECT count(*) FROM submissions WHERE order_ref LIKE ?", pattern) == 0
     assert count_rows(db_url, "SELECT count(*) FROM canonical_orders WHERE order_ref LIKE ?", pattern) == 0
+
+
+def test_a_batch_stored_after_the_search_for_old_submissions_ended_stays_while_its_submissions_do(
+    client: httpx.Client, db_url: str
+) -> None:
+    """A cutoff near the purge's start (`--older-than 0`) can meet a batch committed after that search ended.
+
+    Its submissions, committed with it, were never searched: the batch is checked, and stays until they go.
+    """
+    shop, tag = a_shop(db_url), secrets.token_hex(4).upper()
+    sweep = Sweep()
+    sweep.started = dt.datetime.now(dt.UTC) - dt.timedelta(days=30) + dt.timedelta(minutes=30)  # just after the cutoff
+    purge_with(db_url, sweep)  # the searches of this purge end
+    del sweep.positions["batches"]  # but the one for batches has yet to (as in the chunks after the submissions')
+    batch = a_batch(client, shop, [f"LATE-{tag}"], f"late-{tag}")
+    wait_processed(client, shop, [str(i) for i in batch["ids"]])
+    received = db_time(db_url, dt.datetime.now(dt.UTC) - dt.timedelta(days=30, minutes=10))  # before the cutoff
+    for table, column in (("batches", "id"), ("submissions", "batch_id")):
+        update = f"UPDATE {table} SET received_at = ? WHERE CAST({column} AS TEXT) = ?"  # noqa: S608 - constants
+        change_rows(db_url, update, received, batch["id"])
+    stored = "SELECT count(*) FROM batches WHERE CAST(id AS TEXT) = ?"
+
+    purge_with(db_url, sweep)  # the same purge goes on: its search for old submissions has ended
+    kept = count_rows(db_url, stored, batch["id"])
+    purge_with(db_url, Sweep())  # a purge of its own finds the submission, then the batch
+
+    assert kept == 1
+    assert count_rows(db_url, stored, batch["id"]) == 0
+    assert count_rows(db_url, "SELECT count(*) FROM submissions WHERE order_ref = ?", f"LATE-{tag}") == 0
 
 
 def test_purge_refuses_a_negative_or_absurd_age_and_deletes_nothing(db_url: str) -> None:

@@ -57,6 +57,7 @@ class Sweep:
 
     def __init__(self) -> None:
         self.positions: dict[str, int] = {}
+        self.started = dt.datetime.now(dt.UTC)
 
 
 _DONE = -1  # a position: this purge's search of the table ended
@@ -93,17 +94,28 @@ def _submissions(conn: sa.Connection, cutoff: dt.datetime, limit: int, sweep: Sw
     return gone
 
 
+# Far longer than a request takes from its arrival (received_at) to its commit.
+_IN_FLIGHT = dt.timedelta(hours=1)
+
+
 def _batches(conn: sa.Connection, cutoff: dt.datetime, limit: int, sweep: Sweep) -> int:
     """Batches received before the cutoff, once this purge's search for old submissions has ended.
 
-    A batch and its submissions are stored with the same `received_at` (one request), so once no
-    submission received before the cutoff is left, none of these batches has a submission left (all
-    were purged, or none was accepted). Checking each batch instead read every submission once a
-    chunk (no index covers `batch_id`): most of a purge's time (docs/performance.md).
+    A batch and its submissions are stored with the same `received_at` (one request), in one
+    transaction, so once no submission received before the cutoff is left, none of these batches has
+    a submission left (all were purged, or none was accepted). Checking each batch instead read every
+    submission once a chunk (no index covers `batch_id`): most of a purge's time (docs/performance.md).
+    Only a cutoff within the hour before the purge started (`--older-than 0`) can meet a batch
+    committed after that search ended, its submissions with it: those recent batches are checked.
     """
     if sweep.positions.get(submissions.name) != _DONE:
         return 0
-    old = sa.select(batches.c.id).where(batches.c.received_at < cutoff).limit(limit)
+    b = batches.c
+    old = sa.select(b.id).where(b.received_at < cutoff).limit(limit)
+    settled = sweep.started - _IN_FLIGHT
+    if cutoff > settled:
+        left = sa.select(submissions.c.id).where(submissions.c.batch_id == b.id).exists()
+        old = old.where((b.received_at < settled) | ~left)
     ids = [row[0] for row in _search(conn, sweep, batches, old)]
     if ids:
         conn.execute(batch_organisations.delete().where(batch_organisations.c.batch_id.in_(ids)))

@@ -78,6 +78,11 @@ _TRIGGERS = ("outbox_pending_added", "outbox_pending_removed")
 
 def upgrade() -> None:
     """List the unsent events, drop `sent_at` and its index, add the triggers."""
+    if on_postgresql():
+        # No event may be written between the listing and the triggers (a node of the version before,
+        # still running): it would never be listed, so never published. SQLite's migration holds the
+        # write lock throughout.
+        op.execute("LOCK TABLE outbox IN SHARE ROW EXCLUSIVE MODE")
     op.create_table("outbox_pending", sa.Column("id", ID, primary_key=True, autoincrement=False))
     op.execute("INSERT INTO outbox_pending (id) SELECT id FROM outbox WHERE sent_at IS NULL")
     op.drop_index("outbox_unsent", table_name="outbox")
@@ -97,6 +102,7 @@ def downgrade() -> None:
         table.add_column(sa.Column("sent_at", TIMESTAMP, nullable=True))
     # SQLite's timestamps are to_sqlite_time's text.
     now = "now()" if on_postgresql() else "strftime('%Y-%m-%dT%H:%M:%S', 'now') || '.000000+00:00'"
-    op.execute(f"UPDATE outbox SET sent_at = {now} WHERE id NOT IN (SELECT id FROM outbox_pending)")  # noqa: S608
+    listed = "SELECT 1 FROM outbox_pending p WHERE p.id = outbox.id"  # an anti-join, whatever the list's size
+    op.execute(f"UPDATE outbox SET sent_at = {now} WHERE NOT EXISTS ({listed})")  # noqa: S608
     remake_unsent_index()
     op.drop_table("outbox_pending")
