@@ -16,7 +16,7 @@ from tests.e2e.shops import BATCH, Shop, a_shop, canonical, order_of, submission
 from tests.support.cli import cli_ok, run_cli
 from tests.support.inspect_db import change_rows, count_rows, fetch_rows
 from tests.support.invitations_db import plant_invitation
-from tests.support.privacy_db import backdate, db_time, plant_canonical_order
+from tests.support.privacy_db import backdate, plant_canonical_order
 
 OLD = 40  # days ago, past the 30-day retention the tests purge with
 
@@ -35,11 +35,11 @@ def age_submission(db_url: str, submission_id: str) -> None:
     )
 
 
-def age_batch(db_url: str, batch_id: str, idempotency_key: str) -> None:
-    """A batch, its submissions and its Idempotency-Key record, all received OLD days ago."""
-    backdate(db_url, OLD, "UPDATE batches SET received_at = ? WHERE CAST(id AS TEXT) = ?", batch_id)
-    backdate(db_url, OLD, "UPDATE submissions SET received_at = ? WHERE CAST(batch_id AS TEXT) = ?", batch_id)
-    backdate(db_url, OLD, "UPDATE idempotency_keys SET created_at = ? WHERE key = ?", idempotency_key)
+def age_batch(db_url: str, batch_id: str, idempotency_key: str, days: float = OLD) -> None:
+    """A batch, its submissions and its Idempotency-Key record, all received `days` ago."""
+    backdate(db_url, days, "UPDATE batches SET received_at = ? WHERE CAST(id AS TEXT) = ?", batch_id)
+    backdate(db_url, days, "UPDATE submissions SET received_at = ? WHERE CAST(batch_id AS TEXT) = ?", batch_id)
+    backdate(db_url, days, "UPDATE idempotency_keys SET created_at = ? WHERE key = ?", idempotency_key)
 
 
 _AGE_ORDER = (
@@ -291,10 +291,7 @@ def test_a_batch_stored_after_the_search_for_old_submissions_ended_stays_while_i
     del sweep.positions["batches"]  # but the one for batches has yet to (as in the chunks after the submissions')
     batch = a_batch(client, shop, [f"LATE-{tag}"], f"late-{tag}")
     wait_processed(client, shop, [str(i) for i in batch["ids"]])
-    received = db_time(db_url, dt.datetime.now(dt.UTC) - dt.timedelta(days=30, minutes=10))  # before the cutoff
-    for table, column in (("batches", "id"), ("submissions", "batch_id")):
-        update = f"UPDATE {table} SET received_at = ? WHERE CAST({column} AS TEXT) = ?"  # noqa: S608 - constants
-        change_rows(db_url, update, received, batch["id"])
+    age_batch(db_url, str(batch["id"]), f"late-{tag}", days=30 + 10 / (24 * 60))  # 10 minutes before the cutoff
     stored = "SELECT count(*) FROM batches WHERE CAST(id AS TEXT) = ?"
 
     purge_with(db_url, sweep)  # the same purge goes on: its search for old submissions has ended

@@ -99,7 +99,7 @@ def plant_canonical_order(database_url: str, *, trkref: str, order_ref: str, ema
     return canonical_id
 
 
-def backdate(database_url: str, days: int, update: str, *params: object) -> None:
+def backdate(database_url: str, days: float, update: str, *params: object) -> None:
     """Run `UPDATE ... SET col = ? [, col2 = ?] WHERE ...` with each SET placeholder `days` ago, then `params`."""
     when = db_time(database_url, dt.datetime.now(dt.UTC) - dt.timedelta(days=days))
     times = update.partition(" WHERE ")[0].count("?")
