@@ -17,6 +17,7 @@ from tests.e2e.exchanges import (
     post_order,
     stored_submissions,
     submission_path,
+    submit_path,
     unique_ref,
 )
 from tests.support.cli import create_key
@@ -78,6 +79,18 @@ def test_an_idempotency_key_longer_than_255_characters_answers_400(
     order_ref = unique_ref()
     too_long = {"Idempotency-Key": "k" * 256}
     answer = post_order(client, tenants.main.auth, an_order(order_ref=order_ref), headers=too_long)
+    assert_answer(answer, 400, INVALID_KEY)
+    assert stored_submissions(db_url, order_ref) == 0
+
+
+def test_two_idempotency_key_headers_answer_400_and_store_nothing(
+    client: httpx.Client, tenants: Tenants, db_url: str
+) -> None:
+    """Two keys in one request: which one a retry would match is anyone's guess, so neither is taken."""
+    order_ref = unique_ref()
+    body = encode(an_order(order_ref=order_ref))
+    headers = [("Content-Type", "application/json"), ("Idempotency-Key", a_key()), ("Idempotency-Key", a_key())]
+    answer = client.post(submit_path(), content=body, headers=headers, auth=tenants.main.auth)
     assert_answer(answer, 400, INVALID_KEY)
     assert stored_submissions(db_url, order_ref) == 0
 

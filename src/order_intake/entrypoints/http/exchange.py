@@ -94,13 +94,17 @@ class Exchange:
         """Whether the request has this header at all, whatever its value."""
         return name in self._headers
 
+    def header_count(self, name: str) -> int:
+        """How many times the request has this header."""
+        return len(self._headers.get_all(name))
+
     def header_problem(self) -> str | None:
         """Why the request's headers cannot be trusted, or None.
 
         Two Authorization headers: a proxy that reads the other one would authorise someone else.
         HTTP/1.1 needs exactly one Host (RFC 9112, section 3.2).
         """
-        if len(self._headers.get_all("authorization")) > 1:
+        if self.header_count("authorization") > 1:
             return catalogue.DUPLICATE_AUTHORIZATION
         if self.version == "1.1" and len(self._headers.get_all("host")) != 1:
             return catalogue.BAD_HOST

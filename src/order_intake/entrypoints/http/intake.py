@@ -15,7 +15,9 @@ Shared = Replayed | MalformedBody | IdempotencyMismatch | IdempotencyInProgress
 
 
 def _idempotency_key(ex: Exchange) -> str | None:
-    """The header's value, None when absent; Refused (400) when unusable."""
+    """The header's value, None when absent; Refused (400) when unusable, or sent twice (which one holds?)."""
+    if ex.header_count("idempotency-key") > 1:
+        raise replies.refusal(400, catalogue.INVALID_IDEMPOTENCY_KEY)
     raw = ex.header("idempotency-key")
     if raw is None:  # granian hides a value that is not ASCII, but the name is still there
         if ex.has_header("idempotency-key"):
