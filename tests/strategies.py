@@ -240,9 +240,9 @@ def address_and_case_variant(draw: st.DrawFn) -> tuple[str, str]:
 _DAYS_2020_2030: Final = (dt.date(2020, 1, 1), dt.date(2030, 12, 31))
 
 
-def purchases() -> st.SearchStrategy[Any]:
-    """One canonical order as planning sees it: dates (at least one), a country or none."""
-    dates = st.dates(*_DAYS_2020_2030)
+def purchases(days: tuple[dt.date, dt.date] = _DAYS_2020_2030) -> st.SearchStrategy[Any]:
+    """One canonical order as planning sees it: dates (at least one) within `days`, a country or none."""
+    dates = st.dates(*days)
     return st.builds(
         Purchase,
         order_ref=st.text("ABC123", min_size=1, max_size=4),
@@ -252,15 +252,16 @@ def purchases() -> st.SearchStrategy[Any]:
     ).filter(lambda p: p.order_date is not None or p.fulfilment_date is not None)
 
 
-def policies() -> st.SearchStrategy[Any]:
-    """A policy with any delay, age limit, cooldown, window and fallback zone."""
+def policies(most_days: int = 60) -> st.SearchStrategy[Any]:
+    """A policy with any delay (up to `most_days`), age limit, cooldown, window, fallback zone and reminder."""
     windows = st.tuples(st.integers(0, 1439), st.integers(1, 1440)).filter(lambda w: w[0] < w[1])
     return st.builds(
         Policy,
         basis=st.sampled_from(list(Basis)),
-        delay_days=st.integers(0, 60),
+        delay_days=st.integers(0, most_days),
         max_age_days=st.integers(0, 800),
         cooldown_days=st.integers(0, 90),
+        reminder_days=st.integers(0, most_days),
         window=windows.map(lambda w: Window(*w)),
         timezone=st.sampled_from(["Europe/London", "America/New_York", "Asia/Kathmandu", "Pacific/Chatham", "UTC"]),
     )

@@ -1,8 +1,10 @@
 """Settings from the environment, read once into one typed value."""
 
+import math
 import os
 from dataclasses import dataclass
 from typing import Final
+from urllib.parse import urlsplit
 
 from order_intake.adapters.mail.url import DEFAULT_MAIL_URL, DEFAULT_SANDBOX_MAIL_URL, parse_mail_url
 from order_intake.domain.events import EXCHANGE
@@ -68,7 +70,21 @@ class Settings:
     mail_batch: int = 50
 
 
-def _number(env: dict[str, str], name: str, default: float) -> float:
+# The largest count and the longest time any setting takes: far past a sensible value, and small
+# enough for every library the value reaches (a timer, a timedelta, a C integer).
+_MOST_COUNT: Final = 10_000_000
+_MOST_SECONDS: Final = 86_400.0
+_LOG_LEVELS: Final = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
+_SCHEMES: Final = {
+    "REDIS_URL": ("redis", "rediss", "unix"),
+    "BROKER_URL": ("amqp", "amqps"),
+    "PUBLIC_URL": ("http", "https"),
+}
+_YES: Final = ("1", "true", "yes", "on")
+_NO: Final = ("0", "false", "no", "off")
+
+
+def _number(env: dict[str, str], name: str, default: float, most: float = _MOST_COUNT) -> float:
     raw = env.get(name)
     if raw is None or raw == "":
         return default
@@ -77,10 +93,46 @@ def _number(env: dict[str, str], name: str, default: float) -> float:
     except ValueError:
         msg = f"{name} must be a number, got {raw!r}"
         raise ConfigError(msg) from None
-    if value < 0:
-        msg = f"{name} must not be negative, got {raw!r}"
+    if not math.isfinite(value) or value < 0 or value > most:
+        msg = f"{name} must be a number from 0 to {most:g}, got {raw!r}"
         raise ConfigError(msg)
     return value
+
+
+def _seconds(env: dict[str, str], name: str, default: float) -> float:
+    """A time in seconds (0 or empty: the default)."""
+    return _number(env, name, default, _MOST_SECONDS) or default
+
+
+def _url(env: dict[str, str], name: str) -> str | None:
+    """A URL whose scheme is one the setting takes (and a host, but for unix:); None when unset or empty."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return None
+    parts = urlsplit(raw)
+    if parts.scheme not in _SCHEMES[name] or not (parts.netloc or parts.scheme == "unix"):
+        schemes = ", ".join(f"{scheme}://" for scheme in _SCHEMES[name])
+        msg = f"{name} must start with one of {schemes} and name a host, got {raw!r}"
+        raise ConfigError(msg)
+    return raw
+
+
+def _log_level(env: dict[str, str]) -> str:
+    level = (env.get("LOG_LEVEL") or "INFO").strip().upper()
+    if level not in _LOG_LEVELS:
+        msg = f"LOG_LEVEL must be one of {', '.join(_LOG_LEVELS)}, got {env.get('LOG_LEVEL')!r}"
+        raise ConfigError(msg)
+    return level
+
+
+def _yes_or_no(env: dict[str, str], name: str, *, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw not in _YES + _NO:
+        msg = f"{name} must be 1 or 0 (true/false, yes/no, on/off), got {env[name]!r}"
+        raise ConfigError(msg)
+    return raw in _YES
 
 
 def _mail_from(env: dict[str, str]) -> str:
@@ -114,7 +166,7 @@ def _processing_batch(env: dict[str, str]) -> int | None:
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
     """Read the settings from the environment (or the mapping given, for tests)."""
     env = dict(os.environ if environ is None else environ)
-    auth_cache = min(_number(env, "ORDER_INTAKE_AUTH_CACHE_SECONDS", 2.0), 5.0)
+    auth_cache = min(_number(env, "ORDER_INTAKE_AUTH_CACHE_SECONDS", 2.0, _MOST_SECONDS), 5.0)
     return Settings(
         database_url=env.get("DATABASE_URL") or DEFAULT_DATABASE_URL,
         auth_cache_seconds=auth_cache,
@@ -122,23 +174,23 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         writer_max_queued=int(_number(env, "ORDER_INTAKE_WRITER_MAX_QUEUED", 5000)),
         writer_inflight=max(1, int(_number(env, "ORDER_INTAKE_WRITER_INFLIGHT", 1))),
         pool_size=max(1, int(_number(env, "ORDER_INTAKE_POOL_SIZE", 8))),
-        log_level=env.get("LOG_LEVEL", "INFO").upper(),
-        body_timeout_seconds=_number(env, "ORDER_INTAKE_BODY_TIMEOUT_SECONDS", 30.0) or 30.0,
-        header_timeout_seconds=_number(env, "ORDER_INTAKE_HEADER_TIMEOUT_SECONDS", 10.0) or 10.0,
-        redis_url=env.get("REDIS_URL") or None,
+        log_level=_log_level(env),
+        body_timeout_seconds=_seconds(env, "ORDER_INTAKE_BODY_TIMEOUT_SECONDS", 30.0),
+        header_timeout_seconds=_seconds(env, "ORDER_INTAKE_HEADER_TIMEOUT_SECONDS", 10.0),
+        redis_url=_url(env, "REDIS_URL"),
         redis_prefix=env.get("ORDER_INTAKE_REDIS_PREFIX") or "order-intake:ratelimit:",
-        broker_url=env.get("BROKER_URL") or None,
+        broker_url=_url(env, "BROKER_URL"),
         broker_exchange=env.get("ORDER_INTAKE_BROKER_EXCHANGE") or EXCHANGE,
-        serve_worker=env.get("ORDER_INTAKE_SERVE_WORKER", "1") != "0",
+        serve_worker=_yes_or_no(env, "ORDER_INTAKE_SERVE_WORKER", default=True),
         serve_worker_nice=min(19, int(_number(env, "ORDER_INTAKE_SERVE_WORKER_NICE", 3))),
         processing_batch=_processing_batch(env),
         processing_max_batch=max(1, int(_number(env, "ORDER_INTAKE_PROCESSING_MAX_BATCH", 1000))),
         processing_concurrency=max(1, int(_number(env, "ORDER_INTAKE_PROCESSING_CONCURRENCY", 2))),
         admin_actor=env.get("ORDER_INTAKE_ACTOR", "").strip() or None,
-        public_url=(env.get("PUBLIC_URL") or DEFAULT_PUBLIC_URL).rstrip("/"),
+        public_url=(_url(env, "PUBLIC_URL") or DEFAULT_PUBLIC_URL).rstrip("/"),
         mail_from=_mail_from(env),
         mail_url=_mail_url(env, "MAIL_URL", DEFAULT_MAIL_URL),
         sandbox_mail_url=_mail_url(env, "SANDBOX_MAIL_URL", DEFAULT_SANDBOX_MAIL_URL),
-        mail_lease_seconds=_number(env, "ORDER_INTAKE_MAIL_LEASE_SECONDS", 60.0) or 60.0,
+        mail_lease_seconds=_seconds(env, "ORDER_INTAKE_MAIL_LEASE_SECONDS", 60.0),
         mail_batch=max(1, int(_number(env, "ORDER_INTAKE_MAIL_BATCH", 50))),
     )

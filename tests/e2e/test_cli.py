@@ -1,6 +1,7 @@
 """The operators' command line: organisations, keys, the schema, and its one-line errors."""
 
 import json
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -11,6 +12,7 @@ import pytest
 from tests.support.cli import cli_ok, create_key, run_cli
 from tests.support.databases import database
 from tests.support.inspect_db import count_rows
+from tests.support.server import Server
 
 BIN = Path(sys.executable).with_name("order-intake")
 
@@ -130,6 +132,9 @@ def test_db_upgrade_migrates_an_empty_database_and_is_idempotent(fresh_db: str) 
         ("mysql://localhost/x", "DATABASE_URL must start with sqlite:/// or postgresql://"),
         ("sqlite://", "DATABASE_URL must name a SQLite file"),
         ("postgresql://postgres@127.0.0.1:1/nothing", "cannot reach the database"),
+        ("postgresql://postgres@127.0.0.1:99999/x", "DATABASE_URL has a port that is not one"),
+        ("postgresql://postgres@127.0.0.1:abc/x", "DATABASE_URL has a port that is not one"),
+        ("sqlite:////no/such/folder/x.db", "no folder /no/such/folder for the SQLite database"),
         (
             "postgresql://postgres@127.0.0.1:5432/order_intake_no_such_db",
             'cannot reach the database: database "order_intake_no_such_db" does not exist',
@@ -147,6 +152,35 @@ def test_a_file_that_is_no_sqlite_database_fails_with_one_line(tmp_path: Path, c
     path = tmp_path / "not-a-database.db"
     path.write_bytes(b"these bytes are no SQLite header, and there are enough of them" * 100)
     _fails_with_one_line(f"sqlite:///{path}", *command, mentioning="cannot reach the database: file is not a database")
+
+
+def test_org_add_refuses_a_name_that_is_empty_too_long_or_not_one_line(fresh_db: str) -> None:
+    """An organisation's name is shown in e-mails and on pages, and `org list` prints one line for each."""
+    for bad in ("", "   ", "x" * 201, "Two\nLines", "Tab\there"):
+        _fails_with_one_line(fresh_db, "org", "add", "NAMED", "--name", bad, mentioning="invalid name")
+    assert cli_ok(fresh_db, "org", "list") == ""
+
+
+def test_a_database_a_newer_version_made_is_refused_with_one_line(tmp_path: Path) -> None:
+    """A schema revision this version does not know (after rolling back the software): no traceback, no change."""
+    url = f"sqlite:///{tmp_path / 'newer.db'}"
+    cli_ok(url, "db", "upgrade")
+    with sqlite3.connect(tmp_path / "newer.db") as conn:
+        conn.execute("UPDATE alembic_version SET version_num = '9999'")
+    for command in (("db", "upgrade"), ("org", "list"), ("serve", "--port", "0")):
+        _fails_with_one_line(url, *command, mentioning="schema is at revision 9999, which this version")
+
+
+def test_serve_refuses_a_port_another_server_listens_on(server: Server, tmp_path: Path) -> None:
+    """Granian shares its port between processes (SO_REUSEPORT): a second server would take half the requests."""
+    url = f"sqlite:///{tmp_path / 'second.db'}"
+    _fails_with_one_line(
+        url, "serve", "--port", str(server.port), mentioning=f"port {server.port} on 127.0.0.1 is in use"
+    )
+    _fails_with_one_line(
+        url, "serve", "--host", "no-such-host.invalid", mentioning="cannot serve on 'no-such-host.invalid'"
+    )
+    assert not (tmp_path / "second.db").exists()
 
 
 def test_the_installed_command_runs_as_a_real_process(tmp_path: Path) -> None:

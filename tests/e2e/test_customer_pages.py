@@ -17,6 +17,8 @@ from tests.support.inspect_db import change_rows, fetch_rows
 from tests.support.invitations_db import signing_key
 from tests.support.polling import wait_until
 from tests.support.privacy_db import db_time, db_uuid
+from tests.support.raw_http import request, send_raw
+from tests.support.server import Server
 
 HTML = "text/html; charset=utf-8"
 NOT_FOUND_WORDS = "This link does not work"
@@ -58,6 +60,7 @@ def test_a_forged_altered_or_unknown_token_gets_the_html_not_found_page(
         "/r/nonsense",
         f"/r/{altered}",
         f"/r/{token.upper()}",
+        f"/r/{token.partition('.')[0].upper()}.{token.partition('.')[2]}",  # the id's hex in upper case alone
         f"/r/{unknown}",
         f"/r/{unknown}/thanks",
         f"/u/{token}",  # a review token is no unsubscribe token
@@ -213,6 +216,17 @@ def test_a_review_body_over_its_bound_is_refused_413_with_a_page(client: httpx.C
     """More than 1 MiB is not read: 413, an HTML page, the connection closed."""
     answer = client.post(invitee.review_path, content=b"a" * (1024 * 1024 + 1))
     assert "That was too much text" in _page(answer, 413)
+
+
+@pytest.mark.parametrize("path", ["review_path", "unsubscribe_path"])
+def test_a_form_body_that_breaks_off_gets_a_400_page_not_json(server: Server, invitee: Invitee, path: str) -> None:
+    """Content-Length promised more than came before the client stopped sending: a page, as everything there."""
+    body = b"rating%3AMUG-1=5"
+    headers = [("Host", "x"), ("Content-Type", "application/x-www-form-urlencoded"), ("Content-Length", "400")]
+    answer = send_raw(server.port, request("POST", getattr(invitee, path), headers, body), half_close=True)
+    assert (answer.status, answer.headers["content-type"]) == (400, HTML)
+    assert "What you sent did not arrive whole" in answer.body.decode()
+    assert answer.headers["connection"] == "close"
 
 
 @pytest.mark.parametrize(

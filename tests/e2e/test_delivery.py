@@ -192,6 +192,21 @@ def test_a_recipient_refused_for_good_ends_failed_and_bounced(shop: Shop, sink: 
     assert sink.messages_to(address) == []
 
 
+def test_addresses_beyond_ascii_go_with_an_ascii_domain_or_in_utf8_to_a_server_that_takes_it(
+    shop: Shop, sink: SmtpSink
+) -> None:
+    """A domain beyond ASCII goes as IDNA (any server takes it); a local part beyond ASCII with SMTPUTF8."""
+    tag = uuid.uuid4().hex[:12]
+    in_utf8, idna, plain = f"jü-{tag}@example.com", f"c-{tag}@bücher.de", _address()
+    refs = [shop.order(address) for address in (in_utf8, idna, plain)]
+    (utf8_message,) = _one_message(sink, in_utf8)
+    assert f"To: Ann Example <{in_utf8}>".encode() in sink.raw[utf8_message["Message-ID"]]
+    (message,) = _one_message(sink, f"c-{tag}@xn--bcher-kva.de")
+    assert message["To"].addresses[0].addr_spec == f"c-{tag}@xn--bcher-kva.de"
+    _one_message(sink, plain)
+    assert [shop.until_state(ref, "sent")["state"] for ref in refs] == ["sent"] * 3
+
+
 def test_temporary_failures_are_tried_again_until_the_message_goes(shop: Shop, sink: SmtpSink) -> None:
     """A 451 and then a dropped connection leave the invitation scheduled; a later try sends it, once."""
     address = _address()

@@ -89,7 +89,7 @@ def test_a_policy_set_back_to_every_default_is_stored_as_null(shop: str) -> None
         ("--window", "20:00-09:00", "window must be HH:MM-HH:MM, opening before closing"),
         ("--window", "25:00-26:00", "window must be HH:MM-HH:MM"),
         ("--timezone", "Mars/Olympus_Mons", "unknown time zone: Mars/Olympus_Mons"),
-        ("--from", "reviews.example.com", "from must be an e-mail address"),
+        ("--from", "reviews.example.com", "from must be one e-mail address"),
     ],
 )
 def test_a_bad_value_fails_with_one_line_and_changes_nothing(

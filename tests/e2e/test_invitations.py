@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
+from order_intake.domain.invitations import LATEST_DUE
 from tests.conftest import Tenants
 from tests.e2e.exchanges import NOT_FOUND, accepted_id, assert_answer, json_body, post_order, unique_ref
 from tests.support.cli import cli_ok, create_key
@@ -45,6 +46,22 @@ def explained(client: httpx.Client, tenants: Tenants, order_ref: str) -> dict[st
     found = wait_until(planned, deadline=time.monotonic() + DEADLINE)
     assert found is not None, f"no invitation for {order_ref} within {DEADLINE} s"
     return found
+
+
+def test_an_order_dated_at_the_end_of_the_calendar_is_planned_and_processing_goes_on(
+    client: httpx.Client, tenants: Tenants
+) -> None:
+    """31-12-9999 is a real date: its invitation is planned for the latest day there is one; later orders flow."""
+    last, after = unique_ref("END"), unique_ref("AFTER")
+    _send(client, tenants, last, dt.date(9999, 12, 31))
+    _send(client, tenants, after, TODAY)
+    body = explained(client, tenants, last)
+    assert (body["state"], body["send_at"]) == ("scheduled", _at_nine_in_london(LATEST_DUE))
+    assert (
+        body["explanation"][1]
+        == f"plus 14 days: {LATEST_DUE.isoformat()} (the latest date invitations are planned for)"
+    )
+    assert explained(client, tenants, after)["state"] == "scheduled"
 
 
 def _at_nine_in_london(day: dt.date) -> str:

@@ -151,7 +151,18 @@ def test_an_erased_address_is_not_listed_but_still_suppressed(client: httpx.Clie
     assert (again.status_code, json_body(again)["email"], json_body(again)["reason"]) == (200, email, RETAILER)
 
 
-@pytest.mark.parametrize("email", ["not-an-address", "a@b@c.com", "%20ann@example.com", "ann@example", "a%00b@x.com"])
+@pytest.mark.parametrize(
+    "email",
+    [
+        "not-an-address",
+        "a@b@c.com",
+        "%20ann@example.com",
+        "ann@example",
+        "a%00b@x.com",
+        "%FF@example.com",
+        "a%C0%AF@x.com",
+    ],
+)
 def test_an_invalid_address_answers_422_for_put_delete_and_get_and_changes_nothing(
     client: httpx.Client, shop: Shop, db_url: str, email: str
 ) -> None:
@@ -192,6 +203,30 @@ def test_a_suppression_suppresses_the_addresses_scheduled_invitation_and_lifting
     assert client.delete(path, auth=tenants.main.auth).status_code == 204
     lifted = json_body(client.get(invitation_path(ref), auth=tenants.main.auth))
     assert (lifted["state"], lifted["reason"], lifted["send_at"]) == ("scheduled", None, planned["send_at"])
+
+
+def test_a_suppression_changes_every_unsent_invitation_of_a_repeat_buyer_at_once(
+    client: httpx.Client, tenants: Tenants
+) -> None:
+    """Two orders of one address (scheduled, and skipped in its cooldown): both suppressed, both planned again after."""
+    email, refs = _address("repeat"), [unique_ref("REPEAT") for _ in range(2)]
+    today = dt.datetime.now(dt.UTC).date()
+    for ref, day in zip(refs, (today, today + dt.timedelta(days=1)), strict=True):
+        when = day.strftime("%d-%m-%Y")
+        order = an_order(order_ref=ref, order_date=when, fulfilment_date=when, customer={"email": email})
+        accepted_id(post_order(client, tenants.main.auth, order))
+    explained(client, tenants, refs[0])
+
+    def states() -> list[tuple[str, str | None]]:
+        bodies = [explained(client, tenants, ref) for ref in refs]
+        return [(body["state"], body["reason"]) for body in bodies]
+
+    assert states() == [("scheduled", None), ("skipped", "cooldown")]
+    path = f"/v4/organisations/TRKREF123/suppressions/{email}"
+    assert client.put(path, auth=tenants.main.auth).status_code == 201
+    assert states() == [("suppressed", RETAILER), ("suppressed", RETAILER)]
+    assert client.delete(path, auth=tenants.main.auth).status_code == 204
+    assert states() == [("scheduled", None), ("skipped", "cooldown")]
 
 
 def _audit_rows(db_url: str, trkref: str) -> list[dict[str, Any]]:

@@ -287,7 +287,7 @@ def test_all_keys_lists_every_key_as_find_key_reads_it(store_url: str, on_store:
 
 
 def test_a_full_queue_refuses_at_once_and_takes_units_again_once_it_drains(on_store: OnStore) -> None:
-    """While a transaction hangs, submissions past max_queued get StoreUnavailable (a 503) without waiting."""
+    """While a transaction hangs, units wait; once max_queued submissions wait, the next gets StoreUnavailable."""
 
     async def scenario(store: Store) -> list[str]:
         key_id, org_id = await _ids(store)
@@ -297,16 +297,21 @@ def test_a_full_queue_refuses_at_once_and_takes_units_again_once_it_drains(on_st
             await gate.wait()  # the database is slow
             return await store.commit_units(units)
 
+        def write_one() -> "asyncio.Task[UnitOutcome]":
+            return asyncio.create_task(writer.write(WriteUnit((a_submission(key_id, org_id),))))
+
         writer = GroupCommitWriter(gated_commit, max_batch=64, max_queued=3)
         writer.start()
-        waiting = [asyncio.create_task(writer.write(WriteUnit((a_submission(key_id, org_id),)))) for _ in range(3)]
+        committing = write_one()
+        await asyncio.sleep(0.01)  # taken into the transaction that hangs
+        waiting = [write_one() for _ in range(3)]
         await asyncio.sleep(0.01)
         outcomes = []
         with pytest.raises(StoreUnavailable, match="too many submissions waiting"):
             await writer.write(WriteUnit((a_submission(key_id, org_id),)))
         outcomes.append("refused")
         gate.set()
-        assert await asyncio.gather(*waiting) == [None] * 3
+        assert await asyncio.gather(committing, *waiting) == [None] * 4
         outcomes.append("queued ones committed")
         assert await writer.write(WriteUnit((a_submission(key_id, org_id),))) is None
         outcomes.append("taken again")
@@ -314,3 +319,42 @@ def test_a_full_queue_refuses_at_once_and_takes_units_again_once_it_drains(on_st
         return outcomes
 
     assert on_store(scenario) == ["refused", "queued ones committed", "taken again"]
+
+
+def test_a_unit_larger_than_the_queue_is_taken_behind_a_few_and_others_are_taken_while_it_commits(
+    on_store: OnStore,
+) -> None:
+    """A batch of the largest size is not refused for the orders ahead of it, nor are orders while it commits."""
+
+    async def scenario(store: Store) -> list[int]:
+        key_id, org_id = await _ids(store)
+        gates = {1: asyncio.Event(), 3: asyncio.Event()}  # the first and the third transaction hang
+        sizes: list[int] = []
+
+        async def gated_commit(units: Sequence[WriteUnit]) -> list[UnitOutcome]:
+            sizes.append(sum(len(unit.submissions) for unit in units))
+            if (gate := gates.get(len(sizes))) is not None:
+                await gate.wait()
+            return await store.commit_units(units)
+
+        def write(count: int) -> "asyncio.Task[UnitOutcome]":
+            unit = WriteUnit(tuple(a_submission(key_id, org_id) for _ in range(count)))
+            return asyncio.create_task(writer.write(unit))
+
+        writer = GroupCommitWriter(gated_commit, max_batch=2, max_queued=3)
+        writer.start()
+        first = write(1)
+        await asyncio.sleep(0.01)  # its transaction hangs
+        ahead, large = write(2), write(10)  # 2 wait, fewer than 3: the large one is taken
+        await asyncio.sleep(0.01)
+        gates[1].set()  # the first commits, then the two; the large one's transaction hangs
+        await asyncio.gather(first, ahead)
+        await asyncio.sleep(0.01)
+        behind = write(1)  # taken while the large one commits
+        await asyncio.sleep(0.01)
+        gates[3].set()
+        assert await asyncio.gather(large, behind) == [None, None]
+        await writer.stop()
+        return sizes
+
+    assert on_store(scenario) == [1, 2, 10, 1]

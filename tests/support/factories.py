@@ -1,7 +1,12 @@
 """Test data: the reference page's example and orders built from it with overrides."""
 
 import copy
+import datetime as dt
+import uuid
 from typing import Any
+
+from order_intake.domain.delivery import Kind
+from order_intake.service.delivery_records import Letter
 
 REFERENCE_EXAMPLE: dict[str, Any] = {
     "trkref": "TRKREF123",
@@ -67,3 +72,28 @@ def _apply(target: dict[str, Any], changes: dict[str, Any]) -> None:
             target.pop(name, None)
         else:
             target[name] = copy.deepcopy(value)
+
+
+LONG_LINK = "https://reviews.example/" + "x" * 150
+
+
+def a_letter(**changes: object) -> Letter:
+    """An invitation's letter with every field set (long links, values to escape), changed as given."""
+    values: dict[str, object] = {
+        "invitation_id": uuid.UUID(int=7),
+        "kind": Kind.INVITATION,
+        "to_address": "ann@example.com",
+        "to_name": "Ann <Admin>",
+        "sender": "Kettles & Co <reviews@kettles.example>",
+        "organisation": "Kettles <b>& Co</b>",
+        "order_ref": "A-1",
+        "order_date": dt.date(2026, 12, 6),
+        "items": ("Kettle <script>alert(1)</script>",),
+        "language": None,
+        "locale": None,
+        "review_url": LONG_LINK + "/r",
+        "unsubscribe_url": LONG_LINK + "/u",
+        "message_id": "<7.invitation@reviews.example>",
+    }
+    values.update(changes)
+    return Letter(**values)  # type: ignore[arg-type]

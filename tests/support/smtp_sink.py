@@ -48,7 +48,7 @@ class _Handler:
 class SmtpSink:
     """The server, what it received (recipients and parsed message), and what it is told to refuse."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, smtputf8: bool = True) -> None:
         self.port = free_port()
         self.url = f"smtp://127.0.0.1:{self.port}"
         self.received: list[tuple[list[str], EmailMessage]] = []
@@ -57,7 +57,7 @@ class SmtpSink:
         self.drops = 0
         self.delay = 0.0
         self.lock = threading.Lock()
-        self._controller = Controller(_Handler(self), hostname="127.0.0.1", port=self.port)
+        self._controller = Controller(_Handler(self), hostname="127.0.0.1", port=self.port, enable_SMTPUTF8=smtputf8)
 
     def start(self) -> "SmtpSink":
         """Listen."""

@@ -58,3 +58,62 @@ def test_serves_worker_is_three_steps_nicer_unless_set_and_never_past_nineteen()
     assert load_settings({"ORDER_INTAKE_SERVE_WORKER_NICE": "40"}).serve_worker_nice == 19
     with pytest.raises(ConfigError, match="ORDER_INTAKE_SERVE_WORKER_NICE"):
         load_settings({"ORDER_INTAKE_SERVE_WORKER_NICE": "-5"})
+
+
+NUMBERS = (
+    "ORDER_INTAKE_AUTH_CACHE_SECONDS",
+    "ORDER_INTAKE_WRITER_MAX_BATCH",
+    "ORDER_INTAKE_WRITER_MAX_QUEUED",
+    "ORDER_INTAKE_WRITER_INFLIGHT",
+    "ORDER_INTAKE_POOL_SIZE",
+    "ORDER_INTAKE_BODY_TIMEOUT_SECONDS",
+    "ORDER_INTAKE_HEADER_TIMEOUT_SECONDS",
+    "ORDER_INTAKE_SERVE_WORKER_NICE",
+    "ORDER_INTAKE_PROCESSING_BATCH",
+    "ORDER_INTAKE_PROCESSING_MAX_BATCH",
+    "ORDER_INTAKE_PROCESSING_CONCURRENCY",
+    "ORDER_INTAKE_MAIL_LEASE_SECONDS",
+    "ORDER_INTAKE_MAIL_BATCH",
+)
+
+
+@pytest.mark.parametrize("name", NUMBERS)
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "1e400", "1e30", "-1", "abc"])
+def test_a_number_that_is_not_finite_negative_or_far_too_large_is_refused_naming_the_setting(
+    name: str, value: str
+) -> None:
+    """NaN would make every comparison false (a key cache never refreshed); infinity or 1e30 overflow later."""
+    with pytest.raises(ConfigError, match=name):
+        load_settings({name: value})
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("LOG_LEVEL", "bogus"),
+        ("REDIS_URL", "garbage"),
+        ("REDIS_URL", "http://x"),
+        ("BROKER_URL", "garbage"),
+        ("PUBLIC_URL", "javascript:alert(1)"),
+        ("PUBLIC_URL", "https://"),
+        ("ORDER_INTAKE_SERVE_WORKER", "maybe"),
+    ],
+)
+def test_a_setting_of_the_wrong_kind_is_refused_at_start_naming_itself(name: str, value: str) -> None:
+    """Refused when settings are read (every command's start), not in a worker process later."""
+    with pytest.raises(ConfigError, match=name):
+        load_settings({name: value})
+
+
+def test_words_for_yes_and_no_and_an_empty_log_level_are_understood() -> None:
+    """ORDER_INTAKE_SERVE_WORKER: false/no/off/0 and true/yes/on/1; LOG_LEVEL empty: INFO."""
+    assert [load_settings({"ORDER_INTAKE_SERVE_WORKER": v}).serve_worker for v in ("false", "No", "off", "0")] == [
+        False
+    ] * 4
+    assert [load_settings({"ORDER_INTAKE_SERVE_WORKER": v}).serve_worker for v in ("true", "YES", "on", "1", "")] == [
+        True
+    ] * 5
+    assert load_settings({"LOG_LEVEL": ""}).log_level == "INFO"
+    assert load_settings({"LOG_LEVEL": "debug"}).log_level == "DEBUG"
+    assert load_settings({"REDIS_URL": "redis://127.0.0.1:6379/0"}).redis_url == "redis://127.0.0.1:6379/0"
+    assert load_settings({"PUBLIC_URL": "https://reviews.example/"}).public_url == "https://reviews.example"

@@ -5,23 +5,27 @@ import itertools
 import random
 from zoneinfo import ZoneInfo
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from order_intake.domain.invitations import (
     FINAL_STATES,
+    LATEST_DUE,
     Invitation,
     Purchase,
     Reason,
     State,
     plan_customer,
     reference_date,
+    reminder_at,
 )
-from order_intake.domain.policy import Basis, Policy, Window, changed_policy, parse_window
+from order_intake.domain.policy import MAX_DAYS, Basis, Policy, Window, changed_policy, parse_window
 from order_intake.domain.zones import zone_for
 from tests.strategies import instants, policies, purchases
 
 NOW = dt.datetime(2026, 12, 6, 10, 0, tzinfo=dt.UTC)
+FROM_ERROR = "from must be one e-mail address, optionally with a display name: Name <addr>"
 DEFAULT = Policy()
 
 
@@ -111,6 +115,41 @@ def test_a_suppressed_address_gets_no_invitation_and_the_reason_is_the_suppressi
         assert (planned[0].state, planned[0].reason, planned[0].send_at) == (State.SUPPRESSED, reason, None)
 
 
+def test_an_order_dated_at_the_end_of_the_calendar_is_planned_for_the_latest_day_and_says_so() -> None:
+    """31-12-9999 is a real date the contract accepts; 14 days later is past the last date there is."""
+    invitation = _one(Purchase("END", dt.date(9999, 12, 31), None, "GB"))
+    assert invitation.state is State.SCHEDULED
+    assert invitation.send_at == dt.datetime.combine(LATEST_DUE, dt.time(9), tzinfo=ZoneInfo("Europe/London"))
+    assert invitation.explanation[:2] == (
+        "reference date 9999-12-31 (order_date)",
+        f"plus 14 days: {LATEST_DUE.isoformat()} (the latest date invitations are planned for)",
+    )
+
+
+customers_of_any_day = st.lists(purchases((dt.date.min, dt.date.max)), min_size=1, max_size=4)
+
+
+@given(customers_of_any_day, policies(most_days=MAX_DAYS), instants())
+@settings(max_examples=300, deadline=None)
+def test_any_dates_and_day_counts_are_planned_with_a_send_time_and_a_reminder_that_exist(
+    orders: list[Purchase], policy: Policy, now: dt.datetime
+) -> None:
+    """Every real date with every delay and reminder the policy allows: planned, never an arithmetic overflow."""
+    invitations = plan_customer([(p, None) for p in orders], policy, now)
+    for purchase, invitation in zip(orders, invitations, strict=True):
+        day, _ = reference_date(purchase, policy.basis)
+        if invitation.state is State.SCHEDULED:
+            assert invitation.send_at is not None
+            assert invitation.send_at.date() <= max(LATEST_DUE, now.date()) + dt.timedelta(days=3)
+            within = day.toordinal() + policy.delay_days <= LATEST_DUE.toordinal()
+            earliest = day + dt.timedelta(days=policy.delay_days) if within else LATEST_DUE
+            assert invitation.send_at.date() >= earliest - dt.timedelta(days=1)  # a zone west of UTC
+            later = reminder_at(invitation, policy.reminder_days)
+            assert later is None if policy.reminder_days == 0 else later > invitation.send_at
+        else:
+            assert invitation.send_at is None
+
+
 def test_policy_settings_are_checked_and_every_error_reported() -> None:
     """Bad values change nothing and each says what it must be."""
     policy, errors = changed_policy(Policy(), {"delay_days": "-1", "window": "20:00-09:00", "timezone": "Mars/Base"})
@@ -126,6 +165,43 @@ def test_policy_settings_are_checked_and_every_error_reported() -> None:
     assert (str(changed.window), changed.basis, changed.sender) == ("00:00-24:00", Basis.ORDER, "Shop <r@shop.example>")
     assert parse_window("09:00-24:00") == Window(540, 1440)
     assert parse_window("24:00-24:00") is None
+
+
+@pytest.mark.parametrize(
+    "sender",
+    [
+        "a@b.example, c@d.example",
+        "a@b.example <d@e.example>",
+        "Evil <a@b.example> extra",
+        "a b@c.example",
+        "jü@x.example",
+        "Shop <shöp@x.example>",
+        "Name <>",
+        "@",
+        "no-at-sign",
+        "Shop <r@x.example>\r\nBcc: v@x.example",
+    ],
+)
+def test_from_is_one_address_with_an_ascii_local_part_or_nothing_changes(sender: str) -> None:
+    """Two addresses, a name that looks like one, words after it, a local part beyond ASCII: refused."""
+    policy, errors = changed_policy(Policy(), {"from": sender})
+    assert (policy, errors) == (Policy(), [FROM_ERROR])
+
+
+@pytest.mark.parametrize(
+    "sender",
+    [
+        "reviews@localhost",
+        "<r@shop.example>",
+        "Shop <r@shop.example>",
+        '"Kettles & Co" <r@k.example>',
+        "Shöp <r@bücher.de>",
+    ],
+)
+def test_from_takes_an_address_alone_or_with_a_display_name(sender: str) -> None:
+    """A display name beyond ASCII and a domain beyond ASCII are fine (the domain is sent as IDNA)."""
+    policy, errors = changed_policy(Policy(), {"from": f" {sender} "})
+    assert (policy.sender, errors) == (sender, [])
 
 
 customers = st.lists(purchases(), min_size=1, max_size=6, unique_by=lambda p: p.order_ref)

@@ -2,7 +2,9 @@
 
 import datetime as dt
 import email
+import email.header
 import email.policy
+import itertools
 import uuid
 from email.message import EmailMessage
 
@@ -12,29 +14,7 @@ from order_intake.adapters.mail.compose import compose
 from order_intake.adapters.mail.url import parse_mail_url
 from order_intake.domain.delivery import Kind
 from order_intake.service.delivery_records import Letter
-
-LONG = "https://reviews.example/" + "x" * 150
-
-
-def _letter(**changes: object) -> Letter:
-    values: dict[str, object] = {
-        "invitation_id": uuid.UUID(int=7),
-        "kind": Kind.INVITATION,
-        "to_address": "ann@example.com",
-        "to_name": "Ann <Admin>",
-        "sender": "Kettles & Co <reviews@kettles.example>",
-        "organisation": "Kettles <b>& Co</b>",
-        "order_ref": "A-1",
-        "order_date": dt.date(2026, 12, 6),
-        "items": ("Kettle <script>alert(1)</script>",),
-        "language": None,
-        "locale": None,
-        "review_url": LONG + "/r",
-        "unsubscribe_url": LONG + "/u",
-        "message_id": "<7.invitation@reviews.example>",
-    }
-    values.update(changes)
-    return Letter(**values)  # type: ignore[arg-type]
+from tests.support.factories import LONG_LINK, a_letter
 
 
 def _parsed(letter: Letter) -> tuple[bytes, EmailMessage]:
@@ -46,8 +26,8 @@ def _parsed(letter: Letter) -> tuple[bytes, EmailMessage]:
 
 def test_link_headers_are_plain_ascii_on_one_line_however_long() -> None:
     """List-Unsubscribe and its one-click partner: never folded, never an encoded-word."""
-    raw, message = _parsed(_letter())
-    assert f"List-Unsubscribe: <{LONG}/u>\r\n".encode() in raw
+    raw, message = _parsed(a_letter())
+    assert f"List-Unsubscribe: <{LONG_LINK}/u>\r\n".encode() in raw
     assert b"List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n" in raw
     assert message["X-Invitation-Id"] == str(uuid.UUID(int=7))
     assert message["Message-ID"] == "<7.invitation@reviews.example>"
@@ -56,8 +36,8 @@ def test_link_headers_are_plain_ascii_on_one_line_however_long() -> None:
 
 def test_every_supplied_value_is_escaped_in_html_and_written_out_in_text() -> None:
     """Names, the organisation and items reach the HTML escaped, the text part as given; links in full in both."""
-    raw, message = _parsed(_letter())
-    assert raw.count(f"{LONG}/r".encode()) >= 2  # whole in the message as sent, not only once decoded
+    raw, message = _parsed(a_letter())
+    assert raw.count(f"{LONG_LINK}/r".encode()) >= 2  # whole in the message as sent, not only once decoded
     html = message.get_body(("html",)).get_content()  # type: ignore[union-attr]
     text = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     assert "<script>" not in html
@@ -66,14 +46,14 @@ def test_every_supplied_value_is_escaped_in_html_and_written_out_in_text() -> No
     assert "Kettle <script>alert(1)</script>" in text
 
     for part in (html, text):
-        assert f"{LONG}/r" in part
-        assert f"{LONG}/u" in part
+        assert f"{LONG_LINK}/r" in part
+        assert f"{LONG_LINK}/u" in part
         assert "A-1" in part
 
 
 def test_a_line_break_in_a_supplied_value_cannot_add_a_header() -> None:
     """A name or an organisation with CR/LF in it stays on its header's line."""
-    raw, message = _parsed(_letter(to_name="Ann\r\nBcc: victim@example.com", organisation="Shop\nX-Evil: 1"))
+    raw, message = _parsed(a_letter(to_name="Ann\r\nBcc: victim@example.com", organisation="Shop\nX-Evil: 1"))
     assert message["Bcc"] is None
     assert message["X-Evil"] is None
     assert b"\r\nBcc:" not in raw.split(b"\r\n\r\n", 1)[0]
@@ -81,10 +61,39 @@ def test_a_line_break_in_a_supplied_value_cannot_add_a_header() -> None:
 
 def test_the_recipients_name_and_the_sender_are_kept() -> None:
     """To carries the customer's name; From the policy's sender with its display name."""
-    _, message = _parsed(_letter())
+    _, message = _parsed(a_letter())
     assert message["To"].addresses[0].display_name == "Ann <Admin>"
     assert message["To"].addresses[0].addr_spec == "ann@example.com"
     assert message["From"].addresses[0].addr_spec == "reviews@kettles.example"
+
+
+def test_an_address_beyond_ascii_is_sent_with_its_domain_in_ascii_and_its_local_part_in_utf8() -> None:
+    """A domain beyond ASCII goes as IDNA (any server takes it); a local part beyond ASCII as UTF-8 (RFC 6532)."""
+    composed = compose(a_letter(to_address="jurgen@bücher.de", sender="Shop <shop@bücher.de>"))
+    assert (composed.recipient, composed.sender) == ("jurgen@xn--bcher-kva.de", "shop@xn--bcher-kva.de")
+    assert b"\r\nTo: =?utf-8?q?Ann_=3CAdmin=3E?=" not in composed.raw  # an ASCII name stays as it is
+    utf8 = compose(a_letter(to_address="jürgen@bücher.de", to_name="Jürgen"))
+    assert utf8.recipient == "jürgen@xn--bcher-kva.de"
+    message = email.message_from_string(utf8.raw.decode(), policy=email.policy.SMTPUTF8)
+    assert message["To"].addresses[0].addr_spec == "jürgen@xn--bcher-kva.de"
+    assert message["To"].addresses[0].display_name == "Jürgen"
+    assert b"stand-in" not in utf8.raw
+
+
+def test_a_long_name_beyond_ascii_is_folded_within_the_line_limit_and_reads_back_whole() -> None:
+    """200 + 200 accented letters: encoded-words of at most 75 characters, no header line past 78."""
+    name = "é" * 200 + " " + "漢" * 200
+    raw, message = _parsed(a_letter(to_name=name))
+    head = raw.split(b"\r\n\r\n", 1)[0]
+    to_lines = head.split(b"\r\nTo: ", 1)[1].split(b"\r\n")
+    folded = [to_lines[0], *itertools.takewhile(lambda line: line.startswith(b" "), to_lines[1:])]
+    assert len(folded) > 1
+    assert max(len(line) for line in folded) <= 78
+    # RFC 2047 joins adjacent encoded-words without the folding between them (the address parser of
+    # email.policy.default keeps a space there, so the header is decoded as RFC 2047 says)
+    unfolded = b"".join(folded).decode()
+    assert str(email.header.make_header(email.header.decode_header(unfolded.rsplit(" <", 1)[0]))) == name
+    assert message["To"].addresses[0].addr_spec == "ann@example.com"
 
 
 @pytest.mark.parametrize(
@@ -101,14 +110,14 @@ def test_the_language_is_the_orders_when_translated_else_english(
     language: str | None, locale: str | None, subject: str, date: str
 ) -> None:
     """The locale's language, else the order's language, if translated; dates as that reader writes them."""
-    _, message = _parsed(_letter(language=language, locale=locale))
+    _, message = _parsed(a_letter(language=language, locale=locale))
     assert message["Subject"].startswith(subject)
     assert date in message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
 
 
 def test_a_reminder_says_so() -> None:
     """The reminder has its own subject and opening."""
-    _, message = _parsed(_letter(kind=Kind.REMINDER))
+    _, message = _parsed(a_letter(kind=Kind.REMINDER))
     assert message["Subject"].startswith("A reminder:")
 
 

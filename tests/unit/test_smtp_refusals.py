@@ -1,10 +1,15 @@
 """Which SMTP refusals end an invitation (`failed`, the address `bounced`) and which are tried again."""
 
+import asyncio
+
 import aiosmtplib
 import pytest
 
-from order_intake.adapters.mail.transports import _refusal
-from order_intake.domain.delivery import Outcome
+from order_intake.adapters.mail.transports import SmtpMailer, _refusal
+from order_intake.adapters.mail.url import parse_mail_url
+from order_intake.domain.delivery import Outcome, Result
+from tests.support.factories import a_letter
+from tests.support.smtp_sink import SmtpSink
 
 
 @pytest.mark.parametrize(
@@ -35,3 +40,25 @@ def test_an_address_the_server_cannot_take_without_smtputf8_is_permanent() -> No
     assert (
         _refusal(aiosmtplib.SMTPNotSupported("SMTPUTF8 not supported"), "jörg@example.com").outcome is Outcome.PERMANENT
     )
+
+
+def test_a_server_without_smtputf8_refuses_an_address_beyond_ascii_for_good_and_takes_the_next() -> None:
+    """Through a real server that does not offer SMTPUTF8: permanent for that address, the connection still usable."""
+    sink = SmtpSink(smtputf8=False).start()
+    mailer = SmtpMailer(parse_mail_url(sink.url))
+
+    async def send_both() -> list[Result]:
+        try:
+            return [
+                await mailer.send(a_letter(to_address=address)) for address in ("jörg@example.com", "ann@example.com")
+            ]
+        finally:
+            await mailer.close()
+
+    try:
+        refused, sent = asyncio.run(send_both())
+    finally:
+        sink.stop()
+    assert (refused.outcome, sent.outcome) == (Outcome.PERMANENT, Outcome.SENT)
+    assert "SMTPUTF8" in (refused.error or "")
+    assert [recipients for recipients, _ in sink.received] == [["ann@example.com"]]

@@ -36,6 +36,11 @@ def parse_database_url(url: str) -> DatabaseUrl:
         return DatabaseUrl("sqlite", sqlite_path=Path(path).expanduser().resolve())
     if scheme in {"postgresql", "postgres"}:
         parts = urlsplit(url)
+        try:
+            _ = parts.port  # read from the text: out of range or not a number raises
+        except ValueError as exc:
+            msg = f"DATABASE_URL has a port that is not one ({exc})"
+            raise DatabaseUrlError(msg) from None
         if not parts.path.strip("/"):
             msg = "DATABASE_URL must name a PostgreSQL database, like postgresql://host/dbname"
             raise DatabaseUrlError(msg)

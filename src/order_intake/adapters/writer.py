@@ -35,7 +35,7 @@ class GroupCommitWriter:
         self._max_batch = max_batch
         # Submissions that may wait for a transaction at once (0: no limit); past it, StoreUnavailable.
         self._max_queued = max_queued
-        self._queued = 0
+        self._waiting = 0  # submissions queued and not yet taken into a transaction
         self._queue: asyncio.Queue[_Pending | None] = asyncio.Queue()
         self._slots = asyncio.Semaphore(max_inflight)
         self._inflight: set[asyncio.Task[None]] = set()
@@ -52,23 +52,20 @@ class GroupCommitWriter:
     async def write(self, unit: WriteUnit) -> UnitOutcome:
         """Queue the unit and wait for its commit; raises what the commit raised.
 
-        While the database is slow, submissions pile up here: past `max_queued` of them the unit is
-        refused at once (StoreUnavailable, a 503), so that memory stays bounded; a unit finding the
-        queue empty is always taken, however large.
+        While the database is slow, submissions pile up here: once `max_queued` of them wait for a
+        transaction, a unit is refused at once (StoreUnavailable, a 503), so that memory stays bounded
+        (by `max_queued`, a unit and the transactions in flight). Any unit is taken while fewer wait,
+        however large: a batch of the largest size is not refused for the few orders queued ahead of
+        it, and orders keep being taken while it commits.
         """
         if self._closing or self._loop is None:
             raise WriterClosed
-        size = len(unit.submissions)
-        if self._max_queued and self._queued and self._queued + size > self._max_queued:
+        if self._max_queued and self._waiting >= self._max_queued:
             raise StoreUnavailable(_QUEUE_FULL)
-        self._queued += size
+        self._waiting += len(unit.submissions)
         future: asyncio.Future[UnitOutcome] = self._loop.create_future()
-        future.add_done_callback(lambda _: self._released(size))
         self._queue.put_nowait((unit, future, time.monotonic()))
         return await future
-
-    def _released(self, size: int) -> None:
-        self._queued -= size
 
     async def stop(self) -> None:
         """Commit everything already queued, then stop."""
@@ -99,6 +96,7 @@ class GroupCommitWriter:
                     break
                 batch.append(item)
                 size += len(item[0].submissions)
+            self._waiting -= size
             task = asyncio.create_task(self._store(batch))
             self._inflight.add(task)
             task.add_done_callback(self._inflight.discard)

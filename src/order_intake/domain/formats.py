@@ -100,7 +100,13 @@ def plain_email(value: str) -> str | None:
 
 
 def library_email(value: str) -> str | None:
-    """The normalised form of an address as email-validator judges it (no DNS), or None."""
+    """The normalised form of an address as email-validator judges it (no DNS), or None.
+
+    U+FFFD is refused: it stands for bytes that were not text (a URL's path arrives decoded with it in
+    place of each byte that is not UTF-8), and no address is written with it.
+    """
+    if "\ufffd" in value:
+        return None
     try:
         # Every option is explicit: the library's module-level defaults are mutable globals.
         email = validate_email(

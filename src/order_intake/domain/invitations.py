@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import Final
 from zoneinfo import ZoneInfo
 
-from order_intake.domain.policy import Basis, Policy, Window
+from order_intake.domain.policy import MAX_DAYS, Basis, Policy, Window
 from order_intake.domain.zones import zone_for
 
 
@@ -143,6 +143,18 @@ def next_in_window(earliest: dt.datetime, window: Window, zone: ZoneInfo) -> dt.
     raise AssertionError(msg)
 
 
+# The last day an invitation is planned for. A reference date near the calendar's end plus the delay
+# would pass the last date there is; planned for this day instead, its send time (a window's close
+# is at most the next midnight, a clock change or the window three days on), its reminder (at most
+# MAX_DAYS later) and its cooldown all stay real dates and times.
+LATEST_DUE: Final = dt.date.max - dt.timedelta(days=MAX_DAYS + 7)
+
+
+def due_day(day: dt.date, delay_days: int) -> dt.date:
+    """The reference date plus the delay, or LATEST_DUE if that comes later."""
+    return dt.date.fromordinal(min(day.toordinal() + delay_days, LATEST_DUE.toordinal()))
+
+
 class _Candidate:
     def __init__(
         self, purchase: Purchase, current: Invitation | None, send_at: dt.datetime, lines: tuple[str, ...]
@@ -157,12 +169,13 @@ def _candidate(
     purchase: Purchase, current: Invitation | None, zone: ZoneInfo, policy: Policy, now: dt.datetime
 ) -> _Candidate:
     day, field = reference_date(purchase, policy.basis)
-    due = day + dt.timedelta(days=policy.delay_days)
+    due = due_day(day, policy.delay_days)
     planned = _local(due, policy.window.opens, zone)
     send_at = planned if planned >= now else next_in_window(now, policy.window, zone)
+    latest = " (the latest date invitations are planned for)" if due == LATEST_DUE else ""
     lines: tuple[str, ...] = (
         f"reference date {day.isoformat()} ({field})",
-        f"plus {policy.delay_days} days: {due.isoformat()}",
+        f"plus {policy.delay_days} days: {due.isoformat()}{latest}",
         f"send window {policy.window} {zone.key}",
     )
     if send_at != planned:

@@ -35,6 +35,8 @@ def verified(secret: bytes, kind: Kind, text: str) -> uuid.UUID | None:
         invitation_id = uuid.UUID(hex=head)
     except ValueError:
         return None
+    if invitation_id.hex != head:  # the id as written into links, lower-case: no other spelling of it
+        return None
     expected = _signature(secret, kind, invitation_id)
     return invitation_id if hmac.compare_digest(expected, signature) else None
 

@@ -1,6 +1,7 @@
 """An organisation's invitation policy: when after an order its customers are asked for a review."""
 
 import datetime as dt
+import email.utils
 import enum
 import re
 from collections.abc import Callable
@@ -129,10 +130,26 @@ def _timezone(text: str) -> object:
     return text
 
 
+_ADDRESS = re.compile(r"[^\s@<>,;\"]+@[^\s@<>,;\"]+")
+
+
 def _sender(text: str) -> object:
-    if not text or "@" not in text or "\n" in text or "\r" in text:
-        raise _BadSettingError("from must be an e-mail address, optionally with a display name")
-    return text
+    """One address, as `addr` or `Name <addr>` (the name quoted or not): all of the text, nothing else.
+
+    Its local part is ASCII: the envelope's sender goes to every mail server, and one without
+    SMTPUTF8 would refuse every invitation of the organisation.
+    """
+    pairs = email.utils.getaddresses([text]) if "\n" not in text and "\r" not in text else []
+    name, address = pairs[0] if len(pairs) == 1 else ("", "")
+    written = {address, f"<{address}>"} if not name else {f"{name} <{address}>", f'"{name}" <{address}>'}
+    if (
+        text.strip() not in written
+        or not address.rpartition("@")[0].isascii()
+        or _ADDRESS.fullmatch(address) is None
+        or any(c in name for c in '<>@,;"')
+    ):
+        raise _BadSettingError("from must be one e-mail address, optionally with a display name: Name <addr>")
+    return text.strip()
 
 
 # Each setting's name (as in as_json), the Policy field it sets and how its text is read.

@@ -1,15 +1,17 @@
 """The `order-intake` command: serve, the schema, and (from their own modules) org, key, suppress and submit."""
 
+import errno
 import importlib
 import os
 import shutil
+import socket
 import tempfile
 
 import click
 
 from order_intake.adapters.backend import backend_for
 from order_intake.config import load_settings
-from order_intake.entrypoints.cli_base import database
+from order_intake.entrypoints.cli_base import database, fail
 from order_intake.entrypoints.supervisor import SupervisedWorker, worker_command
 
 # hot path: the other commands, each imported only when it runs (docs/hot-path.md): `serve` and
@@ -66,6 +68,7 @@ def serve(host: str, port: int, workers: int | None, *, no_worker: bool) -> None
     it dies, stopped after them) that processes accepted submissions and relays events, unless
     --no-worker or ORDER_INTAKE_SERVE_WORKER=0.
     """
+    host = _address_to_serve(host, port)
     url = database()
     keep_worker = not no_worker and load_settings().serve_worker
     if workers is None:
@@ -85,6 +88,32 @@ def serve(host: str, port: int, workers: int | None, *, no_worker: bool) -> None
         if processing is not None:
             processing.stop()
         shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _address_to_serve(host: str, port: int) -> str:
+    """The IP address `host` names (granian takes only those), after checking nothing listens on the port.
+
+    granian's processes share their port (SO_REUSEPORT), so a second server on a port in use would
+    start and take half of the first one's connections, against a database of its own.
+    """
+    try:
+        found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM) if host else []
+    except OSError as exc:
+        fail(f"cannot serve on {host!r}: {exc.strerror or exc}")
+    if not found:
+        fail("--host must name an address to listen on, like 127.0.0.1 or 0.0.0.0")
+    family, kind, proto, _, address = min(found, key=lambda entry: entry[0] != socket.AF_INET)  # IPv4 first
+    if port == 0:
+        return str(address[0])
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # a closed connection's TIME_WAIT is no user
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                fail(f"port {port} on {host} is in use: another server listens there")
+            fail(f"cannot serve on {host}:{port}: {exc.strerror}")
+    return str(address[0])
 
 
 @main.group()

@@ -11,6 +11,9 @@ from order_intake.entrypoints.cli_base import fail
 from order_intake.entrypoints.cli_invitations import org_policy
 from order_intake.entrypoints.cli_support import audited, in_admin_transaction, now
 
+# An organisation's name appears in e-mails' subjects and pages: one line of a sensible length.
+_MAX_NAME = 200
+
 
 @click.group()
 def org() -> None:
@@ -24,6 +27,9 @@ def org_add(trkref: str, name: str) -> None:
     """Add an organisation (its customer-order feature starts off)."""
     if not is_valid_trkref(trkref):
         fail(f"invalid trkref {trkref!r}: use A-Z, 0-9 and '-', at most {MAX_TRKREF} characters")
+    name = name.strip()
+    if not name or len(name) > _MAX_NAME or not name.isprintable():
+        fail(f"invalid name: 1 to {_MAX_NAME} printable characters (no line breaks or control characters)")
     added = audited(
         "org.add",
         trkref,

@@ -27,4 +27,6 @@ def database() -> DatabaseUrl:
         upgrade(url)
     except StoreUnavailable as exc:
         fail(f"cannot reach the database: {exc}")
+    except ConfigError as exc:
+        fail(str(exc))
     return url

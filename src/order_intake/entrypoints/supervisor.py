@@ -89,13 +89,20 @@ class SupervisedWorker:
     def _keep_running(self) -> None:
         pauses = RestartPauses()
         while True:
+            started = time.monotonic()
+            code: int | str | None
             with self._lock:
                 if self._stopping.is_set():
                     return
-                self._process = subprocess.Popen(self._argv)  # noqa: S603 - our own interpreter and module
+                try:
+                    self._process = subprocess.Popen(self._argv)  # noqa: S603 - our own interpreter and module
+                except OSError as exc:  # no process to wait for: tried again after the pause, as after an exit
+                    self._process, code = None, f"not started: {type(exc).__name__}: {exc.strerror}"
+                else:
+                    code = None
                 process = self._process
-            started = time.monotonic()
-            code = process.wait()
+            if process is not None:
+                code = process.wait()
             if self._stopping.is_set():
                 return
             pause = pauses.after(time.monotonic() - started)

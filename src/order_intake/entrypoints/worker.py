@@ -141,7 +141,7 @@ def events_schema() -> None:
 @events.command("tail")
 @click.option("--trkref", default=None, help="Only this organisation's events.")
 @click.option("--follow", is_flag=True, help="Keep printing new events until interrupted.")
-@click.option("--after", default=0, type=click.IntRange(0), help="Start after this outbox position.")
+@click.option("--after", default=0, type=click.IntRange(0, 2**63 - 1), help="Start after this outbox position.")
 def events_tail(trkref: str | None, *, follow: bool, after: int) -> None:
     """Print events as JSON lines, oldest first (sent to the broker or not)."""
     url = database()

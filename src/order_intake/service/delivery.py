@@ -122,7 +122,11 @@ class Sender:
             await self._store.failed(due, dt.datetime.now(dt.UTC), (*due.explanation, REMINDER_OFF_REVIEWED))
             return
         mailer = self._sandbox if due.sandbox else self._mailer
-        result = await mailer.send(self._letter(due))
+        try:
+            result = await mailer.send(self._letter(due))
+        except Exception as exc:  # one message that cannot be made must not hold up the others
+            log.exception("invitation e-mail could not be composed or sent", extra={"invitation": str(due.id)})
+            result = Result(Outcome.TEMPORARY, f"{type(exc).__name__} while composing or sending")
         at = dt.datetime.now(dt.UTC)
         if result.outcome is Outcome.SENT:
             await self._sent(due, at)

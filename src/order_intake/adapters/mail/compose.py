@@ -3,8 +3,9 @@
 Built with the standard library's `email.mime` classes, parts in 8bit UTF-8, flattened with CRLF: a fifth of
 the CPU the `email.policy.default` machinery takes (bench/mail.py). The link headers stay plain ASCII
 on one line (a mail client does not recognise an encoded-word or a folded URL there); a name or a
-subject that is not ASCII is encoded as RFC 2047 allows. Every header value is one line: line breaks
-in a name or an organisation's name become spaces, so no value can add a header.
+subject that is not ASCII is encoded as RFC 2047 allows, in encoded-words folded within the line
+limit. Line breaks in a name or an organisation's name become spaces, so no value can add a header.
+An address's domain beyond ASCII is sent in its ASCII form; a local part beyond ASCII as UTF-8.
 """
 
 import datetime as dt
@@ -36,10 +37,11 @@ _FLAT: Final = email.policy.compat32.clone(linesep="\r\n", max_line_length=998)
 
 
 class Composed(NamedTuple):
-    """The message as it goes on the wire, and the envelope's sender (From's bare address)."""
+    """The message as it goes on the wire, and the envelope's sender and recipient (From's and To's bare addresses)."""
 
     raw: bytes
     sender: str
+    recipient: str
 
 
 def _line(value: str) -> str:
@@ -52,8 +54,39 @@ def _text(value: str) -> str:
     return value if value.isascii() else Header(value, "utf-8").encode()
 
 
-def _address(name: str | None, address: str) -> str:
-    return email.utils.formataddr((_line(name or ""), address), charset="utf-8")
+def ascii_domain(address: str) -> str:
+    """The address with a domain beyond ASCII in its ASCII form (IDNA), so that any server takes it."""
+    local, at, domain = address.rpartition("@")
+    if not at or domain.isascii():
+        return address
+    try:
+        return f"{local}@{domain.encode('idna').decode('ascii')}"
+    except UnicodeError:
+        return address  # no ASCII form: the server's SMTPUTF8 decides
+
+
+def _address(name: str | None, address: str, stand_ins: dict[str, str]) -> str:
+    """A header's address: a name beyond ASCII as encoded-words folded within the line limit.
+
+    An address that stays beyond ASCII (its local part) cannot be an encoded-word: a stand-in goes
+    into the header and its UTF-8 bytes replace it once flattened (RFC 6532, sent with SMTPUTF8).
+    """
+    if not address.isascii():
+        stand_in = f"utf8-address-{len(stand_ins)}@stand-in.invalid"
+        stand_ins[stand_in] = address
+        address = stand_in
+    shown = _line(name or "")
+    if shown.isascii():
+        return email.utils.formataddr((shown, address))
+    encoded = Header(shown, "utf-8").encode(linesep="\r\n")
+    return f"{encoded}\r\n <{address}>"  # the address on a line of its own
+
+
+def _with_addresses(raw: bytes, stand_ins: dict[str, str]) -> bytes:
+    head, blank, body = raw.partition(b"\r\n\r\n")
+    for stand_in, address in stand_ins.items():
+        head = head.replace(stand_in.encode(), address.encode())
+    return head + blank + body
 
 
 def _part(body: str, subtype: str) -> MIMEText:
@@ -81,10 +114,12 @@ def compose(letter: Letter, now: dt.datetime | None = None) -> Composed:
         "unsubscribe_url": letter.unsubscribe_url,
     }
     sender_name, sender = email.utils.parseaddr(letter.sender)
+    sender, recipient = ascii_domain(sender), ascii_domain(letter.to_address)
+    stand_ins: dict[str, str] = {}
     message = MIMEMultipart("alternative")
     message["Subject"] = _text(subject)
-    message["From"] = _address(sender_name, sender)
-    message["To"] = _address(letter.to_name, letter.to_address)
+    message["From"] = _address(sender_name, sender, stand_ins)
+    message["To"] = _address(letter.to_name, recipient, stand_ins)
     message["Date"] = email.utils.format_datetime(now or dt.datetime.now(dt.UTC))
     message["Message-ID"] = letter.message_id
     message["List-Unsubscribe"] = f"<{letter.unsubscribe_url}>"
@@ -95,4 +130,4 @@ def compose(letter: Letter, now: dt.datetime | None = None) -> Composed:
     message.attach(_part(render("mail/invitation.html", reader, values), "html"))
     out = io.BytesIO()
     email.generator.BytesGenerator(out, policy=_FLAT).flatten(message)
-    return Composed(out.getvalue(), sender)
+    return Composed(_with_addresses(out.getvalue(), stand_ins), sender, recipient)

@@ -93,7 +93,10 @@ class SmtpMailer:
         for retry in (False, True):
             try:
                 client = await self._connected()
-                await client.sendmail(composed.sender, [letter.to_address], composed.raw)
+                utf8 = not (composed.sender.isascii() and composed.recipient.isascii())  # RFC 6531
+                await client.sendmail(
+                    composed.sender, [composed.recipient], composed.raw, mail_options=["SMTPUTF8"] if utf8 else None
+                )
             except aiosmtplib.SMTPServerDisconnected as exc:
                 await self.close()
                 if retry:
@@ -102,7 +105,7 @@ class SmtpMailer:
                 await self.close()
                 return Result(Outcome.TEMPORARY, f"{type(exc).__name__}: {exc}")
             except aiosmtplib.SMTPException as exc:
-                return _refusal(exc, letter.to_address)
+                return _refusal(exc, composed.recipient)
             else:
                 return Result(Outcome.SENT)
         return Result(Outcome.TEMPORARY, "disconnected")  # not reached: the second try returns

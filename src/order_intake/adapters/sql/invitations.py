@@ -100,7 +100,8 @@ def _write(conn: sa.Connection, rows: Sequence[InvitationRow]) -> int:
     c = invitations.c
     update = (
         invitations.update()
-        .where(c.id == sa.bindparam("row_id"), c.state.not_in(FINAL))
+        # one comparison per state: an IN list's expanding parameter cannot run once per row (executemany)
+        .where(c.id == sa.bindparam("row_id"), *(c.state != state for state in FINAL))
         .values(
             state=sa.bindparam("new_state"),
             reason=sa.bindparam("new_reason"),

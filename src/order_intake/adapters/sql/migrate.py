@@ -10,7 +10,7 @@ import asyncpg
 
 from order_intake.adapters.database_url import DatabaseUrl
 from order_intake.adapters.sql.migrations import HEAD
-from order_intake.errors import StoreUnavailable, first_line
+from order_intake.errors import ConfigError, StoreUnavailable, first_line
 
 if TYPE_CHECKING:
     import sqlalchemy as sa
@@ -18,6 +18,22 @@ if TYPE_CHECKING:
 MIGRATIONS = Path(__file__).parent / "migrations"
 # Any constant works; it only has to be the same in every process of this service.
 _PG_LOCK_KEY = 0x6F726465
+# Seconds to connect to PostgreSQL (and for each statement's answer while reading the revision): a
+# host that takes the connection and never answers fails the command instead of holding it.
+_CONNECT_SECONDS = 5.0
+_KNOWN: frozenset[str] = frozenset(
+    path.name[:4] for path in (MIGRATIONS / "versions").glob("[0-9][0-9][0-9][0-9]_*.py")
+)
+
+
+def _known(revision: str | None) -> None:
+    """Refuse a database whose schema a later version of order-intake made (its revision unknown here)."""
+    if revision is not None and revision not in _KNOWN:
+        msg = (
+            f"the database's schema is at revision {revision}, which this version of order-intake does not know"
+            f" (it knows up to {HEAD}): a newer version made it; run that version"
+        )
+        raise ConfigError(msg)
 
 
 def alembic_upgrade(connection: "sa.Connection", revision: str = "head") -> None:
@@ -45,11 +61,15 @@ def _sqlite_revision(path: Path) -> str | None:
 
 def _upgrade_sqlite(url: DatabaseUrl) -> None:
     assert url.sqlite_path is not None  # noqa: S101 - backend is sqlite
-    url.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+    if not url.sqlite_path.parent.is_dir():  # a mistyped path makes no new, empty database somewhere else
+        msg = f"no folder {url.sqlite_path.parent} for the SQLite database (DATABASE_URL)"
+        raise ConfigError(msg)
     lock_path = url.sqlite_path.with_name(url.sqlite_path.name + ".lock")
     with lock_path.open("a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if _sqlite_revision(url.sqlite_path) == HEAD:
+        revision = _sqlite_revision(url.sqlite_path)
+        _known(revision)
+        if revision == HEAD:
             return
         import sqlalchemy as sa  # noqa: PLC0415 - only when there is something to migrate
 
@@ -64,7 +84,7 @@ def _upgrade_sqlite(url: DatabaseUrl) -> None:
 
 
 async def _pg_revision(dsn: str) -> str | None:
-    conn = await asyncpg.connect(dsn)
+    conn = await asyncpg.connect(dsn, timeout=_CONNECT_SECONDS, command_timeout=_CONNECT_SECONDS)
     try:
         exists = await conn.fetchval("SELECT to_regclass('alembic_version') IS NOT NULL")
         if not exists:
@@ -77,12 +97,14 @@ async def _pg_revision(dsn: str) -> str | None:
 
 async def _upgrade_postgres(url: DatabaseUrl) -> None:
     assert url.dsn is not None  # noqa: S101 - backend is postgresql
-    if await _pg_revision(url.dsn) == HEAD:
+    revision = await _pg_revision(url.dsn)
+    _known(revision)
+    if revision == HEAD:
         return
     import sqlalchemy as sa  # noqa: PLC0415 - only when there is something to migrate
     from sqlalchemy.ext.asyncio import create_async_engine  # noqa: PLC0415
 
-    engine = create_async_engine(url.sqlalchemy_url)
+    engine = create_async_engine(url.sqlalchemy_url, connect_args={"timeout": _CONNECT_SECONDS})
     try:
         async with engine.begin() as conn:
             # Held until commit: a second process waits here, then finds nothing to do.

@@ -126,6 +126,9 @@ async def _answer_failure(ex: Exchange, failure: Exception) -> None:
         await ex.answer(failure.status, failure.answer, failure.headers)
     elif isinstance(failure, PageRefused):
         await ex.answer_bytes(failure.status, failure.body, failure.headers, content_type=HTML)
+    elif isinstance(failure, IncompleteBody | BodyTimeout) and ex.route.startswith(pages.PREFIXES):
+        refused = pages.incomplete(400 if isinstance(failure, IncompleteBody) else 408)
+        await ex.answer_bytes(refused.status, refused.body, refused.headers, content_type=HTML)
     elif isinstance(failure, IncompleteBody):
         await replies.message(ex, 400, catalogue.INCOMPLETE_BODY, [("connection", "close")])
     elif isinstance(failure, BodyTimeout):
@@ -146,7 +149,7 @@ async def _unavailable(ex: Exchange) -> None:
         refused = pages.unavailable()
         await ex.answer_bytes(refused.status, refused.body, refused.headers, content_type=HTML)
     else:
-        await replies.message(ex, 503, catalogue.SERVICE_UNAVAILABLE)
+        await replies.message(ex, 503, catalogue.SERVICE_UNAVAILABLE, [("retry-after", "1")])
 
 
 def create_app(early_stop: "EarlyStop") -> App:

@@ -62,7 +62,11 @@ RATE_LIMITED = {
 }
 FAILURES = {
     "500": json_answer("Message", "Internal server error"),
-    "503": json_answer("Message", "Service unavailable (the database does not answer)"),
+    "503": json_answer(
+        "Message",
+        "Service unavailable: the database does not answer, or too many orders wait for it",
+        {"Retry-After": {"schema": {"type": "integer", "minimum": 1}, "description": "Seconds to wait before a retry"}},
+    ),
 }
 
 

@@ -33,7 +33,14 @@ def render_page(name: str, invited: Invited | None, values: Mapping[str, object]
 
 
 # The pages that only say one thing (templates/pages/notice.html), by the prefix of their words.
-NOTICES: Final = ("page_not_found", "page_method", "page_unavailable", "page_too_large", "page_not_a_form")
+NOTICES: Final = (
+    "page_not_found",
+    "page_method",
+    "page_unavailable",
+    "page_too_large",
+    "page_not_a_form",
+    "page_incomplete",
+)
 
 
 def render_notice(notice: str, invited: Invited | None) -> bytes:

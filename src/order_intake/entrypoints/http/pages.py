@@ -55,6 +55,11 @@ def unavailable() -> PageRefused:
     return PageRefused(503, render_notice("page_unavailable", None), [*PAGE_HEADERS, ("retry-after", "60")])
 
 
+def incomplete(status: int) -> PageRefused:
+    """A body that broke off (400) or trickled past its deadline (408): a page, and the connection closed."""
+    return PageRefused(status, render_notice("page_incomplete", None), [*PAGE_HEADERS, ("connection", "close")])
+
+
 def _too_large(invited: Invited) -> PageRefused:
     return PageRefused(413, render_notice("page_too_large", invited), [*PAGE_HEADERS, ("connection", "close")])
 
