@@ -1,5 +1,6 @@
 """Settings from the environment, read once into one typed value."""
 
+import logging
 import math
 import os
 from dataclasses import dataclass
@@ -80,8 +81,7 @@ _SCHEMES: Final = {
     "BROKER_URL": ("amqp", "amqps"),
     "PUBLIC_URL": ("http", "https"),
 }
-_YES: Final = ("1", "true", "yes", "on")
-_NO: Final = ("0", "false", "no", "off")
+_OFF: Final = ("0", "false", "no", "off")
 
 
 def _number(env: dict[str, str], name: str, default: float, most: float = _MOST_COUNT) -> float:
@@ -118,21 +118,17 @@ def _url(env: dict[str, str], name: str) -> str | None:
 
 
 def _log_level(env: dict[str, str]) -> str:
+    """A level name the logging module knows (WARN, FATAL and NOTSET too); empty: INFO."""
     level = (env.get("LOG_LEVEL") or "INFO").strip().upper()
-    if level not in _LOG_LEVELS:
+    if level not in logging.getLevelNamesMapping():
         msg = f"LOG_LEVEL must be one of {', '.join(_LOG_LEVELS)}, got {env.get('LOG_LEVEL')!r}"
         raise ConfigError(msg)
     return level
 
 
-def _yes_or_no(env: dict[str, str], name: str, *, default: bool) -> bool:
-    raw = env.get(name, "").strip().lower()
-    if not raw:
-        return default
-    if raw not in _YES + _NO:
-        msg = f"{name} must be 1 or 0 (true/false, yes/no, on/off), got {env[name]!r}"
-        raise ConfigError(msg)
-    return raw in _YES
+def _off(env: dict[str, str], name: str) -> bool:
+    """Whether a switch that is on by default is turned off: 0, false, no or off (any other value: on)."""
+    return env.get(name, "").strip().lower() in _OFF
 
 
 def _mail_from(env: dict[str, str]) -> str:
@@ -181,7 +177,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         redis_prefix=env.get("ORDER_INTAKE_REDIS_PREFIX") or "order-intake:ratelimit:",
         broker_url=_url(env, "BROKER_URL"),
         broker_exchange=env.get("ORDER_INTAKE_BROKER_EXCHANGE") or EXCHANGE,
-        serve_worker=_yes_or_no(env, "ORDER_INTAKE_SERVE_WORKER", default=True),
+        serve_worker=not _off(env, "ORDER_INTAKE_SERVE_WORKER"),
         serve_worker_nice=min(19, int(_number(env, "ORDER_INTAKE_SERVE_WORKER_NICE", 3))),
         processing_batch=_processing_batch(env),
         processing_max_batch=max(1, int(_number(env, "ORDER_INTAKE_PROCESSING_MAX_BATCH", 1000))),

@@ -52,6 +52,10 @@ class StoreUnavailable(OrderIntakeError):  # noqa: N818 - named for the answer i
     """The database cannot be reached or did not answer in time."""
 
 
+class WriterQueueFull(StoreUnavailable):  # a StoreUnavailable, answered alike
+    """Too many submissions wait for the database already (a 503 the client may retry in a second)."""
+
+
 class BrokerUnavailable(OrderIntakeError):  # noqa: N818 - named like StoreUnavailable
     """The message broker cannot be reached, or did not confirm a message in time."""
 

@@ -93,7 +93,7 @@ class DeliveryCounter:
             write_to_shared_files()
         self._sent = Counter(
             "order_intake_invitation_emails",
-            "Invitation e-mails by kind (invitation, reminder) and outcome (sent, temporary, permanent)",
+            "Invitation e-mails by kind (invitation, reminder) and outcome (sent, temporary, permanent, undeliverable)",
             ["kind", "outcome"],
         )
 

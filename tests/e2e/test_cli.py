@@ -156,9 +156,11 @@ def test_a_file_that_is_no_sqlite_database_fails_with_one_line(tmp_path: Path, c
 
 def test_org_add_refuses_a_name_that_is_empty_too_long_or_not_one_line(fresh_db: str) -> None:
     """An organisation's name is shown in e-mails and on pages, and `org list` prints one line for each."""
-    for bad in ("", "   ", "x" * 201, "Two\nLines", "Tab\there"):
+    for bad in ("", "   ", "x" * 201, "Two\nLines", "Tab\there", "Line\u2028Separator"):
         _fails_with_one_line(fresh_db, "org", "add", "NAMED", "--name", bad, mentioning="invalid name")
     assert cli_ok(fresh_db, "org", "list") == ""
+    cli_ok(fresh_db, "org", "add", "NAMED", "--name", "Caf\u00e9\u00a0Nord")  # a no-break space is a name's
+    assert cli_ok(fresh_db, "org", "list") == "NAMED\tdisabled\tCaf\u00e9\u00a0Nord\n"
 
 
 def test_a_database_a_newer_version_made_is_refused_with_one_line(tmp_path: Path) -> None:

@@ -87,6 +87,7 @@ def test_a_slow_database_fills_a_bounded_queue_and_the_rest_get_503_at_once(
     env = {"ORDER_INTAKE_WRITER_MAX_QUEUED": str(MAX_QUEUED), "ORDER_INTAKE_SERVE_WORKER": "0"}
     server = Server(url, tmp_path / "server.log", workers=1, **env).start()
     statuses: Counter[int] = Counter()
+    retry_after: Counter[str | None] = Counter()  # a full queue is a moment's: retry in a second
     accepted: dict[str, str] = {}
     lock = threading.Lock()
 
@@ -96,6 +97,8 @@ def test_a_slow_database_fills_a_bounded_queue_and_the_rest_get_503_at_once(
             statuses[answer.status_code] += 1
             if answer.status_code == 202:
                 accepted[order_ref] = answer.json()["id"]
+            elif answer.status_code == 503:
+                retry_after[answer.headers.get("retry-after")] += 1
         return answer.status_code
 
     try:
@@ -114,6 +117,7 @@ def test_a_slow_database_fills_a_bounded_queue_and_the_rest_get_503_at_once(
             held.release()
             wait_for("202s once the lock is gone", lambda: statuses[202] > MAX_QUEUED, timeout=30)
         assert set(statuses) <= {202, 503}, statuses
+        assert set(retry_after) == {"1"}, retry_after
         assert not load.unanswered
         assert growth < GROWTH_MB, f"the HTTP process grew by {growth:.1f} MB while the database was slow"
         stored = dict(fetch_rows(url, "SELECT id::text, order_ref FROM submissions"))

@@ -142,6 +142,36 @@ def test_a_failed_attempt_leaves_nothing_and_the_next_one_does_all(on_store: OnS
     assert len(_snapshot(store_url, "FAIL")) == REFS
 
 
+def test_a_submission_whose_processing_raises_is_set_aside_and_the_others_are_processed(
+    on_store: OnStore, store_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """One stored document planning cannot read (a defect's stand-in): found by halving, left queued, the rest done."""
+    on_store(lambda store: _submit(store, "ASIDE", 30))
+    (poison,) = fetch_rows(store_url, "SELECT id FROM submissions WHERE order_ref = 'ASIDE-5' ORDER BY id LIMIT 1")
+    change_rows(store_url, "UPDATE submissions SET normalised = '[]' WHERE id = ?", poison[0])
+
+    async def rounds() -> tuple[int, int]:
+        store = _processing(store_url)
+        await store.open()
+        try:
+            processor = Processor(store, batch=8)
+            return await processor.drain(), await processor.drain()
+        finally:
+            await store.close()
+
+    assert asyncio.run(rounds()) == (29, 0)  # the second drain does not try it again so soon
+    assert count_rows(store_url, WAITING + " WHERE s.order_ref LIKE 'ASIDE-%'") == 1
+    queued = "SELECT q.submission_id FROM submission_queue q JOIN submissions s ON s.id = q.submission_id"
+    assert fetch_rows(store_url, queued + " WHERE s.order_ref LIKE 'ASIDE-%'") == [poison]
+    assert len(_snapshot(store_url, "ASIDE")) == REFS
+    (record,) = [r for r in caplog.records if "set aside" in r.getMessage()]
+    assert str(uuid.UUID(str(poison[0]))) in record.getMessage()
+    assert record.exc_info is not None
+    # the module's later tests share this database: the poison goes
+    change_rows(store_url, "DELETE FROM submission_queue WHERE submission_id = ?", poison[0])
+    change_rows(store_url, "DELETE FROM submissions WHERE id = ?", poison[0])
+
+
 def test_a_plan_overtaken_before_its_write_is_made_again(on_store: OnStore, store_url: str) -> None:
     """SQLite plans outside the write lock: a plan whose orders changed meanwhile is dropped, not written.
 

@@ -15,7 +15,7 @@ from order_intake.adapters.database_url import parse_database_url
 from order_intake.adapters.sql import admin
 from order_intake.adapters.sqlite import intake as sqlite_adapter
 from order_intake.adapters.writer import GroupCommitWriter
-from order_intake.errors import StoreUnavailable, WriterClosed
+from order_intake.errors import StoreUnavailable, WriterClosed, WriterQueueFull
 from order_intake.service.ports import Store
 from order_intake.service.records import IdempotencyRecord, NewSubmission, UnitOutcome, WriteUnit
 from tests.integration.conftest import OnStore
@@ -307,7 +307,7 @@ def test_a_full_queue_refuses_at_once_and_takes_units_again_once_it_drains(on_st
         waiting = [write_one() for _ in range(3)]
         await asyncio.sleep(0.01)
         outcomes = []
-        with pytest.raises(StoreUnavailable, match="too many submissions waiting"):
+        with pytest.raises(WriterQueueFull, match="too many submissions waiting"):
             await writer.write(WriteUnit((a_submission(key_id, org_id),)))
         outcomes.append("refused")
         gate.set()

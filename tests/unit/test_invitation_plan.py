@@ -20,7 +20,15 @@ from order_intake.domain.invitations import (
     reference_date,
     reminder_at,
 )
-from order_intake.domain.policy import MAX_DAYS, Basis, Policy, Window, changed_policy, parse_window
+from order_intake.domain.policy import (
+    MAX_DAYS,
+    Basis,
+    Policy,
+    Window,
+    changed_policy,
+    parse_window,
+    policy_from_json,
+)
 from order_intake.domain.zones import zone_for
 from tests.strategies import instants, policies, purchases
 
@@ -196,12 +204,30 @@ def test_from_is_one_address_with_an_ascii_local_part_or_nothing_changes(sender:
         "Shop <r@shop.example>",
         '"Kettles & Co" <r@k.example>',
         "Shöp <r@bücher.de>",
+        '"Shop, Inc." <shop@example.com>',
+        "Shop<shop@example.com>",
+        "Shop  Team <shop@example.com>",
+        "shop@example.com (Shop)",
     ],
 )
 def test_from_takes_an_address_alone_or_with_a_display_name(sender: str) -> None:
     """A display name beyond ASCII and a domain beyond ASCII are fine (the domain is sent as IDNA)."""
     policy, errors = changed_policy(Policy(), {"from": f" {sender} "})
     assert (policy.sender, errors) == (sender, [])
+
+
+def test_a_stored_policy_keeps_each_setting_it_can_read_and_a_from_stored_under_the_earlier_rule() -> None:
+    """A setting this version refuses keeps its default alone; a `from` an earlier version took stays as stored."""
+    stored = {
+        "delay_days": 3,
+        "window": "25:00-26:00",
+        "timezone": "Europe/Berlin",
+        "from": "Shop: Reviews <a@b.example>",
+    }
+    policy = policy_from_json(stored, "reviews@localhost")
+    assert (policy.delay_days, policy.window, policy.timezone) == (3, Policy().window, "Europe/Berlin")
+    assert policy.sender == "Shop: Reviews <a@b.example>"
+    assert policy_from_json({"from": "no address"}, "reviews@localhost").sender == "reviews@localhost"
 
 
 customers = st.lists(purchases(), min_size=1, max_size=6, unique_by=lambda p: p.order_ref)

@@ -71,7 +71,8 @@ def test_an_address_beyond_ascii_is_sent_with_its_domain_in_ascii_and_its_local_
     """A domain beyond ASCII goes as IDNA (any server takes it); a local part beyond ASCII as UTF-8 (RFC 6532)."""
     composed = compose(a_letter(to_address="jurgen@bücher.de", sender="Shop <shop@bücher.de>"))
     assert (composed.recipient, composed.sender) == ("jurgen@xn--bcher-kva.de", "shop@xn--bcher-kva.de")
-    assert b"\r\nTo: =?utf-8?q?Ann_=3CAdmin=3E?=" not in composed.raw  # an ASCII name stays as it is
+    assert b'\r\nTo: "Ann <Admin>" <jurgen@xn--bcher-kva.de>\r\n' in composed.raw  # an ASCII name as it is, quoted
+    assert compose(a_letter(to_address="info@straße.de")).recipient == "info@xn--strae-oqa.de"  # IDNA 2008, not 2003
     utf8 = compose(a_letter(to_address="jürgen@bücher.de", to_name="Jürgen"))
     assert utf8.recipient == "jürgen@xn--bcher-kva.de"
     message = email.message_from_string(utf8.raw.decode(), policy=email.policy.SMTPUTF8)
@@ -81,19 +82,30 @@ def test_an_address_beyond_ascii_is_sent_with_its_domain_in_ascii_and_its_local_
 
 
 def test_a_long_name_beyond_ascii_is_folded_within_the_line_limit_and_reads_back_whole() -> None:
-    """200 + 200 accented letters: encoded-words of at most 75 characters, no header line past 78."""
+    """200 + 200 letters beyond ASCII in To and From: whole header lines of at most 78 characters."""
     name = "é" * 200 + " " + "漢" * 200
-    raw, message = _parsed(a_letter(to_name=name))
-    head = raw.split(b"\r\n\r\n", 1)[0]
-    to_lines = head.split(b"\r\nTo: ", 1)[1].split(b"\r\n")
-    folded = [to_lines[0], *itertools.takewhile(lambda line: line.startswith(b" "), to_lines[1:])]
-    assert len(folded) > 1
-    assert max(len(line) for line in folded) <= 78
-    # RFC 2047 joins adjacent encoded-words without the folding between them (the address parser of
-    # email.policy.default keeps a space there, so the header is decoded as RFC 2047 says)
-    unfolded = b"".join(folded).decode()
-    assert str(email.header.make_header(email.header.decode_header(unfolded.rsplit(" <", 1)[0]))) == name
+    raw, message = _parsed(a_letter(to_name=name, sender=f"{name} <shop@example.com>"))
+    lines = raw.split(b"\r\n\r\n", 1)[0].split(b"\r\n")
+    for header in (b"To: ", b"From: "):
+        start = next(i for i, line in enumerate(lines) if line.startswith(header))
+        folded = [lines[start], *itertools.takewhile(lambda line: line.startswith(b" "), lines[start + 1 :])]
+        assert len(folded) > 1
+        assert max(len(line) for line in folded) <= 78, header
+        # RFC 2047 joins adjacent encoded-words without the folding between them (the address parser of
+        # email.policy.default keeps a space there, so the header is decoded as RFC 2047 says)
+        unfolded = b"".join(folded)[len(header) :].decode()
+        assert str(email.header.make_header(email.header.decode_header(unfolded.rsplit(" <", 1)[0]))) == name
     assert message["To"].addresses[0].addr_spec == "ann@example.com"
+    assert message["From"].addresses[0].addr_spec == "shop@example.com"
+
+
+def test_a_value_a_customer_sends_cannot_become_an_address() -> None:
+    """The stand-in of an address beyond ASCII is random and replaced only in its own header."""
+    decoy = "utf8-address-0@stand-in.invalid"
+    composed = compose(a_letter(to_address="jürgen@example.com", to_name=decoy, organisation=decoy))
+    head = composed.raw.split(b"\r\n\r\n", 1)[0].decode()
+    assert f'To: "{decoy}" <jürgen@example.com>' in head
+    assert head.count("stand-in.invalid") == head.count(decoy) == 2  # the name and the subject, as sent
 
 
 @pytest.mark.parametrize(

@@ -35,15 +35,16 @@ def test_only_the_recipient_or_the_message_refused_for_good_is_permanent(
     assert result.error
 
 
-def test_an_address_the_server_cannot_take_without_smtputf8_is_permanent() -> None:
-    """A non-ASCII address and a server without SMTPUTF8: it will never go through this server."""
+def test_an_address_the_server_cannot_take_without_smtputf8_is_undeliverable() -> None:
+    """A non-ASCII address and a server without SMTPUTF8: never through this server, yet not the customer's fault."""
     assert (
-        _refusal(aiosmtplib.SMTPNotSupported("SMTPUTF8 not supported"), "jörg@example.com").outcome is Outcome.PERMANENT
+        _refusal(aiosmtplib.SMTPNotSupported("SMTPUTF8 not supported"), "jörg@example.com").outcome
+        is Outcome.UNDELIVERABLE
     )
 
 
-def test_a_server_without_smtputf8_refuses_an_address_beyond_ascii_for_good_and_takes_the_next() -> None:
-    """Through a real server that does not offer SMTPUTF8: permanent for that address, the connection still usable."""
+def test_a_server_without_smtputf8_cannot_take_an_address_beyond_ascii_and_takes_the_next() -> None:
+    """Through a real server that does not offer SMTPUTF8: undeliverable there, the connection still usable."""
     sink = SmtpSink(smtputf8=False).start()
     mailer = SmtpMailer(parse_mail_url(sink.url))
 
@@ -59,6 +60,6 @@ def test_a_server_without_smtputf8_refuses_an_address_beyond_ascii_for_good_and_
         refused, sent = asyncio.run(send_both())
     finally:
         sink.stop()
-    assert (refused.outcome, sent.outcome) == (Outcome.PERMANENT, Outcome.SENT)
+    assert (refused.outcome, sent.outcome) == (Outcome.UNDELIVERABLE, Outcome.SENT)
     assert "SMTPUTF8" in (refused.error or "")
     assert [recipients for recipients, _ in sink.received] == [["ann@example.com"]]

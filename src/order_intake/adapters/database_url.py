@@ -37,7 +37,8 @@ def parse_database_url(url: str) -> DatabaseUrl:
     if scheme in {"postgresql", "postgres"}:
         parts = urlsplit(url)
         try:
-            _ = parts.port  # read from the text: out of range or not a number raises
+            # out of range or not a number raises (asyncpg's form of several hosts, h1:p1,h2:p2, is its own)
+            _ = parts.port if "," not in parts.netloc else None
         except ValueError as exc:
             msg = f"DATABASE_URL has a port that is not one ({exc})"
             raise DatabaseUrlError(msg) from None

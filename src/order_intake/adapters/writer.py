@@ -5,7 +5,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 
-from order_intake.errors import StoreUnavailable, WriterClosed
+from order_intake.errors import StoreUnavailable, WriterClosed, WriterQueueFull
 from order_intake.service.records import UnitOutcome, WriteUnit
 
 log = logging.getLogger("order_intake.writer")
@@ -61,7 +61,7 @@ class GroupCommitWriter:
         if self._closing or self._loop is None:
             raise WriterClosed
         if self._max_queued and self._waiting >= self._max_queued:
-            raise StoreUnavailable(_QUEUE_FULL)
+            raise WriterQueueFull(_QUEUE_FULL)
         self._waiting += len(unit.submissions)
         future: asyncio.Future[UnitOutcome] = self._loop.create_future()
         self._queue.put_nowait((unit, future, time.monotonic()))

@@ -54,6 +54,9 @@ class Outcome(enum.StrEnum):
     SENT = "sent"
     TEMPORARY = "temporary"  # try again later
     PERMANENT = "permanent"  # the mail server refused the recipient for good
+    # This mail server cannot take the address at all (beyond ASCII, no SMTPUTF8): the invitation
+    # fails, but the customer did nothing wrong and the address is not suppressed.
+    UNDELIVERABLE = "undeliverable"
 
 
 class Result:

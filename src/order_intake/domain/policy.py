@@ -1,5 +1,6 @@
 """An organisation's invitation policy: when after an order its customers are asked for a review."""
 
+import contextlib
 import datetime as dt
 import email.utils
 import enum
@@ -92,10 +93,23 @@ MAX_DAYS: Final = 3650
 
 
 def policy_from_json(stored: dict[str, object], default_from: str) -> Policy:
-    """A stored policy (as_json's form, possibly partial or from an older version) over the defaults."""
-    changes = {name: value for name, value in stored.items() if isinstance(value, str | int)}
-    policy, errors = changed_policy(Policy(sender=default_from), changes)
-    return policy if not errors else Policy(sender=default_from)
+    """A stored policy (as_json's form, possibly partial or from an older version) over the defaults.
+
+    Each setting is read on its own: one that this version cannot read keeps its default and the
+    others stay. A `from` is read by the rule it was stored under (earlier versions took any one line
+    with an `@`).
+    """
+    policy = Policy(sender=default_from)
+    for name, value in stored.items():
+        if not isinstance(value, str | int):
+            continue
+        changed, errors = changed_policy(policy, {name: value})
+        if errors and name == "from":
+            with contextlib.suppress(_BadSettingError):
+                changed, errors = replace(policy, sender=_stored_sender(str(value).strip())), []  # type: ignore[arg-type]
+        if not errors:
+            policy = changed
+    return policy
 
 
 class _BadSettingError(ValueError):
@@ -134,22 +148,32 @@ _ADDRESS = re.compile(r"[^\s@<>,;\"]+@[^\s@<>,;\"]+")
 
 
 def _sender(text: str) -> object:
-    """One address, as `addr` or `Name <addr>` (the name quoted or not): all of the text, nothing else.
+    """One address, alone or with a display name (`Name <addr>`, `"Name, Inc." <addr>`, `addr (Name)`).
 
-    Its local part is ASCII: the envelope's sender goes to every mail server, and one without
-    SMTPUTF8 would refuse every invitation of the organisation.
+    All of the text must be that one address and its name: two addresses, words after the address or
+    a name that is itself an address are refused. The local part is ASCII: the envelope's sender goes
+    to every mail server, and one without SMTPUTF8 would refuse every invitation of the organisation.
     """
     pairs = email.utils.getaddresses([text]) if "\n" not in text and "\r" not in text else []
     name, address = pairs[0] if len(pairs) == 1 else ("", "")
-    written = {address, f"<{address}>"} if not name else {f"{name} <{address}>", f'"{name}" <{address}>'}
+    written = {address, f"<{address}>"}
+    if name:
+        written = {f"{name} <{address}>", f"{name}<{address}>", f'"{name}" <{address}>', f"{address} ({name})"}
     if (
-        text.strip() not in written
-        or not address.rpartition("@")[0].isascii()
+        " ".join(text.split()) not in written
         or _ADDRESS.fullmatch(address) is None
-        or any(c in name for c in '<>@,;"')
+        or not address.rpartition("@")[0].isascii()
+        or "@" in name
     ):
         raise _BadSettingError("from must be one e-mail address, optionally with a display name: Name <addr>")
     return text.strip()
+
+
+def _stored_sender(text: str) -> object:
+    """A `from` stored by an earlier version, whose rule was one line with an `@`: kept as it was."""
+    if not text or "@" not in text or "\n" in text or "\r" in text:
+        raise _BadSettingError("from must be an e-mail address")
+    return text
 
 
 # Each setting's name (as in as_json), the Policy field it sets and how its text is read.

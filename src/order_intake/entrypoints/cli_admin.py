@@ -1,5 +1,7 @@
 """The operators' organisation and key commands: `order-intake org ...` and `order-intake key ...`."""
 
+import unicodedata
+
 import click
 import msgspec
 
@@ -13,6 +15,7 @@ from order_intake.entrypoints.cli_support import audited, in_admin_transaction, 
 
 # An organisation's name appears in e-mails' subjects and pages: one line of a sensible length.
 _MAX_NAME = 200
+_NOT_IN_A_NAME = frozenset({"Cc", "Zl", "Zp"})  # control characters, line and paragraph separators
 
 
 @click.group()
@@ -28,7 +31,7 @@ def org_add(trkref: str, name: str) -> None:
     if not is_valid_trkref(trkref):
         fail(f"invalid trkref {trkref!r}: use A-Z, 0-9 and '-', at most {MAX_TRKREF} characters")
     name = name.strip()
-    if not name or len(name) > _MAX_NAME or not name.isprintable():
+    if not name or len(name) > _MAX_NAME or any(unicodedata.category(c) in _NOT_IN_A_NAME for c in name):
         fail(f"invalid name: 1 to {_MAX_NAME} printable characters (no line breaks or control characters)")
     added = audited(
         "org.add",

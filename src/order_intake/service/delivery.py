@@ -130,6 +130,10 @@ class Sender:
         at = dt.datetime.now(dt.UTC)
         if result.outcome is Outcome.SENT:
             await self._sent(due, at)
+        elif result.outcome is Outcome.UNDELIVERABLE:
+            log.info("invitation e-mail undeliverable through this mail server", extra={"invitation": str(due.id)})
+            line = f"the mail server cannot take this address: {result.error or 'no reason given'}"
+            await self._store.failed(due, at, (*due.explanation, line))
         elif result.outcome is Outcome.TEMPORARY:
             log.info(
                 "invitation e-mail deferred",

@@ -1,7 +1,7 @@
 """The ports of the use cases: what they need of a database, a writer and a broker (adapters/ implements them)."""
 
 import datetime as dt
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Protocol
 from uuid import UUID
 
@@ -88,12 +88,19 @@ class ProcessingStore(Protocol):
     async def close(self) -> None:
         """Release every connection."""
 
-    async def process(self, limit: int, plan: Planner, invitations: "InvitationPlanning | None" = None) -> int:
+    async def process(
+        self,
+        limit: int,
+        plan: Planner,
+        invitations: "InvitationPlanning | None" = None,
+        skip: Collection[UUID] = (),
+    ) -> int:
         """Claim up to `limit` accepted submissions and write what `plan` makes of them, in one transaction.
 
         `plan` gets the claimed submissions and their orders' current canonical versions; the answer
         is the number claimed (0: nothing waiting). With `invitations`, the changed orders' invitations
-        (and their customers' others) are planned again and written in the same transaction.
+        (and their customers' others) are planned again and written in the same transaction. The
+        submissions in `skip` stay queued, unclaimed (their processing raised: see Processor).
         """
 
     async def invitation(self, organisation_id: int, order_ref: str) -> "InvitationView | None":

@@ -2,6 +2,8 @@
 
 import asyncio
 import datetime as dt
+import logging
+import time
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
@@ -10,6 +12,7 @@ from typing import Any
 import msgspec
 
 from order_intake.domain import events, ids, merge
+from order_intake.errors import StoreUnavailable
 from order_intake.service.invitations import InvitationPlanning
 from order_intake.service.loop import repeat
 from order_intake.service.ports import ProcessingStore
@@ -22,6 +25,13 @@ from order_intake.service.processing_records import Claimed, OrderKey, OutboxEve
 _decode_order = msgspec.json.Decoder(dict[str, Any], float_hook=msgspec.Raw).decode
 _encode = msgspec.json.Encoder(decimal_format="number").encode
 _decode_stamps = msgspec.json.Decoder(dict[str, str | list[str]]).decode
+
+log = logging.getLogger(__name__)
+
+# A submission whose processing raised on its own is set aside (left queued, not claimed) this long,
+# doubling each time it raises again, up to the longest (seconds).
+SET_ASIDE_FIRST = 60.0
+SET_ASIDE_LONGEST = 3600.0
 
 
 def _submitted(claimed: Claimed) -> merge.Submitted:
@@ -125,16 +135,61 @@ class Processor:
         self._limit = batch
         self._idle = idle_seconds
         self._busy = min(busy_seconds, idle_seconds)
+        # Submissions whose processing raised on their own: (until when, for how long) by id, in
+        # monotonic time; kept once past, so that a second set-aside lasts twice as long.
+        self._set_aside: dict[uuid.UUID, tuple[float, float]] = {}
+        self._claimed: list[uuid.UUID] = []  # what the last round's plan was given
+
+    def _plan(self, claimed: Sequence[Claimed], existing: Mapping[OrderKey, StoredCanonical]) -> Plan:
+        self._claimed = [c.id for c in claimed]
+        return plan(claimed, existing, now=dt.datetime.now(dt.UTC))
+
+    async def _round(self, limit: int) -> int:
+        now = time.monotonic()
+        skip = [key for key, (until, _) in self._set_aside.items() if until > now]
+        self._claimed = []
+        return await self._store.process(limit, self._plan, self._invitations, skip)
 
     async def process_once(self) -> int:
-        """One transaction's worth; the number of submissions processed."""
-        done = await self._store.process(
-            self._limit,
-            lambda claimed, existing: plan(claimed, existing, now=dt.datetime.now(dt.UTC)),
-            self._invitations,
-        )
+        """One transaction's worth; the number of submissions processed.
+
+        A round that raises for any reason but the database (a defect meeting one submission's data)
+        is tried again on the first half of its batch, then the half of that, until the submission
+        that raises alone is found: it is set aside, left queued but unclaimed for a while (a minute,
+        doubling to an hour, in this process), so that one order cannot hold up every later one.
+        Nothing is lost (it stays queued, and the lag metric shows its age), and the order in which
+        submissions are processed never changes the result (docs/events.md).
+        """
+        limit = self._limit
+        while True:
+            try:
+                done = await self._round(limit)
+                break
+            except StoreUnavailable:
+                raise
+            except Exception:
+                if limit > 1:
+                    limit //= 2
+                    continue
+                if len(self._claimed) != 1:
+                    raise  # it failed before planning: not one submission's doing
+                culprit = self._claimed[0]
+                log.exception(
+                    "processing submission %s raised; set aside for %.0f s, the others go on",
+                    culprit,
+                    self._put_aside(culprit),
+                    extra={"submission": str(culprit)},
+                )
+                limit = self._limit  # the round again, without it
         self._limit = min(self._limit * 2, self._max_batch) if done >= self._limit else self._batch
         return done
+
+    def _put_aside(self, submission_id: uuid.UUID) -> float:
+        """Leave it unclaimed for twice as long as last time (the first: SET_ASIDE_FIRST); how long."""
+        _, last = self._set_aside.get(submission_id, (0.0, SET_ASIDE_FIRST / 2))
+        pause = min(last * 2, SET_ASIDE_LONGEST)
+        self._set_aside[submission_id] = (time.monotonic() + pause, pause)
+        return pause
 
     async def drain(self) -> int:
         """Process until nothing is waiting; the number processed."""

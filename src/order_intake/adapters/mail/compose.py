@@ -14,10 +14,13 @@ import email.generator
 import email.policy
 import email.utils
 import io
+import uuid
 from email.header import Header
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from typing import Final, NamedTuple
+
+import idna
 
 from order_intake.domain.delivery import Kind
 from order_intake.rendering import reader_of, render
@@ -59,34 +62,47 @@ def ascii_domain(address: str) -> str:
     local, at, domain = address.rpartition("@")
     if not at or domain.isascii():
         return address
-    try:
-        return f"{local}@{domain.encode('idna').decode('ascii')}"
-    except UnicodeError:
+    try:  # IDNA 2008 as email-validator reads it (Python's "idna" codec is IDNA 2003: straße.de -> strasse.de)
+        return f"{local}@{idna.encode(domain, uts46=True, transitional=False).decode('ascii')}"
+    except idna.IDNAError:
         return address  # no ASCII form: the server's SMTPUTF8 decides
 
 
-def _address(name: str | None, address: str, stand_ins: dict[str, str]) -> str:
-    """A header's address: a name beyond ASCII as encoded-words folded within the line limit.
+def _address(header: str, name: str | None, address: str, stand_ins: dict[str, str]) -> str:
+    """A header's address: a name beyond ASCII as encoded-words folded within 78 characters a line.
 
-    An address that stays beyond ASCII (its local part) cannot be an encoded-word: a stand-in goes
-    into the header and its UTF-8 bytes replace it once flattened (RFC 6532, sent with SMTPUTF8).
+    An address that stays beyond ASCII (its local part) cannot be an encoded-word: a stand-in, random
+    for each message (no value a customer sends can hold it), goes into the header, and the address's
+    UTF-8 bytes replace it in that header once flattened (RFC 6532, sent with SMTPUTF8).
     """
     if not address.isascii():
-        stand_in = f"utf8-address-{len(stand_ins)}@stand-in.invalid"
+        stand_in = f"{uuid.uuid4().hex}@stand-in.invalid"
+        stand_ins[header] = stand_in
         stand_ins[stand_in] = address
         address = stand_in
     shown = _line(name or "")
     if shown.isascii():
         return email.utils.formataddr((shown, address))
-    encoded = Header(shown, "utf-8").encode(linesep="\r\n")
+    encoded = Header(shown, "utf-8", header_name=header).encode(linesep="\r\n")
     return f"{encoded}\r\n <{address}>"  # the address on a line of its own
 
 
 def _with_addresses(raw: bytes, stand_ins: dict[str, str]) -> bytes:
+    """The message with each stand-in replaced by its address, in its own header only (From, To)."""
     head, blank, body = raw.partition(b"\r\n\r\n")
-    for stand_in, address in stand_ins.items():
-        head = head.replace(stand_in.encode(), address.encode())
-    return head + blank + body
+    lines = head.split(b"\r\n")
+    for header in ("From", "To"):
+        stand_in = stand_ins.get(header)
+        if stand_in is None:
+            continue
+        start = lines.index(next(line for line in lines if line.startswith(f"{header}: ".encode())))
+        end = start + 1
+        while end < len(lines) and lines[end][:1] in {b" ", b"\t"}:  # its folded lines
+            end += 1
+        lines[start:end] = [
+            line.replace(f"<{stand_in}>".encode(), f"<{stand_ins[stand_in]}>".encode()) for line in lines[start:end]
+        ]
+    return b"\r\n".join(lines) + blank + body
 
 
 def _part(body: str, subtype: str) -> MIMEText:
@@ -118,8 +134,8 @@ def compose(letter: Letter, now: dt.datetime | None = None) -> Composed:
     stand_ins: dict[str, str] = {}
     message = MIMEMultipart("alternative")
     message["Subject"] = _text(subject)
-    message["From"] = _address(sender_name, sender, stand_ins)
-    message["To"] = _address(letter.to_name, recipient, stand_ins)
+    message["From"] = _address("From", sender_name, sender, stand_ins)
+    message["To"] = _address("To", letter.to_name, recipient, stand_ins)
     message["Date"] = email.utils.format_datetime(now or dt.datetime.now(dt.UTC))
     message["Message-ID"] = letter.message_id
     message["List-Unsubscribe"] = f"<{letter.unsubscribe_url}>"

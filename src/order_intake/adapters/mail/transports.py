@@ -58,7 +58,7 @@ def _refusal(exc: aiosmtplib.SMTPException, recipient: str) -> Result:
     if isinstance(exc, aiosmtplib.SMTPDataError):
         return Result(Outcome.PERMANENT if exc.code >= _PERMANENT else Outcome.TEMPORARY, f"{exc.code} {exc.message}")
     if isinstance(exc, aiosmtplib.SMTPNotSupported) and not recipient.isascii():  # needs SMTPUTF8, not offered
-        return Result(Outcome.PERMANENT, str(exc))
+        return Result(Outcome.UNDELIVERABLE, str(exc))
     if isinstance(exc, aiosmtplib.SMTPResponseException):
         return Result(Outcome.TEMPORARY, f"{exc.code} {exc.message}")
     return Result(Outcome.TEMPORARY, str(exc))

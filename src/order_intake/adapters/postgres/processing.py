@@ -3,7 +3,7 @@
 import datetime as dt
 import os
 import secrets
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import TYPE_CHECKING
 from uuid import UUID
 
@@ -84,14 +84,20 @@ class PgProcessingStore:
         return self._pool
 
     # hot path: the plan runs on the event loop, not a thread (docs/hot-path.md)
-    async def process(self, limit: int, plan: Planner, invitations: InvitationPlanning | None = None) -> int:
+    async def process(
+        self,
+        limit: int,
+        plan: Planner,
+        invitations: InvitationPlanning | None = None,
+        skip: Collection[UUID] = (),
+    ) -> int:
         """Claim, lock the orders, read them, write the plan: one transaction.
 
         The plan runs on the event loop: processing has a process of its own (`order-intake worker`),
         where handing it to a thread only added the hop and a fight for the GIL with the loop.
         """
         return await on_connection(
-            self._pool_or_fail(), lambda conn: _process(conn, limit, plan, invitations), transaction=True
+            self._pool_or_fail(), lambda conn: _process(conn, limit, plan, invitations, skip), transaction=True
         )
 
     async def relay(self, limit: int, publish: Publisher) -> int:
@@ -167,7 +173,11 @@ class PgProcessingStore:
 # hot path: the functions below run inside on_connection and hold no `async with` or `finally` of
 # their own: compiled coroutines must not await while an exception unwinds (docs/hot-path.md).
 async def _process(
-    conn: "PoolConnectionProxy[asyncpg.Record]", limit: int, plan: Planner, invitations: InvitationPlanning | None
+    conn: "PoolConnectionProxy[asyncpg.Record]",
+    limit: int,
+    plan: Planner,
+    invitations: InvitationPlanning | None,
+    skip: Collection[UUID],
 ) -> int:
     claimed = [
         Claimed(
@@ -179,7 +189,7 @@ async def _process(
             normalised=r["normalised"].encode(),
             sandbox=r["sandbox"],
         )
-        for r in await _claim(conn, limit)
+        for r in await _claim(conn, limit, skip)
     ]
     if not claimed:
         return 0
@@ -200,8 +210,14 @@ async def _process(
     return len(claimed)
 
 
-async def _claim(conn: "PoolConnectionProxy[asyncpg.Record]", limit: int) -> list[asyncpg.Record]:
-    ids = [r[0] for r in await conn.fetch(sql.CLAIM, limit)]
+async def _claim(
+    conn: "PoolConnectionProxy[asyncpg.Record]", limit: int, skip: Collection[UUID]
+) -> list[asyncpg.Record]:
+    if skip:
+        queued = await conn.fetch(sql.CLAIM_SKIPPING, limit, list(skip))
+    else:
+        queued = await conn.fetch(sql.CLAIM, limit)
+    ids = [r[0] for r in queued]
     return await conn.fetch(sql.CLAIMED, ids) if ids else []
 
 

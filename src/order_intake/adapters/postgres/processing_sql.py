@@ -11,6 +11,13 @@ DELETE FROM submission_queue
  WHERE seq = ANY(ARRAY(SELECT seq FROM submission_queue ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED))
 RETURNING submission_id
 """
+# The same, leaving the submissions in $2 queued (set aside after their processing raised).
+CLAIM_SKIPPING = """
+DELETE FROM submission_queue
+ WHERE seq = ANY(ARRAY(SELECT seq FROM submission_queue WHERE submission_id <> ALL($2::uuid[])
+                        ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED))
+RETURNING submission_id
+"""
 # A claimed submission erased meanwhile is simply not found.
 CLAIMED = """
 SELECT s.id, s.organisation_id, o.trkref, s.order_ref, s.received_at, s.normalised::text AS normalised, k.sandbox

@@ -6,10 +6,11 @@ is unchanged (see SqliteProcessingStore.process).
 """
 
 import datetime as dt
+import json
 import os
 import secrets
 import sqlite3
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
 from uuid import UUID
@@ -65,9 +66,12 @@ def _planned(waiting: _Waiting, plan: Planner) -> _Planned:
     return _Planned(waiting, plan(waiting.claimed, waiting.existing))
 
 
-def _waiting(conn: sqlite3.Connection, limit: int) -> _Waiting:
-    """The oldest queued submissions and their orders' canonical versions (inside a transaction)."""
-    rows = conn.execute(sql.CLAIM, (limit,)).fetchall()
+def _waiting(conn: sqlite3.Connection, limit: int, skip: Collection[UUID]) -> _Waiting:
+    """The oldest queued submissions (but those in `skip`) and their orders' canonical versions (in a transaction)."""
+    if skip:
+        rows = conn.execute(sql.CLAIM_SKIPPING, (json.dumps([str(s) for s in skip]), limit)).fetchall()
+    else:
+        rows = conn.execute(sql.CLAIM, (limit,)).fetchall()
     claimed = [
         Claimed(
             id=UUID(r[0]),
@@ -88,11 +92,11 @@ def _waiting(conn: sqlite3.Connection, limit: int) -> _Waiting:
     return _Waiting(claimed, existing, {c.id: r[7] for c, r in zip(claimed, rows, strict=True)})
 
 
-def _read_and_plan(conn: sqlite3.Connection, limit: int, plan: Planner) -> _Planned | None:
+def _read_and_plan(conn: sqlite3.Connection, limit: int, plan: Planner, skip: Collection[UUID]) -> _Planned | None:
     """On a reader: one snapshot of what waits, and the plan made of it (None if nothing waits)."""
     conn.execute("BEGIN")
     try:
-        waiting = _waiting(conn, limit)
+        waiting = _waiting(conn, limit, skip)
     finally:
         conn.execute("COMMIT")
     return _planned(waiting, plan) if waiting.claimed else None
@@ -103,10 +107,12 @@ def _written_or_overtaken(written: bool) -> None:
         raise ProcessingOvertaken("the orders or submissions a plan was made from changed before it was written")
 
 
-def _process_locked(conn: sqlite3.Connection, limit: int, plan: Planner, invitations: _Invitations) -> int:
+def _process_locked(
+    conn: sqlite3.Connection, limit: int, plan: Planner, invitations: _Invitations, skip: Collection[UUID]
+) -> int:
     """On the writer: read, plan and write in one immediate transaction (no other writer can interleave)."""
     with immediate(conn):
-        waiting = _waiting(conn, limit)
+        waiting = _waiting(conn, limit, skip)
         if waiting.claimed:  # nothing can change what was read here: overtaken here would be a bug
             _written_or_overtaken(_apply(conn, _planned(waiting, plan), invitations))
     return len(waiting.claimed)
@@ -220,7 +226,9 @@ class SqliteProcessingStore:
             await self._store.close()
 
     # hot path: read and plan on a reader, hold the write lock only to write (docs/hot-path.md)
-    async def process(self, limit: int, plan: Planner, invitations: _Invitations = None) -> int:
+    async def process(
+        self, limit: int, plan: Planner, invitations: _Invitations = None, skip: Collection[UUID] = ()
+    ) -> int:
         """Read the oldest accepted submissions and their orders, plan, then write the plan.
 
         Reading and planning run on a reader thread, outside any write transaction, so the writer
@@ -230,13 +238,13 @@ class SqliteProcessingStore:
         got there first, nothing is written and the round is made again holding the writer's lock
         from read to write, where nothing can overtake it (so concurrent processors always progress).
         """
-        planned = await self._read(lambda conn: _read_and_plan(conn, limit, plan))
+        planned = await self._read(lambda conn: _read_and_plan(conn, limit, plan, skip))
         if planned is None:
             return 0
         if await self._run(lambda conn: _write(conn, planned, invitations)):
             return len(planned.waiting.claimed)
         # Overtaken (several processors, or an erasure): this round holds the lock from read to write.
-        return await self._run(lambda conn: _process_locked(conn, limit, plan, invitations))
+        return await self._run(lambda conn: _process_locked(conn, limit, plan, invitations, skip))
 
     async def relay(self, limit: int, publish: Publisher) -> int:
         """Publish the oldest unsent events, then take them off the pending list (a crash between: sent again)."""

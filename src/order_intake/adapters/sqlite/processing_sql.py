@@ -9,6 +9,16 @@ SELECT s.id, s.organisation_id, o.trkref, s.order_ref, s.received_at, s.normalis
  LIMIT ?
 """
 
+# The same, leaving the submissions of a JSON array of ids queued (set aside after their processing raised).
+CLAIM_SKIPPING = """
+SELECT s.id, s.organisation_id, o.trkref, s.order_ref, s.received_at, s.normalised, k.sandbox, q.seq
+  FROM submission_queue q JOIN submissions s ON s.id = q.submission_id
+  JOIN organisations o ON o.id = s.organisation_id JOIN api_keys k ON k.id = s.api_key_id
+ WHERE q.submission_id NOT IN (SELECT value FROM json_each(?))
+ ORDER BY q.seq
+ LIMIT ?
+"""
+
 _CANONICAL_COLUMNS = "id, organisation_id, order_ref, version, document, stamps, created_at, updated_at"
 SELECT_CANONICAL = f"SELECT {_CANONICAL_COLUMNS} FROM canonical_orders WHERE organisation_id = ? AND order_ref = ?"  # noqa: S608 - constant column list
 # A new order's row; a conflict means another processor made it first (nothing is inserted).

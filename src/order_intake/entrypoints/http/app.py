@@ -18,7 +18,7 @@ from order_intake.entrypoints.http.refused import HTML, PageRefused, Refused
 from order_intake.entrypoints.http.router import Router
 from order_intake.entrypoints.http.rsgi import RsgiProtocol, Scope
 from order_intake.entrypoints.http.table import ROUTES
-from order_intake.errors import BodyTimeout, IncompleteBody, StoreUnavailable, WriterClosed
+from order_intake.errors import BodyTimeout, IncompleteBody, StoreUnavailable, WriterClosed, WriterQueueFull
 
 if TYPE_CHECKING:
     from order_intake.entrypoints.http.worker_start import EarlyStop
@@ -136,20 +136,20 @@ async def _answer_failure(ex: Exchange, failure: Exception) -> None:
     elif isinstance(failure, StoreUnavailable | WriterClosed):
         log.warning("database unavailable", extra={"request_id": ex.request_id})
         if ex.status == 0:
-            await _unavailable(ex)
+            await _unavailable(ex, queue_full=isinstance(failure, WriterQueueFull))
     else:
         log.error("unexpected failure", exc_info=failure, extra={"request_id": ex.request_id})
         if ex.status == 0:
             await replies.message(ex, 500, catalogue.INTERNAL_ERROR)
 
 
-async def _unavailable(ex: Exchange) -> None:
-    """503: JSON for the API, a page for a customer's page (never JSON there)."""
+async def _unavailable(ex: Exchange, *, queue_full: bool) -> None:
+    """503: JSON for the API (Retry-After when only the writer's queue is full), a page for a customer's page."""
     if ex.route.startswith(pages.PREFIXES):
         refused = pages.unavailable()
         await ex.answer_bytes(refused.status, refused.body, refused.headers, content_type=HTML)
     else:
-        await replies.message(ex, 503, catalogue.SERVICE_UNAVAILABLE, [("retry-after", "1")])
+        await replies.message(ex, 503, catalogue.SERVICE_UNAVAILABLE, [("retry-after", "1")] if queue_full else None)
 
 
 def create_app(early_stop: "EarlyStop") -> App:
