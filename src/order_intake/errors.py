@@ -56,6 +56,10 @@ class WriterQueueFull(StoreUnavailable):  # a StoreUnavailable, answered alike
     """Too many submissions wait for the database already (a 503 the client may retry in a second)."""
 
 
+class PlanningFailed(OrderIntakeError):  # noqa: N818 - named for what happened, like ProcessingOvertaken
+    """Processing's own code (the merge, the invitations' planning) raised on the data it was given."""
+
+
 class BrokerUnavailable(OrderIntakeError):  # noqa: N818 - named like StoreUnavailable
     """The message broker cannot be reached, or did not confirm a message in time."""
 

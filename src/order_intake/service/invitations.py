@@ -18,6 +18,7 @@ import msgspec
 from order_intake.domain import ids
 from order_intake.domain.invitations import Invitation, Purchase, Reason, State, cancelled, plan_customer
 from order_intake.domain.policy import DEFAULT_FROM, Policy, policy_from_json
+from order_intake.errors import PlanningFailed
 from order_intake.service.invitation_records import CustomerInvitations, InvitationRow, OrderFacts
 from order_intake.service.processing_records import Claimed, OrderKey, StoredCanonical
 
@@ -176,10 +177,19 @@ class InvitationPlanning:
     def targets(
         self, changed: Sequence[StoredCanonical], claimed: Sequence[Claimed], now: dt.datetime
     ) -> list[InvitationRow]:
-        """A fresh row for each changed canonical order, with its latest facts.
+        """A fresh row for each changed canonical order, with its latest facts (PlanningFailed if that raises).
 
         Sandbox or not as the order's newest claimed submission's key was.
         """
+        try:
+            return self._targets(changed, claimed, now)
+        except Exception as exc:
+            raise PlanningFailed(type(exc).__name__) from exc
+
+    @staticmethod
+    def _targets(
+        changed: Sequence[StoredCanonical], claimed: Sequence[Claimed], now: dt.datetime
+    ) -> list[InvitationRow]:
         oldest_first = sorted(claimed, key=lambda c: c.received_at)  # the newest is written last, and wins
         sandbox: dict[OrderKey, bool] = {(c.organisation_id, c.order_ref): c.sandbox for c in oldest_first}
         return [
@@ -221,8 +231,25 @@ class InvitationPlanning:
         """The rows to write: the changed orders' (new or with new facts) and every row whose plan changed.
 
         An order sent again with the same facts (its email, dates, country, ...) leaves its row as it
-        was: unless its plan changes, nothing of it is written.
+        was: unless its plan changes, nothing of it is written. PlanningFailed if planning raises.
         """
+        try:
+            written = self._assemble(targets, existing, customer_rows, policies, suppressions, now)
+        except Exception as exc:
+            raise PlanningFailed(type(exc).__name__) from exc
+        if self._planned is not None:
+            self._planned(written)
+        return written
+
+    def _assemble(  # noqa: PLR0913, PLR0917 - everything one planning round reads
+        self,
+        targets: Sequence[InvitationRow],
+        existing: Sequence[InvitationRow],
+        customer_rows: Sequence[InvitationRow],
+        policies: Mapping[int, dict[str, object] | None],
+        suppressions: Mapping[tuple[int, bytes], str],
+        now: dt.datetime,
+    ) -> list[InvitationRow]:
         before = {(r.organisation_id, r.order_ref): r for r in existing}
         current = {(r.organisation_id, r.order_ref): r for r in customer_rows}
         out: dict[OrderKey, InvitationRow] = {}
@@ -239,10 +266,7 @@ class InvitationPlanning:
             plan = CustomerInvitations(organisation_id, customer, tuple(rows), policies.get(organisation_id), reasons)
             planned = replan(plan, now, read.get(organisation_id))
             out.update({(r.organisation_id, r.order_ref): r for r in planned})
-        written = list(out.values())
-        if self._planned is not None:
-            self._planned(written)
-        return written
+        return list(out.values())
 
 
 def cancel(

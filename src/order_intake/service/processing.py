@@ -12,7 +12,7 @@ from typing import Any
 import msgspec
 
 from order_intake.domain import events, ids, merge
-from order_intake.errors import StoreUnavailable
+from order_intake.errors import PlanningFailed
 from order_intake.service.invitations import InvitationPlanning
 from order_intake.service.loop import repeat
 from order_intake.service.ports import ProcessingStore
@@ -135,17 +135,22 @@ class Processor:
         self._limit = batch
         self._idle = idle_seconds
         self._busy = min(busy_seconds, idle_seconds)
-        # Submissions whose processing raised on their own: (until when, for how long) by id, in
-        # monotonic time; kept once past, so that a second set-aside lasts twice as long.
+        # Submissions whose planning raised on their own: (until when, for how long) by id, in monotonic
+        # time; kept for an hour once past, so that a second set-aside lasts twice as long.
         self._set_aside: dict[uuid.UUID, tuple[float, float]] = {}
         self._claimed: list[uuid.UUID] = []  # what the last round's plan was given
 
     def _plan(self, claimed: Sequence[Claimed], existing: Mapping[OrderKey, StoredCanonical]) -> Plan:
         self._claimed = [c.id for c in claimed]
-        return plan(claimed, existing, now=dt.datetime.now(dt.UTC))
+        try:
+            return plan(claimed, existing, now=dt.datetime.now(dt.UTC))
+        except Exception as exc:
+            raise PlanningFailed(type(exc).__name__) from exc
 
     async def _round(self, limit: int) -> int:
         now = time.monotonic()
+        # forgotten an hour after it ended (a later set-aside of the same one starts short again)
+        self._set_aside = {key: aside for key, aside in self._set_aside.items() if aside[0] + SET_ASIDE_LONGEST > now}
         skip = [key for key, (until, _) in self._set_aside.items() if until > now]
         self._claimed = []
         return await self._store.process(limit, self._plan, self._invitations, skip)
@@ -153,34 +158,32 @@ class Processor:
     async def process_once(self) -> int:
         """One transaction's worth; the number of submissions processed.
 
-        A round that raises for any reason but the database (a defect meeting one submission's data)
-        is tried again on the first half of its batch, then the half of that, until the submission
-        that raises alone is found: it is set aside, left queued but unclaimed for a while (a minute,
-        doubling to an hour, in this process), so that one order cannot hold up every later one.
-        Nothing is lost (it stays queued, and the lag metric shows its age), and the order in which
-        submissions are processed never changes the result (docs/events.md).
+        A round in which processing's own code raised on the data it was given (PlanningFailed: the
+        merge or the invitations' planning, never the database) is made again on the first half of
+        what it claimed, then on half of that, until the submission that raises alone is found. That
+        one is set aside: left queued but unclaimed by this processor for a minute (doubling each time
+        it raises again, up to an hour), and the error goes on to the loop, which logs it and pauses
+        as after any failure; the next round takes the others. Nothing is lost (it stays queued, and
+        the lag metric shows its age), and the order in which submissions are processed never changes
+        the result (docs/events.md). Any other error (the database's) goes to the loop at once.
         """
         limit = self._limit
         while True:
             try:
                 done = await self._round(limit)
                 break
-            except StoreUnavailable:
-                raise
-            except Exception:
-                if limit > 1:
-                    limit //= 2
+            except PlanningFailed:
+                if len(self._claimed) > 1:
+                    limit = len(self._claimed) // 2
                     continue
-                if len(self._claimed) != 1:
-                    raise  # it failed before planning: not one submission's doing
                 culprit = self._claimed[0]
-                log.exception(
+                log.error(  # noqa: TRY400 - the loop logs the trace as it pauses
                     "processing submission %s raised; set aside for %.0f s, the others go on",
                     culprit,
                     self._put_aside(culprit),
                     extra={"submission": str(culprit)},
                 )
-                limit = self._limit  # the round again, without it
+                raise
         self._limit = min(self._limit * 2, self._max_batch) if done >= self._limit else self._batch
         return done
 
