@@ -234,39 +234,37 @@ class InvitationPlanning:
         was: unless its plan changes, nothing of it is written. PlanningFailed if planning raises.
         """
         try:
-            written = self._assemble(targets, existing, customer_rows, policies, suppressions, now)
+            out, current = _with_new_facts(targets, existing, customer_rows)
+            read = {organisation_id: policy_of(stored) for organisation_id, stored in policies.items()}
+            for (organisation_id, customer), rows in group_by_customer(list(current.values())).items():
+                reasons = suppressions_of(self, rows, suppressions)
+                stored = policies.get(organisation_id)
+                plan = CustomerInvitations(organisation_id, customer, tuple(rows), stored, reasons)
+                planned = replan(plan, now, read.get(organisation_id))
+                out.update({(r.organisation_id, r.order_ref): r for r in planned})
         except Exception as exc:
             raise PlanningFailed(type(exc).__name__) from exc
+        written = list(out.values())
         if self._planned is not None:
             self._planned(written)
         return written
 
-    def _assemble(  # noqa: PLR0913, PLR0917 - everything one planning round reads
-        self,
-        targets: Sequence[InvitationRow],
-        existing: Sequence[InvitationRow],
-        customer_rows: Sequence[InvitationRow],
-        policies: Mapping[int, dict[str, object] | None],
-        suppressions: Mapping[tuple[int, bytes], str],
-        now: dt.datetime,
-    ) -> list[InvitationRow]:
-        before = {(r.organisation_id, r.order_ref): r for r in existing}
-        current = {(r.organisation_id, r.order_ref): r for r in customer_rows}
-        out: dict[OrderKey, InvitationRow] = {}
-        for target in targets:
-            key = (target.organisation_id, target.order_ref)
-            old = before.get(key)
-            fact = refreshed(old, target) if old is not None else target
-            current[key] = fact
-            if fact != old:
-                out[key] = fact
-        read = {organisation_id: policy_of(stored) for organisation_id, stored in policies.items()}
-        for (organisation_id, customer), rows in group_by_customer(list(current.values())).items():
-            reasons = suppressions_of(self, rows, suppressions)
-            plan = CustomerInvitations(organisation_id, customer, tuple(rows), policies.get(organisation_id), reasons)
-            planned = replan(plan, now, read.get(organisation_id))
-            out.update({(r.organisation_id, r.order_ref): r for r in planned})
-        return list(out.values())
+
+def _with_new_facts(
+    targets: Sequence[InvitationRow], existing: Sequence[InvitationRow], customer_rows: Sequence[InvitationRow]
+) -> tuple[dict[OrderKey, InvitationRow], dict[OrderKey, InvitationRow]]:
+    """The changed orders' rows to write (new, or with new facts), and every row of their customers as it is now."""
+    before = {(r.organisation_id, r.order_ref): r for r in existing}
+    current = {(r.organisation_id, r.order_ref): r for r in customer_rows}
+    out: dict[OrderKey, InvitationRow] = {}
+    for target in targets:
+        key = (target.organisation_id, target.order_ref)
+        old = before.get(key)
+        fact = refreshed(old, target) if old is not None else target
+        current[key] = fact
+        if fact != old:
+            out[key] = fact
+    return out, current
 
 
 def cancel(
