@@ -216,6 +216,13 @@ def test_from_takes_an_address_alone_or_with_a_display_name(sender: str) -> None
     assert (policy.sender, errors) == (sender, [])
 
 
+@pytest.mark.parametrize("zone", ["localtime", "posixrules", "Factory", "posix/Europe/London", "../zoneinfo/UTC", ""])
+def test_a_timezone_is_a_name_of_the_tz_database_not_a_file_of_this_machine(zone: str) -> None:
+    """`localtime` and `posixrules` are the host's set-up (another zone on another node); Factory is no place."""
+    assert changed_policy(Policy(), {"timezone": zone}) == (Policy(), [f"unknown time zone: {zone}"])
+    assert changed_policy(Policy(), {"timezone": "Asia/Kathmandu"})[0].timezone == "Asia/Kathmandu"
+
+
 def test_a_stored_policy_keeps_each_setting_it_can_read_and_a_from_stored_under_the_earlier_rule() -> None:
     """A setting this version refuses keeps its default alone; a `from` an earlier version took stays as stored."""
     stored = {

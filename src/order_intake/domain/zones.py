@@ -25,10 +25,17 @@ def zone_for(country: str | None, fallback: str) -> ZoneInfo:
     return ZoneInfo(name)
 
 
+@functools.cache
+def _zone_names() -> frozenset[str]:
+    """Every zone the tzdata package names, but Factory (the "-00" zone of a machine not set up yet).
+
+    The package's list, not whatever the host's zoneinfo folder holds: `localtime` or `posixrules` there
+    are files of this machine's set-up, and would mean another zone on another node.
+    """
+    names = importlib.resources.files("tzdata").joinpath("zones").read_text(encoding="utf-8").split()
+    return frozenset(names) - {"Factory"}
+
+
 def is_zone(name: str) -> bool:
     """Whether the tz database knows this zone name."""
-    try:
-        ZoneInfo(name)
-    except (ValueError, KeyError, OSError):  # ZoneInfoNotFoundError is a KeyError; bad names raise ValueError
-        return False
-    return True
+    return name in _zone_names()
