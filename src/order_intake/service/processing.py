@@ -148,10 +148,13 @@ class Processor:
             raise PlanningFailed(type(exc).__name__) from exc
 
     async def _round(self, limit: int) -> int:
-        now = time.monotonic()
-        # forgotten an hour after it ended (a later set-aside of the same one starts short again)
-        self._set_aside = {key: aside for key, aside in self._set_aside.items() if aside[0] + SET_ASIDE_LONGEST > now}
-        skip = [key for key, (until, _) in self._set_aside.items() if until > now]
+        skip: list[uuid.UUID] = []
+        if self._set_aside:  # hot path: nothing to look at in every round but after a set-aside
+            now = time.monotonic()
+            # forgotten an hour after it ended (a later set-aside of the same one starts short again)
+            aside = self._set_aside.items()
+            self._set_aside = {key: value for key, value in aside if value[0] + SET_ASIDE_LONGEST > now}
+            skip = [key for key, (until, _) in self._set_aside.items() if until > now]
         self._claimed = []
         return await self._store.process(limit, self._plan, self._invitations, skip)
 

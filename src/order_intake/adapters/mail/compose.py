@@ -68,7 +68,7 @@ def ascii_domain(address: str) -> str:
         return address  # no ASCII form: the server's SMTPUTF8 decides
 
 
-def _address(header: str, name: str | None, address: str, stand_ins: dict[str, str]) -> str:
+def _address(header: str, name: str | None, address: str, stand_ins: dict[str, tuple[str, str]]) -> str:
     """A header's address: a name beyond ASCII as encoded-words folded within 78 characters a line.
 
     An address that stays beyond ASCII (its local part) cannot be an encoded-word: a stand-in, random
@@ -77,8 +77,7 @@ def _address(header: str, name: str | None, address: str, stand_ins: dict[str, s
     """
     if not address.isascii():
         stand_in = f"{uuid.uuid4().hex}@stand-in.invalid"
-        stand_ins[header] = stand_in
-        stand_ins[stand_in] = address
+        stand_ins[header] = (stand_in, address)
         address = stand_in
     shown = _line(name or "")
     if shown.isascii():
@@ -87,21 +86,17 @@ def _address(header: str, name: str | None, address: str, stand_ins: dict[str, s
     return f"{encoded}\r\n <{address}>"  # the address on a line of its own
 
 
-def _with_addresses(raw: bytes, stand_ins: dict[str, str]) -> bytes:
-    """The message with each stand-in replaced by its address, in its own header only (From, To)."""
+def _with_addresses(raw: bytes, stand_ins: dict[str, tuple[str, str]]) -> bytes:
+    """The message with each header's stand-in replaced by its address, in that header only (From, To)."""
     head, blank, body = raw.partition(b"\r\n\r\n")
     lines = head.split(b"\r\n")
-    for header in ("From", "To"):
-        stand_in = stand_ins.get(header)
-        if stand_in is None:
-            continue
-        start = lines.index(next(line for line in lines if line.startswith(f"{header}: ".encode())))
+    for header, (stand_in, address) in stand_ins.items():
+        start = next(i for i, line in enumerate(lines) if line.startswith(f"{header}: ".encode()))
         end = start + 1
         while end < len(lines) and lines[end][:1] in {b" ", b"\t"}:  # its folded lines
             end += 1
-        lines[start:end] = [
-            line.replace(f"<{stand_in}>".encode(), f"<{stand_ins[stand_in]}>".encode()) for line in lines[start:end]
-        ]
+        replaced = (f"<{stand_in}>".encode(), f"<{address}>".encode())
+        lines[start:end] = [line.replace(*replaced) for line in lines[start:end]]
     return b"\r\n".join(lines) + blank + body
 
 
@@ -131,7 +126,7 @@ def compose(letter: Letter, now: dt.datetime | None = None) -> Composed:
     }
     sender_name, sender = email.utils.parseaddr(letter.sender)
     sender, recipient = ascii_domain(sender), ascii_domain(letter.to_address)
-    stand_ins: dict[str, str] = {}
+    stand_ins: dict[str, tuple[str, str]] = {}  # header: (its stand-in, the address)
     message = MIMEMultipart("alternative")
     message["Subject"] = _text(subject)
     message["From"] = _address("From", sender_name, sender, stand_ins)
