@@ -18,21 +18,26 @@ _TIMEOUT_SECONDS = 0.5
 class BacklogSource(Protocol):
     """What reports the processing backlog (the processing store)."""
 
-    async def backlog(self) -> tuple[float, int]:
-        """Age in seconds of the oldest submission still 'accepted' (0 when none), and unsent outbox rows."""
+    async def backlog(self, *, unsent: bool) -> tuple[float, int | None]:
+        """Age in seconds of the oldest submission still 'accepted' (0 when none), and unsent events if asked."""
 
 
 class BacklogProbe:
-    """A prometheus_client collector of the two gauges as last read (absent when the database did not answer)."""
+    """A prometheus_client collector of the two gauges as last read (absent when the database did not answer).
+
+    The outbox's gauge is there only when a broker takes the events: without one, none is ever sent,
+    and a count that only grows would read as a relay that fell behind.
+    """
 
     def __init__(self) -> None:
         self._source: BacklogSource | None = None
-        self._read: tuple[float, int] | None = None
+        self._unsent = False
+        self._read: tuple[float, int | None] | None = None
         self._read_at = -_CACHE_SECONDS
 
-    def watch(self, source: BacklogSource) -> None:
-        """Where the figures are read."""
-        self._source = source
+    def watch(self, source: BacklogSource, *, unsent: bool) -> None:
+        """Where the figures are read, and whether the unsent events are counted (only with a broker)."""
+        self._source, self._unsent = source, unsent
 
     async def refresh(self) -> None:
         """Read them again, unless the last read is under a second old."""
@@ -42,7 +47,7 @@ class BacklogProbe:
         self._read_at = now
         try:
             async with asyncio.timeout(_TIMEOUT_SECONDS):
-                self._read = await self._source.backlog()
+                self._read = await self._source.backlog(unsent=self._unsent)
         except Exception:  # noqa: BLE001 - no database now: the scrape goes on without these two figures
             self._read = None
 
@@ -54,4 +59,7 @@ class BacklogProbe:
         yield GaugeMetricFamily(
             "order_intake_processing_lag_seconds", "Age of the oldest submission not yet processed", value=lag
         )
-        yield GaugeMetricFamily("order_intake_outbox_backlog", "Outbox events not yet sent to the broker", value=unsent)
+        if unsent is not None:
+            yield GaugeMetricFamily(
+                "order_intake_outbox_backlog", "Outbox events not yet sent to the broker", value=unsent
+            )

@@ -86,7 +86,7 @@ class Services:
         self._planning: InvitationPlanning | None = None
         # A retailer's suppressions go through the admin commands' SQL (SQLAlchemy, on first use).
         self.suppressions = SqlSuppressions(url)
-        self.metrics.watch_backlog(self.processing)
+        self.metrics.watch_backlog(self.processing, unsent=settings.broker_url is not None)
 
     async def invitations(self) -> InvitationPlanning:
         """Invitation planning with the signing key, read from the database on first use."""

@@ -197,9 +197,9 @@ class Metrics:
         self._wait.observe(waited)
         self._commit.observe(took)
 
-    def watch_backlog(self, source: BacklogSource) -> None:
-        """Where the processing lag and the outbox backlog are read at scrape time."""
-        self._backlog.watch(source)
+    def watch_backlog(self, source: BacklogSource, *, unsent: bool) -> None:
+        """Where the processing lag and (with a broker: `unsent`) the outbox backlog are read at scrape time."""
+        self._backlog.watch(source, unsent=unsent)
 
     def watch_rate_limiter(self, limiter: RateLimitCounters) -> None:
         """The hook for the rate limiter: its totals are copied into the shared counters every second."""

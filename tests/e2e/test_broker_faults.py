@@ -11,6 +11,7 @@ from tests.support.cli import Credentials, cli_ok, create_key
 from tests.support.databases import database
 from tests.support.factories import an_order
 from tests.support.inspect_db import count_rows, fetch_rows
+from tests.support.metrics import metric
 from tests.support.polling import wait_for
 from tests.support.server import Server
 from tests.support.tcp_proxy import TcpProxy
@@ -18,6 +19,7 @@ from tests.support.tcp_proxy import TcpProxy
 DEADLINE = 60.0
 UNSENT = "SELECT count(*) FROM outbox_pending"
 PAUSED = "event relay paused: broker unavailable"
+BACKLOG = "order_intake_outbox_backlog"
 
 
 @pytest.fixture
@@ -68,8 +70,10 @@ def test_events_written_while_the_broker_is_cut_off_arrive_once_it_returns(
             # The relay polls; wait until it has tried during the cut, or the broker may be back before it looks.
             wait_for("the relay noticing the broker gone", lambda: PAUSED in server.log(), timeout=DEADLINE)
             assert count_rows(url, UNSENT) > 0
+            wait_for("the backlog shown", lambda: (metric(server.base_url, BACKLOG) or 0) > 0, timeout=DEADLINE)
             proxy.start()
             wait_for("the backlog sent", lambda: count_rows(url, UNSENT) == 0, timeout=DEADLINE)
+            wait_for("the backlog shown empty", lambda: metric(server.base_url, BACKLOG) == 0, timeout=DEADLINE)
     finally:
         assert server.stop() == 0
     written = {str(e) for (e,) in fetch_rows(url, "SELECT event_id FROM outbox")}

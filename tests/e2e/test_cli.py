@@ -1,17 +1,22 @@
 """The operators' command line: organisations, keys, the schema, and its one-line errors."""
 
 import json
+import os
+import re
 import sqlite3
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.support.cli import cli_ok, create_key, run_cli
 from tests.support.databases import database
 from tests.support.inspect_db import count_rows
+from tests.support.polling import wait_until
 from tests.support.server import Server
 
 BIN = Path(sys.executable).with_name("order-intake")
@@ -183,6 +188,34 @@ def test_serve_refuses_a_port_another_server_listens_on(server: Server, tmp_path
         url, "serve", "--host", "no-such-host.invalid", mentioning="cannot serve on 'no-such-host.invalid'"
     )
     assert not (tmp_path / "second.db").exists()
+
+
+def test_serve_on_port_0_listens_on_a_free_port_and_says_which(tmp_path: Path) -> None:
+    """--port 0: the kernel picks a port, the log names it, and the server answers there."""
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'zero.db'}", "ORDER_INTAKE_SERVE_WORKER": "0"}
+    log = tmp_path / "zero.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen([str(BIN), "serve", "--port", "0"], env=env, stdout=out, stderr=out)
+    try:
+        found = wait_until(
+            lambda: re.search(r"Listening at: http://127\.0\.0\.1:(\d+)", log.read_text()),
+            deadline=time.monotonic() + 60,
+        )
+        assert found is not None, log.read_text()
+        port = int(found.group(1))
+        assert port != 0
+        answer = wait_until(lambda: _health(port), deadline=time.monotonic() + 60)
+        assert answer == 200, log.read_text()
+    finally:
+        process.terminate()
+        assert process.wait(30) == 0, log.read_text()
+
+
+def _health(port: int) -> int | None:
+    try:
+        return httpx.get(f"http://127.0.0.1:{port}/health", timeout=5).status_code
+    except httpx.TransportError:
+        return None
 
 
 def test_the_installed_command_runs_as_a_real_process(tmp_path: Path) -> None:

@@ -17,7 +17,7 @@ from tests.support.inspect_db import change_rows, fetch_rows
 from tests.support.invitations_db import signing_key
 from tests.support.polling import wait_until
 from tests.support.privacy_db import db_time, db_uuid
-from tests.support.raw_http import request, send_raw
+from tests.support.raw_http import everything_sent, request, send_raw
 from tests.support.server import Server
 
 HTML = "text/html; charset=utf-8"
@@ -74,7 +74,7 @@ def test_a_forged_altered_or_unknown_token_gets_the_html_not_found_page(
             answer = client.request(method, path, data={"rating:MUG-1": "5"} if method == "POST" else None)
             if path.endswith("/thanks") and method == "POST":
                 assert METHOD_WORDS in _page(answer, 405), path
-                assert answer.headers["allow"] == "GET"
+                assert answer.headers["allow"] == "GET, HEAD"
                 continue
             text = _page(answer, 404)
             assert NOT_FOUND_WORDS in text, path
@@ -90,7 +90,7 @@ def test_a_method_a_page_does_not_take_gets_a_405_page_naming_the_ones_it_does(
         for method in ("PUT", "DELETE", "PATCH"):
             answer = client.request(method, path)
             assert METHOD_WORDS in _page(answer, 405), (method, path)
-            assert answer.headers["allow"] == "GET, POST"
+            assert answer.headers["allow"] == "GET, HEAD, POST"
 
 
 def test_the_review_page_asks_about_every_item_once_with_labelled_controls_and_escaped_names(
@@ -316,6 +316,21 @@ def test_get_of_the_unsubscribe_link_shows_one_button_and_changes_nothing(
         assert f"will send no more review requests to {invitee.email}" in text
     assert invitee.suppression(client).status_code == 404
     assert json_body(invitee.explain(client))["state"] == "scheduled"
+
+
+def test_head_of_a_customers_links_answers_as_get_sends_no_body_and_changes_nothing(
+    server: Server, client: httpx.Client, invitee: Invitee
+) -> None:
+    """Link checkers send HEAD: GET's status and length, no body on the connection, nothing stored or suppressed."""
+    for path in (invitee.review_path, invitee.unsubscribe_path, "/r/nonsense"):
+        got = client.get(path)
+        answer = everything_sent(server.port, request("HEAD", path, [("Host", "x"), ("Connection", "close")]))
+        head, _, rest = answer.partition(b"\r\n\r\n")
+        assert (int(head.split(b" ")[1]), rest) == (got.status_code, b""), path
+        assert f"content-length: {len(got.content)}".encode() in head.lower(), path
+    assert invitee.suppression(client).status_code == 404
+    assert json_body(invitee.explain(client))["state"] == "scheduled"
+    assert stored_reviews(server.database_url, invitee) == {}
 
 
 def _unsubscribed(client: httpx.Client, invitee: Invitee, answer: httpx.Response) -> None:

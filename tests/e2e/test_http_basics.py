@@ -1,5 +1,6 @@
 """Every answer: probes, 404 and 405, X-Request-Id, and the OpenAPI document matching real answers."""
 
+import base64
 import re
 import secrets
 import time
@@ -31,6 +32,7 @@ from tests.support.cli import cli_ok
 from tests.support.databases import postgres_database
 from tests.support.factories import REFERENCE_EXAMPLE, an_order
 from tests.support.polling import wait_until
+from tests.support.raw_http import everything_sent, request
 from tests.support.server import Server
 
 WARNINGS = ["unknown field customer.cutomer_ref"]
@@ -144,6 +146,33 @@ def test_a_wrong_method_answers_405_with_an_allow_header(
     allow = {m.strip() for m in answer.headers["allow"].split(",")}
     assert allowed in allow
     assert method not in allow
+
+
+def test_head_answers_as_get_does_without_sending_the_body(client: httpx.Client, tenants: Tenants) -> None:
+    """HEAD on any path GET serves: GET's status and length, and not one byte of body on the connection."""
+    submission = accepted_id(post_order(client, tenants.main.auth, an_order()), WARNINGS)
+    auth = tenants.main.auth
+    token = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
+    for path, authorised in [
+        ("/health", False),
+        ("/ready", False),
+        ("/openapi.json", False),
+        (ORGANISATIONS, True),
+        (submission_path(submission), True),
+        (submission_path(str(uuid.uuid4())), True),
+        (ORGANISATIONS, False),
+    ]:
+        got = client.get(path, auth=auth if authorised else None)
+        headers = [("host", "localhost"), ("connection", "close")]
+        if authorised:
+            headers.append(("authorization", f"Basic {token}"))
+        answer = everything_sent(client.base_url.port or 80, request("HEAD", path, headers))
+        head, _, rest = answer.partition(b"\r\n\r\n")
+        status = int(head.split(b" ")[1])
+        fields = dict(line.lower().split(": ", 1) for line in head.decode("latin-1").split("\r\n")[1:])
+        assert (status, rest) == (got.status_code, b""), (path, answer)
+        assert int(fields["content-length"]) == len(got.content), path
+        assert fields["content-type"] == got.headers["content-type"], path
 
 
 def test_a_sent_x_request_id_is_echoed_on_every_answer(client: httpx.Client, tenants: Tenants) -> None:

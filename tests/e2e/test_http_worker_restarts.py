@@ -10,13 +10,13 @@ from typing import Any
 
 import httpx
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support.cli import Credentials, enabled_tenant
 from tests.support.databases import database
 from tests.support.factories import an_order
 from tests.support.inspect_db import fetch_rows
 from tests.support.load import Load
+from tests.support.metrics import counter
 from tests.support.server import Server
 
 # Bounds for waits that poll; none measures speed.
@@ -55,15 +55,6 @@ def _new_workers(server: Server, known: set[int]) -> list[int]:
         assert time.monotonic() < deadline, server.log()
         time.sleep(0.01)
     return fresh
-
-
-def _counter(server: Server, name: str) -> float:
-    """A counter's value (no labels) as GET /metrics shows it."""
-    answer = httpx.get(f"{server.base_url}/metrics", timeout=10)
-    assert answer.status_code == 200, answer.text
-    values = [s.value for f in text_string_to_metric_families(answer.text) for s in f.samples if s.name == name]
-    assert len(values) == 1, (name, answer.text)
-    return values[0]
 
 
 def _our_lines(server: Server) -> list[dict[str, Any]]:
@@ -106,8 +97,8 @@ def test_each_killed_http_worker_is_replaced_counted_and_logged_while_orders_kee
         assert server.process is not None
         assert server.process.poll() is None
         assert len(server.worker_pids()) == 2
-        assert _counter(server, "order_intake_http_worker_restarts_total") == 2
-        assert _counter(server, "order_intake_http_server_restarts_total") == 0
+        assert counter(server.base_url, "order_intake_http_worker_restarts_total") == 2
+        assert counter(server.base_url, "order_intake_http_server_restarts_total") == 0
         lines = _our_lines(server)
         assert sorted(line["pid"] for line in lines) == sorted(originals)
         assert {(line["level"], line["exit_code"]) for line in lines} == {("error", -9)}
@@ -141,8 +132,8 @@ def test_a_worker_dying_again_at_once_gets_granian_restarted_and_orders_accepted
             _more_answers(load)
         assert server.process is not None
         assert server.process.poll() is None
-        assert _counter(server, "order_intake_http_server_restarts_total") == 1
-        assert _counter(server, "order_intake_http_worker_restarts_total") >= 1  # counted before the restart
+        assert counter(server.base_url, "order_intake_http_server_restarts_total") == 1
+        assert counter(server.base_url, "order_intake_http_worker_restarts_total") >= 1  # counted before the restart
         (gave_up,) = [line for line in _our_lines(server) if line["msg"].startswith(GAVE_UP)]
         assert gave_up["msg"] == f"{GAVE_UP} (exit status 1); starting it again in 1 s"
         assert (gave_up["level"], gave_up["exit_status"]) == ("error", 1)

@@ -14,6 +14,7 @@ from tests.e2e.exchanges import accepted_id, json_body, post_order, unique_ref
 from tests.support.cli import Credentials, enabled_tenant
 from tests.support.databases import database
 from tests.support.factories import an_order
+from tests.support.metrics import counter
 from tests.support.polling import wait_until
 from tests.support.server import Server
 
@@ -52,6 +53,11 @@ def _processed_soon(server: Server, auth: tuple[str, str]) -> bool:
     return state == "processed"
 
 
+def _restarts(server: Server) -> float:
+    """The processing worker's restarts as GET /metrics counts them (summed over the server's processes)."""
+    return counter(server.base_url, "order_intake_processing_worker_restarts_total")
+
+
 def _one_processing_pid(server: Server, *, other_than: int | None = None) -> int:
     pids = wait_until(
         lambda: p if len(p := [x for x in server.processing_pids() if x != other_than]) == 1 else None,
@@ -71,10 +77,12 @@ def test_a_killed_processing_worker_is_restarted_and_processing_goes_on(
         assert len(server.worker_pids()) == 2
         first = _one_processing_pid(server)
         assert _processed_soon(server, key.auth)
+        assert _restarts(server) == 0
         os.kill(first, signal.SIGKILL)
         second = _one_processing_pid(server, other_than=first)
         assert second != first
         assert _processed_soon(server, key.auth)
+        assert _restarts(server) == 1
         assert "processing worker exited (code -9); restarting in 1 s" in server.log()
     finally:
         assert server.stop() == 0

@@ -183,7 +183,7 @@ def test_access_is_checked_first_as_on_every_organisation_endpoint(client: httpx
         denied = client.request(method, path, auth=tenants.no_permission.auth)
         assert_answer(denied, 403, {"status": 403, "error": "Access denied"})
     refused = client.post(paths[1], auth=tenants.main.auth)
-    assert (refused.status_code, refused.headers["allow"]) == (405, "DELETE, GET, PUT")
+    assert (refused.status_code, refused.headers["allow"]) == (405, "DELETE, GET, HEAD, PUT")
 
 
 def test_a_suppression_suppresses_the_addresses_scheduled_invitation_and_lifting_it_schedules_it_again(

@@ -41,3 +41,13 @@ def request(method: str, path: str, headers: list[tuple[str, str]], body: bytes 
     """A request's bytes: the request line, the headers as given (none added), then the body as given."""
     head = f"{method} {path} HTTP/1.1\r\n" + "".join(f"{name}: {value}\r\n" for name, value in headers)
     return head.encode() + b"\r\n" + body
+
+
+def everything_sent(port: int, data: bytes, timeout: float = 10.0) -> bytes:
+    """Send `data` (asking for the connection to be closed after it) and read every byte until the server closes."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+        sock.sendall(data)
+        received = b""
+        while chunk := sock.recv(65536):
+            received += chunk
+        return received

@@ -17,12 +17,13 @@ class FakeBacklog:
         self.answer = answer
         self.asked = 0
 
-    async def backlog(self) -> tuple[float, int]:
-        """The set answer."""
+    async def backlog(self, *, unsent: bool) -> tuple[float, int | None]:
+        """The set answer (without the count of unsent events unless asked for it)."""
         self.asked += 1
         if isinstance(self.answer, Exception):
             raise self.answer
-        return self.answer
+        lag, count = self.answer
+        return lag, count if unsent else None
 
 
 @dataclass
@@ -40,7 +41,7 @@ def _samples(text: bytes) -> dict[str, float]:
 def test_backlog_is_read_at_scrape_time_and_cached_for_a_second() -> None:
     """Two scrapes in a row ask the database once; the gauges show what it said."""
     metrics, source = Metrics(), FakeBacklog((12.5, 3))
-    metrics.watch_backlog(source)
+    metrics.watch_backlog(source, unsent=True)
 
     async def scrape_twice() -> bytes:
         await metrics.exposition()
@@ -52,11 +53,20 @@ def test_backlog_is_read_at_scrape_time_and_cached_for_a_second() -> None:
     assert samples["order_intake_outbox_backlog"] == 3
 
 
+def test_without_a_broker_the_outbox_backlog_is_neither_counted_nor_shown() -> None:
+    """No broker sends events: the lag is shown, the outbox's gauge is absent (a count that only grows)."""
+    metrics = Metrics()
+    metrics.watch_backlog(FakeBacklog((0.5, 7)), unsent=False)
+    samples = _samples(asyncio.run(metrics.exposition()))
+    assert samples["order_intake_processing_lag_seconds"] == 0.5
+    assert "order_intake_outbox_backlog" not in samples
+
+
 @pytest.mark.parametrize("failure", [StoreUnavailable("down"), TimeoutError()])
 def test_backlog_gauges_are_left_out_when_the_database_does_not_answer(failure: Exception) -> None:
     """No database: the scrape still answers, without the two gauges (never a made-up 0)."""
     metrics = Metrics()
-    metrics.watch_backlog(FakeBacklog(failure))
+    metrics.watch_backlog(FakeBacklog(failure), unsent=True)
     samples = _samples(asyncio.run(metrics.exposition()))
     assert "order_intake_processing_lag_seconds" not in samples
     assert "order_intake_outbox_backlog" not in samples

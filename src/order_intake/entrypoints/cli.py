@@ -68,7 +68,7 @@ def serve(host: str, port: int, workers: int | None, *, no_worker: bool) -> None
     it dies, stopped after them) that processes accepted submissions and relays events, unless
     --no-worker or ORDER_INTAKE_SERVE_WORKER=0.
     """
-    host = _address_to_serve(host, port)
+    host, port = _address_to_serve(host, port)
     url = database()
     keep_worker = not no_worker and load_settings().serve_worker
     if workers is None:
@@ -90,11 +90,12 @@ def serve(host: str, port: int, workers: int | None, *, no_worker: bool) -> None
         shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
-def _address_to_serve(host: str, port: int) -> str:
-    """The IP address `host` names (granian takes only those), after checking nothing listens on the port.
+def _address_to_serve(host: str, port: int) -> tuple[str, int]:
+    """The IP address `host` names (granian takes only those) and the port, after checking nothing listens there.
 
     granian's processes share their port (SO_REUSEPORT), so a second server on a port in use would
-    start and take half of the first one's connections, against a database of its own.
+    start and take half of the first one's connections, against a database of its own. Port 0 is a
+    free port the kernel picks here, so that the port granian logs it listens on is the one it serves.
     """
     try:
         found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM) if host else []
@@ -103,8 +104,6 @@ def _address_to_serve(host: str, port: int) -> str:
     if not found:
         fail("--host must name an address to listen on, like 127.0.0.1 or 0.0.0.0")
     family, kind, proto, _, address = min(found, key=lambda entry: entry[0] != socket.AF_INET)  # IPv4 first
-    if port == 0:
-        return str(address[0])
     with socket.socket(family, kind, proto) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # a closed connection's TIME_WAIT is no user
         try:
@@ -113,7 +112,7 @@ def _address_to_serve(host: str, port: int) -> str:
             if exc.errno == errno.EADDRINUSE:
                 fail(f"port {port} on {host} is in use: another server listens there")
             fail(f"cannot serve on {host}:{port}: {exc.strerror}")
-    return str(address[0])
+        return str(address[0]), int(probe.getsockname()[1])
 
 
 @main.group()

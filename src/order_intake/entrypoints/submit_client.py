@@ -21,7 +21,10 @@ from order_intake.errors import OrderFileError, SubmitFailed
 MAX_ATTEMPTS = 5
 FIRST_DELAY = 0.5
 MAX_DELAY = 60.0
-_TIMEOUT = httpx.Timeout(300.0, connect=10.0)  # a full batch is validated and committed before the answer
+# A full batch is validated and committed before its answer: seconds, where the server's own bounds
+# (30 s for the body, 10 s a statement) end any request well inside a minute. A host that takes the
+# connection and never answers costs a minute per attempt.
+_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
 _HINTS = {401: " (check --user and --password)", 413: " (use a smaller --batch-size)"}
 _encoder = msgspec.json.Encoder(decimal_format="number")
 

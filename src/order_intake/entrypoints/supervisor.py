@@ -8,12 +8,16 @@ processing keeping up either way (docs/performance.md, docs/hot-path.md).
 """
 
 import logging
+import os
 import subprocess
 import sys
 import threading
 import time
 
+from prometheus_client import Counter
+
 from order_intake import logs
+from order_intake.metrics import MULTIPROC_ENV, write_to_shared_files
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +68,13 @@ class SupervisedWorker:
         self._stopping = threading.Event()
         self._process: subprocess.Popen[bytes] | None = None
         self._thread = threading.Thread(target=self._keep_running, name="processing-supervisor", daemon=True)
+        if os.environ.get(MULTIPROC_ENV):  # serve's /metrics sums the files of every process, this one's too
+            write_to_shared_files()
+        self._restarts = Counter(
+            "order_intake_processing_worker_restarts",
+            "Times the processing worker exited without being asked to and serve started another",
+            registry=None,
+        )
         logs.to_stderr(log)
 
     def start(self) -> None:
@@ -106,6 +117,7 @@ class SupervisedWorker:
             if self._stopping.is_set():
                 return
             pause = pauses.after(time.monotonic() - started)
+            self._restarts.inc()
             log.warning("processing worker exited (code %s); restarting in %.0f s", code, pause)
             if self._stopping.wait(pause):
                 return

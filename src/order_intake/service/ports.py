@@ -136,8 +136,8 @@ class ProcessingStore(Protocol):
     async def get_canonical(self, organisation_id: int, order_ref: str) -> StoredCanonical | None:
         """One canonical order."""
 
-    async def backlog(self) -> tuple[float, int]:
-        """Age in seconds of the oldest unprocessed submission (0 when none), and unsent events."""
+    async def backlog(self, *, unsent: bool) -> tuple[float, int | None]:
+        """Age in seconds of the oldest unprocessed submission (0 when none), and unsent events if asked (else None)."""
 
 
 class Suppressions(Protocol):

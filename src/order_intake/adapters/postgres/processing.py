@@ -163,11 +163,13 @@ class PgProcessingStore:
         msg = "no signing key in service_secrets"
         raise StoreUnavailable(msg)
 
-    async def backlog(self) -> tuple[float, int]:
-        """Oldest unprocessed submission's age and unsent events."""
-        row = await on_connection(self._pool_or_fail(), lambda conn: conn.fetchrow(sql.BACKLOG, timeout=TIMEOUT))
+    async def backlog(self, *, unsent: bool) -> tuple[float, int | None]:
+        """Oldest unprocessed submission's age and, if asked for, the events not yet sent."""
+        row = await on_connection(
+            self._pool_or_fail(), lambda conn: conn.fetchrow(sql.BACKLOG, unsent, timeout=TIMEOUT)
+        )
         assert row is not None  # noqa: S101 - an aggregate always answers one row
-        return float(row[0]), int(row[1])
+        return float(row[0]), None if row[1] is None else int(row[1])
 
 
 # hot path: the functions below run inside on_connection and hold no `async with` or `finally` of

@@ -81,10 +81,11 @@ SELECT id, organisation_id, order_ref, version, document::text AS document, stam
        created_at, updated_at
   FROM canonical_orders WHERE organisation_id = $1 AND order_ref = $2
 """
+# The unsent events are counted only when a broker takes them: without one, none is ever sent.
 BACKLOG = """
 SELECT coalesce(extract(epoch FROM now() - (SELECT s.received_at FROM submission_queue q JOIN submissions s
                                                 ON s.id = q.submission_id ORDER BY q.seq LIMIT 1)), 0),
-       (SELECT count(*) FROM outbox_pending)
+       CASE WHEN $1 THEN (SELECT count(*) FROM outbox_pending) END
 """
 # The link-signing key: made by whoever asks first, the same for every node (a conflict keeps the first).
 SIGNING_KEY = """

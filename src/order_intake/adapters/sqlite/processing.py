@@ -296,8 +296,8 @@ class SqliteProcessingStore:
         row = await self._read(lambda conn: conn.execute(sql.SIGNING_KEY).fetchone())
         return bytes(row[0])
 
-    async def backlog(self) -> tuple[float, int]:
-        """Oldest unprocessed submission's age and unsent events."""
-        oldest, unsent = await self._read(lambda conn: conn.execute(sql.BACKLOG).fetchone())
+    async def backlog(self, *, unsent: bool) -> tuple[float, int | None]:
+        """Oldest unprocessed submission's age and, if asked for, the events not yet sent."""
+        oldest, count = await self._read(lambda conn: conn.execute(sql.BACKLOG, (unsent,)).fetchone())
         age = 0.0 if oldest is None else (dt.datetime.now(dt.UTC) - dt.datetime.fromisoformat(oldest)).total_seconds()
-        return max(age, 0.0), int(unsent)
+        return max(age, 0.0), None if count is None else int(count)

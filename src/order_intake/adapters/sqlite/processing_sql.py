@@ -49,10 +49,11 @@ SELECT {_OUTBOX_COLUMNS} FROM outbox e JOIN organisations o ON o.id = e.organisa
  WHERE e.id > ? AND (? IS NULL OR o.trkref = ?)
  ORDER BY e.id LIMIT ?
 """  # noqa: S608 - constant column list
+# The unsent events are counted only when a broker takes them: without one, none is ever sent.
 BACKLOG = """
 SELECT (SELECT s.received_at FROM submission_queue q JOIN submissions s ON s.id = q.submission_id
          ORDER BY q.seq LIMIT 1),
-       (SELECT count(*) FROM outbox_pending)
+       CASE WHEN ? THEN (SELECT count(*) FROM outbox_pending) END
 """
 # The link-signing key: made by whoever asks first (a conflict keeps the first), then read.
 MAKE_SIGNING_KEY = "INSERT INTO service_secrets (name, value) VALUES ('signing', ?) ON CONFLICT (name) DO NOTHING"

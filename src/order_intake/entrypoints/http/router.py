@@ -27,7 +27,8 @@ class Router:
     """Routes grouped by their number of segments: matching a path is a few string comparisons.
 
     A path matches only if it starts with `/` and no segment is empty (`//v4`, `/v4/`, `/v4//x`
-    match nothing). The path is taken as given: granian has already percent-decoded it.
+    match nothing). Every route that takes GET takes HEAD too, answered by the same endpoint. The path
+    is taken as given: granian has already percent-decoded it.
     """
 
     def __init__(self, routes: list[tuple[str, str, Endpoint]]) -> None:
@@ -43,6 +44,8 @@ class Router:
                 known = by_template[template] = _Template(template, fixed, names)
                 self._by_length.setdefault(len(segments), []).append(known)
             known.methods[method] = endpoint
+            if method == "GET":  # HEAD is GET without the body (RFC 9110 9.3.2); the server drops the body
+                known.methods.setdefault("HEAD", endpoint)
 
     def match(self, path: str) -> Match | None:
         """The route of this path, or None."""
