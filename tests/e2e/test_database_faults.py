@@ -1,11 +1,17 @@
-"""PostgreSQL unreachable: submissions answer 503 (never 202, never a hang), /ready 503, and recovery is automatic."""
+"""A database unreachable or unwritable: 503 (never 202, 500 or a hang), /ready 503, and recovery unaided."""
 
+import asyncio
 import contextlib
+import os
+import shutil
+import subprocess
+import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+import asyncpg
 import httpx
 import pytest
 
@@ -138,3 +144,88 @@ def test_a_customers_page_without_the_database_is_a_page_saying_try_again(
             time.sleep(0.1)
         assert page.status_code == 404  # a token that does not verify: the not-found page
         assert page.headers["content-type"] == "text/html; charset=utf-8"
+
+
+def _read_only(url: str, *, on: bool) -> None:
+    """Make the database read-only for new connections (as a standby is), or writable again; end the old ones."""
+    name = urlsplit(url).path.lstrip("/")
+    setting = "SET default_transaction_read_only = on" if on else "RESET default_transaction_read_only"
+    with_server = url.rsplit("/", 1)[0] + "/postgres"
+
+    async def switch() -> None:
+        conn = await asyncpg.connect(with_server)
+        try:
+            await conn.execute(f'ALTER DATABASE "{name}" {setting}')
+            await conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", name)
+        finally:
+            await conn.close()
+
+    asyncio.run(switch())
+
+
+def _until(answer: Callable[[], httpx.Response], status: int, timeout: float = 30) -> httpx.Response:
+    deadline = time.monotonic() + timeout
+    while (got := answer()).status_code != status and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return got
+
+
+def test_a_read_only_database_gets_503_and_ready_503_never_500_and_recovers(tmp_path: Path) -> None:
+    """A standby or a database set read-only answers but takes no write: 503 and /ready 503, then 202 unaided."""
+    with postgres_database("readonly") as url:
+        cli_ok(url, "org", "add", "FAULTS", "--name", "Faults")
+        cli_ok(url, "org", "enable", "FAULTS")
+        key = create_key(url, "--trkref", "FAULTS", "--rate", "0")
+        server = Server(url, tmp_path / "readonly.log", ORDER_INTAKE_AUTH_CACHE_SECONDS="60").start()
+        try:
+            with httpx.Client(base_url=server.base_url, timeout=10) as client:
+
+                def post() -> httpx.Response:
+                    return client.post(SINGLE, json=an_order(trkref="FAULTS"), auth=key.auth)
+
+                def suppress() -> httpx.Response:
+                    return client.put("/v4/organisations/FAULTS/suppressions/ann@example.com", auth=key.auth)
+
+                assert post().status_code == 202
+                assert client.get("/ready").status_code == 200
+                _read_only(url, on=True)
+                assert _until(lambda: client.get("/ready"), 503).status_code == 503
+                for answer in [post() for _ in range(5)] + [suppress()]:
+                    assert (answer.status_code, answer.json()) == (503, UNAVAILABLE), answer.text
+                assert client.get("/health").status_code == 200
+                _read_only(url, on=False)
+                assert _until(post, 202).status_code == 202
+                assert client.get("/ready").status_code == 200
+                assert suppress().status_code == 201
+        finally:
+            assert server.stop() == 0
+        assert "unexpected failure" not in (tmp_path / "readonly.log").read_text()
+
+
+SETPRIV = shutil.which("setpriv")
+BIN = Path(sys.executable).with_name("order-intake")
+
+
+@pytest.mark.skipif(
+    os.geteuid() != 0 or SETPRIV is None, reason="needs root's setpriv to start a server that file modes bind"
+)
+@pytest.mark.parametrize("unwritable", ["file", "folder"])
+def test_serve_refuses_in_one_line_a_sqlite_database_it_cannot_write(tmp_path: Path, unwritable: str) -> None:
+    """A database restored read-only for the service: `serve` says so and exits, rather than refuse every order."""
+    folder = tmp_path / "data"
+    folder.mkdir()
+    path = folder / "restored.db"
+    cli_ok(f"sqlite:///{path}", "org", "add", "FAULTS", "--name", "Faults")
+    (path if unwritable == "file" else folder).chmod(0o555)
+    # Without these two capabilities root obeys file modes, as the service's own user would.
+    command = [str(SETPRIV), "--bounding-set=-dac_override,-dac_read_search", str(BIN), "serve", "--port", "0"]
+    try:
+        env = {**os.environ, "DATABASE_URL": f"sqlite:///{path}"}
+        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60, check=False)
+    finally:
+        folder.chmod(0o755)
+        path.chmod(0o644)
+    assert done.returncode == 1, done.stderr
+    named = path if unwritable == "file" else folder
+    refusal = f"{named} cannot be written by this user: the SQLite database (DATABASE_URL) must be writable"
+    assert done.stderr.strip().splitlines() == [f"order-intake: {refusal}"]

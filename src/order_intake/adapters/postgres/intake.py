@@ -117,6 +117,10 @@ async def _commit_with_claims(
     return outcomes
 
 
+# Inside a transaction of a standby, or of a database or server set read-only, this is 'on'.
+_WRITABLE = "SELECT current_setting('transaction_read_only') = 'off'"
+
+
 class PostgresStore:
     """Store on PostgreSQL; every driver error that means 'no database' becomes StoreUnavailable."""
 
@@ -157,10 +161,10 @@ class PostgresStore:
         return pooled(self._pool)
 
     async def ping(self) -> bool:
-        """True while the database answers a trivial query."""
+        """True while the database answers and takes writes (not a standby, not made read-only)."""
         try:
             async with self._connection() as conn:
-                return bool(await conn.fetchval("SELECT true", timeout=TIMEOUT))
+                return bool(await conn.fetchval(_WRITABLE, timeout=TIMEOUT))
         except StoreUnavailable:
             return False
 

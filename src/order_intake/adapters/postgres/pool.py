@@ -1,4 +1,8 @@
-"""PostgreSQL connections: taken from an asyncpg pool, every "no database now" error made StoreUnavailable."""
+"""PostgreSQL connections: taken from an asyncpg pool, every "no database now" error made StoreUnavailable.
+
+"No database now" is a connection that cannot be made or broke, and an error the database answers
+that is no fault of the work (sqlstate.py: read-only, full, shutting down).
+"""
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, suppress
@@ -6,6 +10,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 import asyncpg
 
+from order_intake.adapters.sqlstate import not_now
 from order_intake.errors import StoreUnavailable
 
 if TYPE_CHECKING:
@@ -46,6 +51,10 @@ async def pooled(pool: asyncpg.Pool) -> AsyncIterator["PoolConnectionProxy[async
         yield conn
     except _CONNECTION_LOST as exc:
         raise StoreUnavailable(str(exc)) from exc
+    except asyncpg.PostgresError as exc:
+        if not_now(exc.sqlstate):  # read-only, out of disk, shutting down...: no database for this now
+            raise StoreUnavailable(str(exc)) from exc
+        raise
     finally:
         # A connection that cannot be given back in time (its server silent: a network partition)
         # is terminated by asyncpg, which then raises; the pool makes a new one when next asked.

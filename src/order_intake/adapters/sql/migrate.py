@@ -2,6 +2,7 @@
 
 import asyncio
 import fcntl
+import os
 import sqlite3
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -64,6 +65,12 @@ def _upgrade_sqlite(url: DatabaseUrl) -> None:
     if not url.sqlite_path.parent.is_dir():  # a mistyped path makes no new, empty database somewhere else
         msg = f"no folder {url.sqlite_path.parent} for the SQLite database (DATABASE_URL)"
         raise ConfigError(msg)
+    # SQLite writes beside the file too (its -wal and -shm files): a copy restored read-only would
+    # otherwise serve reads and refuse every order.
+    for needed in (url.sqlite_path, url.sqlite_path.parent):
+        if needed.exists() and not os.access(needed, os.W_OK):
+            msg = f"{needed} cannot be written by this user: the SQLite database (DATABASE_URL) must be writable"
+            raise ConfigError(msg)
     lock_path = url.sqlite_path.with_name(url.sqlite_path.name + ".lock")
     with lock_path.open("a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)

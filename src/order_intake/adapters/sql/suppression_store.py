@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Final, TypeVar
 
 from order_intake.adapters.database_url import DatabaseUrl
+from order_intake.adapters.sqlstate import not_now
 from order_intake.domain.suppressions import RETAILER_REASON, ListPosition
 from order_intake.errors import StoreUnavailable, SuppressedByCustomer, first_line
 from order_intake.service.invitation_records import Removal, SuppressionAdded, SuppressionPage, SuppressionRow
@@ -109,7 +110,7 @@ class SqlSuppressions:
         except (OSError, TimeoutError, sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.TimeoutError) as exc:
             raise StoreUnavailable(first_line(exc)) from exc
         except sa.exc.DBAPIError as exc:
-            if exc.connection_invalidated:
+            if exc.connection_invalidated or not_now(getattr(exc.orig, "sqlstate", None)):
                 raise StoreUnavailable(first_line(exc)) from exc
             raise
 

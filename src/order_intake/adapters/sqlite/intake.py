@@ -58,6 +58,18 @@ def immediate(conn: sqlite3.Connection) -> Iterator[None]:
         raise
 
 
+def _write_nothing(conn: sqlite3.Connection) -> None:
+    """A write that changes nothing, rolled back: on a file it cannot write, SQLite refuses it.
+
+    (It begins the transaction all the same: BEGIN IMMEDIATE alone does not tell.)
+    """
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.execute("DELETE FROM submission_queue WHERE 0")
+    finally:
+        conn.execute("ROLLBACK")
+
+
 def _record(row: tuple[int, str, bytes, int, bytes, str]) -> IdempotencyRecord:
     return IdempotencyRecord(
         api_key_id=row[0],
@@ -126,7 +138,7 @@ class SqliteStore:
                     return work(self._conn())
                 with self._write_lock():
                     return work(self._conn())
-            except sqlite3.OperationalError as exc:
+            except (sqlite3.OperationalError, OSError) as exc:  # OSError: the lock file cannot be opened
                 raise StoreUnavailable(str(exc)) from exc
 
         return await asyncio.get_running_loop().run_in_executor(pool, call)
@@ -155,9 +167,9 @@ class SqliteStore:
         return await self._on_thread(self._readers, work)
 
     async def ping(self) -> bool:
-        """True while the file can be read."""
+        """True while the file can be written (a write of nothing, on the writer's thread, rolled back)."""
         try:
-            await self._on_thread(self._readers, lambda conn: conn.execute("SELECT 1").fetchone())
+            await self._on_thread(self._writer, _write_nothing, write_lock=True)
         except StoreUnavailable:
             return False
         return True
