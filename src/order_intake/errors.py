@@ -49,7 +49,11 @@ class SubmitFailed(OrderIntakeError):  # noqa: N818 - named for what the operato
 
 
 class StoreUnavailable(OrderIntakeError):  # noqa: N818 - named for the answer it gets, 503 Service unavailable
-    """The database cannot be reached or did not answer in time."""
+    """The database cannot be reached, did not answer in time, or cannot do the work now (its SQLSTATE, if any)."""
+
+    def __init__(self, message: str, *, sqlstate: str | None = None) -> None:
+        super().__init__(message)
+        self.sqlstate = sqlstate
 
 
 class WriterQueueFull(StoreUnavailable):  # a StoreUnavailable, answered alike

@@ -117,6 +117,27 @@ def test_concurrent_processors_and_a_second_run_give_the_same_orders(on_store: O
     assert count_rows(store_url, "SELECT count(*) FROM outbox") == sum(v for v, _ in again.values())
 
 
+def test_the_backlog_counts_the_unsent_events_only_when_asked(on_store: OnStore, store_url: str) -> None:
+    """The lag always; the events not yet sent only for a node with a broker to send them (else None)."""
+    on_store(lambda store: _submit(store, "BACKLOG", 5))
+    asyncio.run(_drain_with(store_url, processors=1, batch=1000))
+    pending = count_rows(store_url, "SELECT count(*) FROM outbox_pending")
+
+    async def asked() -> tuple[tuple[float, int | None], tuple[float, int | None]]:
+        store = _processing(store_url)
+        await store.open()
+        try:
+            return await store.backlog(unsent=True), await store.backlog(unsent=False)
+        finally:
+            await store.close()
+
+    (lag, unsent), (lag_alone, not_counted) = asyncio.run(asked())
+    assert pending >= 5  # five new orders, an event each, and no relay
+    assert (unsent, not_counted) == (pending, None)
+    assert lag >= 0
+    assert lag_alone >= 0
+
+
 def test_a_failed_attempt_leaves_nothing_and_the_next_one_does_all(on_store: OnStore, store_url: str) -> None:
     """A crash inside the transaction (the planner raising) rolls everything back."""
     on_store(lambda store: _submit(store, "FAIL", 40))

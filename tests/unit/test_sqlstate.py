@@ -16,8 +16,6 @@ NOT_NOW = [
     asyncpg.CrashShutdownError,
     asyncpg.CannotConnectNowError,
     asyncpg.QueryCanceledError,
-    asyncpg.SerializationError,
-    asyncpg.DeadlockDetectedError,
     asyncpg.PostgresIOError,
 ]
 THE_WORKS_OWN = [
@@ -28,25 +26,27 @@ THE_WORKS_OWN = [
     asyncpg.PostgresSyntaxError,
     asyncpg.InFailedSQLTransactionError,  # class 25 like read-only, but the work's own doing
     asyncpg.InternalServerError,
+    asyncpg.SerializationError,  # class 40: the writer commits each request of its group alone
+    asyncpg.DeadlockDetectedError,
 ]
 
 
 @pytest.mark.parametrize("error", NOT_NOW)
 def test_errors_no_request_caused_are_not_now(error: type[asyncpg.PostgresError]) -> None:
-    """Read-only, short of resources, shut down, cancelled, a conflict that passes, an I/O error: 503."""
+    """Read-only, short of resources, shut down, cancelled, an I/O error: 503."""
     assert not_now(error.sqlstate)
 
 
 @pytest.mark.parametrize("error", THE_WORKS_OWN)
 def test_errors_of_the_work_itself_are_not(error: type[asyncpg.PostgresError]) -> None:
-    """A constraint, a missing table, bad text, a failed transaction: the 500 they were."""
+    """A constraint, a missing table, bad text, a failed transaction, a deadlock: left to the work (or 500)."""
     assert not not_now(error.sqlstate)
 
 
 @given(st.text(alphabet="0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ", min_size=5, max_size=5))
 def test_a_code_is_not_now_exactly_when_its_class_or_the_code_says_so(code: str) -> None:
-    """Any five-character SQLSTATE: by its class (08, 40, 53, 57, 58) or the one code 25006."""
-    assert not_now(code) == (code[:2] in {"08", "40", "53", "57", "58"} or code == "25006")
+    """Any five-character SQLSTATE: by its class (08, 53, 57, 58) or the one code 25006."""
+    assert not_now(code) == (code[:2] in {"08", "53", "57", "58"} or code == "25006")
 
 
 def test_no_sqlstate_is_not_not_now() -> None:

@@ -29,6 +29,12 @@ _HEALTHY_SECONDS = 60.0
 # SIGTERM lets the worker finish its transaction; past this it is killed.
 _STOP_SECONDS = 20.0
 
+# prometheus_client's multiprocess values share one lock, which a fork copies held should another
+# thread hold it at that moment; granian forks its HTTP processes from the main thread while this
+# module's thread counts restarts. Holding a lock of ours across each fork keeps the two apart.
+_COUNTING = threading.Lock()
+os.register_at_fork(before=_COUNTING.acquire, after_in_parent=_COUNTING.release, after_in_child=_COUNTING.release)
+
 
 class RestartPauses:
     """The pause before each restart of something that exited: doubled while it keeps dying early.
@@ -99,12 +105,17 @@ class SupervisedWorker:
 
     def _keep_running(self) -> None:
         pauses = RestartPauses()
+        first = True
         while True:
             started = time.monotonic()
             code: int | str | None
             with self._lock:
                 if self._stopping.is_set():
                     return
+                if not first:
+                    with _COUNTING:
+                        self._restarts.inc()
+                first = False
                 try:
                     self._process = subprocess.Popen(self._argv)  # noqa: S603 - our own interpreter and module
                 except OSError as exc:  # no process to wait for: tried again after the pause, as after an exit
@@ -117,7 +128,6 @@ class SupervisedWorker:
             if self._stopping.is_set():
                 return
             pause = pauses.after(time.monotonic() - started)
-            self._restarts.inc()
             log.warning("processing worker exited (code %s); restarting in %.0f s", code, pause)
             if self._stopping.wait(pause):
                 return

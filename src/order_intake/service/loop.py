@@ -46,7 +46,8 @@ async def repeat(  # noqa: PLR0913 - the step, when to run it again, and the loo
         except Exception as exc:  # whatever fails, the loop backs off and goes on
             if isinstance(exc, (StoreUnavailable, BrokerUnavailable)):
                 outage = "broker unavailable" if isinstance(exc, BrokerUnavailable) else "database unavailable"
-                log.warning("%s paused: %s", name, outage)
+                sqlstate = exc.sqlstate if isinstance(exc, StoreUnavailable) else None
+                log.warning("%s paused: %s", name, outage, extra={"sqlstate": sqlstate})
             else:
                 log.exception("%s failed; retrying", name)
             backoff = min(backoff * 2, MAX_BACKOFF)

@@ -50,10 +50,10 @@ async def pooled(pool: asyncpg.Pool) -> AsyncIterator["PoolConnectionProxy[async
     try:
         yield conn
     except _CONNECTION_LOST as exc:
-        raise StoreUnavailable(str(exc)) from exc
+        raise StoreUnavailable(str(exc), sqlstate=getattr(exc, "sqlstate", None)) from exc
     except asyncpg.PostgresError as exc:
         if not_now(exc.sqlstate):  # read-only, out of disk, shutting down...: no database for this now
-            raise StoreUnavailable(str(exc)) from exc
+            raise StoreUnavailable(str(exc), sqlstate=exc.sqlstate) from exc
         raise
     finally:
         # A connection that cannot be given back in time (its server silent: a network partition)

@@ -60,17 +60,27 @@ def _sqlite_revision(path: Path) -> str | None:
     return None if row is None else str(row[0])
 
 
+def _check_writable(path: Path) -> None:
+    """ConfigError unless this user can write the SQLite file, its -wal and -shm, and make them in its folder.
+
+    A copy restored read-only would otherwise serve reads and refuse every order. The folder is the
+    real file's, past any symbolic link: SQLite makes its -wal and -shm files there.
+    """
+    real = path.resolve()
+    needed = [(real.parent, os.W_OK | os.X_OK)]
+    needed += [(p, os.W_OK) for p in (real, real.with_name(real.name + "-wal"), real.with_name(real.name + "-shm"))]
+    for name, mode in needed:
+        if name.exists() and not os.access(name, mode):
+            msg = f"{name} cannot be written by this user: the SQLite database (DATABASE_URL) must be writable"
+            raise ConfigError(msg)
+
+
 def _upgrade_sqlite(url: DatabaseUrl) -> None:
     assert url.sqlite_path is not None  # noqa: S101 - backend is sqlite
     if not url.sqlite_path.parent.is_dir():  # a mistyped path makes no new, empty database somewhere else
         msg = f"no folder {url.sqlite_path.parent} for the SQLite database (DATABASE_URL)"
         raise ConfigError(msg)
-    # SQLite writes beside the file too (its -wal and -shm files): a copy restored read-only would
-    # otherwise serve reads and refuse every order.
-    for needed in (url.sqlite_path, url.sqlite_path.parent):
-        if needed.exists() and not os.access(needed, os.W_OK):
-            msg = f"{needed} cannot be written by this user: the SQLite database (DATABASE_URL) must be writable"
-            raise ConfigError(msg)
+    _check_writable(url.sqlite_path)
     lock_path = url.sqlite_path.with_name(url.sqlite_path.name + ".lock")
     with lock_path.open("a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)

@@ -110,8 +110,9 @@ class SqlSuppressions:
         except (OSError, TimeoutError, sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.TimeoutError) as exc:
             raise StoreUnavailable(first_line(exc)) from exc
         except sa.exc.DBAPIError as exc:
-            if exc.connection_invalidated or not_now(getattr(exc.orig, "sqlstate", None)):
-                raise StoreUnavailable(first_line(exc)) from exc
+            sqlstate = getattr(exc.orig, "sqlstate", None)
+            if exc.connection_invalidated or not_now(sqlstate):
+                raise StoreUnavailable(first_line(exc), sqlstate=sqlstate) from exc
             raise
 
     async def _run_async(self, work: Callable[["sa.Connection"], T]) -> T:

@@ -35,6 +35,8 @@ T = TypeVar("T")
 LOCK_TIMEOUT = 5.0
 # Seconds between tries for the write lock while another process holds it.
 _LOCK_POLL = 0.0005
+# How long one answer to "can the file be written?" stands for /ready.
+_PING_SECONDS = 1.0
 
 
 def connect(path: Path) -> sqlite3.Connection:
@@ -92,6 +94,8 @@ class SqliteStore:
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
         self._lock_file: TextIO | None = None  # opened by the writer thread at its first write
+        self._ping: asyncio.Future[bool] | None = None  # the last readiness question, shared while it is fresh
+        self._pinged_at = 0.0
 
     # hot path: a polled flock, not SQLite's sleeping busy handler (docs/hot-path.md)
     @contextlib.contextmanager
@@ -167,7 +171,18 @@ class SqliteStore:
         return await self._on_thread(self._readers, work)
 
     async def ping(self) -> bool:
-        """True while the file can be written (a write of nothing, on the writer's thread, rolled back)."""
+        """True while the file can be written: asked at most once a second, every probe meanwhile shares the answer.
+
+        The question is a write of nothing, rolled back, on the writer's thread and under its lock, so
+        that probes (unauthenticated, as many as anyone sends) take a place among the commits only once a second.
+        """
+        now = time.monotonic()
+        if self._ping is None or now - self._pinged_at >= _PING_SECONDS:
+            self._pinged_at = now
+            self._ping = asyncio.ensure_future(self._writable())
+        return await asyncio.shield(self._ping)
+
+    async def _writable(self) -> bool:
         try:
             await self._on_thread(self._writer, _write_nothing, write_lock=True)
         except StoreUnavailable:

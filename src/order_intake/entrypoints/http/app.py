@@ -134,7 +134,9 @@ async def _answer_failure(ex: Exchange, failure: Exception) -> None:
     elif isinstance(failure, BodyTimeout):
         await replies.message(ex, 408, catalogue.REQUEST_TIMEOUT, [("connection", "close")])
     elif isinstance(failure, StoreUnavailable | WriterClosed):
-        log.warning("database unavailable", extra={"request_id": ex.request_id})
+        # What the database said, when it answered (read-only, full...)
+        sqlstate = failure.sqlstate if isinstance(failure, StoreUnavailable) else None
+        log.warning("database unavailable", extra={"request_id": ex.request_id, "sqlstate": sqlstate})
         if ex.status == 0:
             await _unavailable(ex, queue_full=isinstance(failure, WriterQueueFull))
     else:
